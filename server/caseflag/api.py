@@ -1,0 +1,123 @@
+"""Blueprint /api/v1 and /healthz: thin views — parse the request, call the service, return a dict."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .errors import InvalidInput, NotFound, TooLarge
+from .lookup import LookupService
+from .verdict import case_dict, entity_summary, sources_for
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+health = Blueprint("health", __name__)
+
+SUPPORTED_LANGUAGES = ("en", "de")
+
+
+def service() -> LookupService:
+    return current_app.extensions["caseflag"]
+
+
+def _lang() -> str | None:
+    lang = request.args.get("lang")
+    if lang:
+        return lang[:35]
+    return request.accept_languages.best_match(SUPPORTED_LANGUAGES)
+
+
+@api.get("/check")
+def check_one():
+    domain = request.args.get("domain")
+    if domain is None:
+        raise InvalidInput("Give the host name to check: /api/v1/check?domain=example.com", field="domain")
+    return service().check(domain, lang=_lang())
+
+
+@api.post("/check")
+def check_many():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "domains" not in body:
+        raise InvalidInput('Send a JSON object: {"domains": ["example.com", ...]}', field="domains")
+    domains = body["domains"]
+    if not isinstance(domains, list) or not all(isinstance(item, str) for item in domains):
+        raise InvalidInput("domains must be a list of strings", field="domains")
+    limit = current_app.config["MAX_BATCH"]
+    if len(domains) > limit:
+        raise TooLarge(f"{len(domains)} domains sent; at most {limit} per request", field="domains")
+    results = service().check_many(domains, lang=_lang())
+    return {"results": results, "count": len(results), "dataset_version": service().dataset.version}
+
+
+@api.get("/entities")
+def list_entities():
+    dataset = service().dataset
+    items = []
+    for entity in sorted(dataset.entities.values(), key=lambda e: e["name"].lower()):
+        summary = entity_summary(entity)
+        summary["domains"] = entity.get("domains", [])
+        summary["cases"] = [inv.case["id"] for inv in dataset.involvements(entity["id"])]
+        items.append(summary)
+    return {"entities": items, "count": len(items), "dataset_version": dataset.version}
+
+
+@api.get("/entities/<entity_id>")
+def get_entity(entity_id: str):
+    dataset = service().dataset
+    entity = dataset.entities.get(entity_id)
+    if entity is None:
+        raise NotFound(f"No entity with id {entity_id!r}; see /api/v1/entities")
+    lang = _lang()
+    return {
+        **entity,
+        "sources": sources_for(dataset, entity.get("source_ids", []), lang),
+        "cases": [case_dict(dataset, inv, lang) for inv in dataset.involvements(entity_id)],
+        "dataset_version": dataset.version,
+    }
+
+
+@api.get("/cases")
+def list_cases():
+    dataset = service().dataset
+    items = [
+        {key: case.get(key) for key in ("id", "title", "type", "status", "jurisdiction", "court", "docket", "dates")}
+        for case in sorted(dataset.cases.values(), key=lambda c: c["title"].lower())
+    ]
+    return {"cases": items, "count": len(items), "dataset_version": dataset.version}
+
+
+@api.get("/cases/<case_id>")
+def get_case(case_id: str):
+    dataset = service().dataset
+    case = dataset.cases.get(case_id)
+    if case is None:
+        raise NotFound(f"No case with id {case_id!r}; see /api/v1/cases")
+    lang = _lang()
+    parties = []
+    for party in case.get("parties", []):
+        entity = dataset.entities.get(party["entity_id"], {"id": party["entity_id"], "name": party["entity_id"], "kind": "unknown"})
+        parties.append({**party, "entity": entity_summary(entity),
+                        "sources": sources_for(dataset, party.get("source_ids", []), lang)})
+    return {**case, "parties": parties, "sources": sources_for(dataset, case.get("source_ids", []), lang),
+            "dataset_version": dataset.version}
+
+
+@api.get("/providers")
+def list_providers():
+    dataset = service().dataset
+    items = list(dataset.providers.values())
+    return {"providers": items, "count": len(items), "dataset_version": dataset.version}
+
+
+@health.get("/healthz")
+def healthz():
+    svc = service()
+    dataset = svc.dataset
+    return jsonify({
+        "status": "ok",
+        "dataset_version": dataset.version,
+        "dataset_loaded_at": dataset.loaded_at,
+        "counts": dataset.counts(),
+        "dns": {"enabled": svc.dns_enabled, "problem": svc.resolver.unavailable_reason},
+        "cache": svc.cache.stats(),
+        "reload_error": svc.store.last_error,
+    })

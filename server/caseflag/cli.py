@@ -1,0 +1,152 @@
+"""The `caseflag` command: serve, check, data lint, data export — thin wrappers over the service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import config as config_module
+from .errors import CaseflagError
+
+
+def _default_workers() -> int:
+    return max(2, min(8, (os.cpu_count() or 2)))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    overrides = {"HOST": args.host, "PORT": args.port} if args.host or args.port else {}
+    settings = config_module.resolve({k: v for k, v in overrides.items() if v})
+    from .app import create_app
+
+    if args.dev:
+        app = create_app(settings)
+        app.run(host=settings["HOST"], port=int(settings["PORT"]), threaded=True)
+        return 0
+    from .serving import run_gunicorn
+
+    return run_gunicorn(settings, workers=args.workers or _default_workers(), threads=args.threads)
+
+
+def _print_summary(result: dict, out) -> None:
+    verdict = result["verdict"]
+    title = result["hostname_unicode"]
+    if result.get("registrable_domain") and result["registrable_domain"] != result["hostname"]:
+        title += f"  (registrable domain {result['registrable_domain']})"
+    print(title, file=out)
+    print(f"  verdict: {verdict['level'].upper()}" + (f"  [{verdict['badge']['text']}]" if verdict["badge"]["text"] else ""), file=out)
+    for reason in verdict["reasons"]:
+        print(f"  - {reason}", file=out)
+    for match in result["matches"]:
+        print(f"  {match['entity']['name']} ({match['matched_by']}, role: {match['role'] or 'none'})", file=out)
+        for case in match["cases"]:
+            court = f", {case['court']}" if case.get("court") else ""
+            print(f"    * {case['title']} — {case['date'] or 'date unknown'}, {case['status']}{court}; as {case['role']}", file=out)
+            for source in case["sources"][:3]:
+                where = source.get("url") or "(no address known)"
+                print(f"        {source['publisher']}, {source['date'] or 'undated'} [{source['language']}]: {where}", file=out)
+    infra = result["infrastructure"]
+    addresses = ", ".join(infra["addresses"]) or "no addresses"
+    print(f"  infrastructure: {infra['status']} ({addresses})" + (f" — {infra['reason']}" if infra["reason"] else ""), file=out)
+    print(file=out)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .app import create_service
+
+    service = create_service(config_module.resolve())
+    failed = 0
+    for text in args.domains:
+        try:
+            result = service.check(text, lang=args.lang, offline=args.offline)
+        except CaseflagError as err:
+            failed += 1
+            if args.json:
+                print(json.dumps({"query": text, **err.to_dict()}))
+            else:
+                print(f"caseflag: {text!r}: {err.message}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            _print_summary(result, sys.stdout)
+    return 1 if failed else 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from .lint import lint
+
+    path = Path(args.path or config_module.resolve()["DATA_DIR"])
+    if not path.is_dir():
+        print(f"caseflag: {path} is not a folder", file=sys.stderr)
+        return 2
+    problems = lint(path)
+    for problem in problems:
+        print(problem.format(Path.cwd()))
+    if problems:
+        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        return 1
+    print(f"{path}: all records pass", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .dataset import Dataset
+    from .export import write_export
+
+    dataset = Dataset.load(args.path or config_module.resolve()["DATA_DIR"])
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            write_export(dataset, args.format, out)
+    else:
+        write_export(dataset, args.format, sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (gunicorn; --dev for Flask's server)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1, or CASEFLAG_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8000, or CASEFLAG_PORT)")
+    serve.add_argument("--workers", type=int, help="gunicorn worker processes (default: cores, 2..8)")
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    serve.add_argument("--dev", action="store_true", help="use Flask's development server")
+    serve.set_defaults(func=cmd_serve)
+
+    check = commands.add_parser("check", help="check domains or URLs and print what is known")
+    check.add_argument("domains", nargs="+", metavar="DOMAIN")
+    check.add_argument("--offline", action="store_true", help="no DNS: match the list only")
+    check.add_argument("--json", action="store_true", help="one JSON object per line")
+    check.add_argument("--lang", help="preferred language of the reporting (e.g. de)")
+    check.set_defaults(func=cmd_check)
+
+    data = commands.add_parser("data", help="work with the curated list")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    lint = data_commands.add_parser("lint", help="check every record; prints path:line: problem — fix")
+    lint.add_argument("path", nargs="?", help="the data folder (default: the bundled data/)")
+    lint.set_defaults(func=cmd_lint)
+    export = data_commands.add_parser("export", help="dump the whole list")
+    export.add_argument("--format", choices=("json", "jsonl", "csv"), default="json")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.add_argument("--path", help="the data folder (default: the bundled data/)")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CaseflagError as err:
+        print(f"caseflag: error: {err.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

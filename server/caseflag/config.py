@@ -1,0 +1,71 @@
+"""Configuration: defaults, overridden by CASEFLAG_* environment variables.
+
+This is the only module that reads the environment. Tests pass their own mapping to
+create_app() instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import InvalidInput
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The repository's data/ when running from a checkout (make run, editable installs).
+DEFAULT_DATA_DIR = PACKAGE_DIR.parent.parent / "data"
+
+DEFAULTS: dict[str, object] = {
+    "DATA_DIR": str(DEFAULT_DATA_DIR),
+    # "host:port" entries; empty means the system's resolvers (/etc/resolv.conf).
+    "DNS_NAMESERVERS": [],
+    # Overall budget for all DNS work of one check, in seconds.
+    "DNS_BUDGET": 2.0,
+    # Set false to never touch the network (the list match still works).
+    "DNS_ENABLED": True,
+    "CACHE_SIZE": 10_000,
+    "CACHE_MAX_TTL": 3600,
+    "CACHE_MIN_TTL": 30,
+    "CACHE_FAILURE_TTL": 60,
+    "MAX_BATCH": 1000,
+    "MAX_BODY_BYTES": 256 * 1024,
+    "HOST": "127.0.0.1",
+    "PORT": 8000,
+}
+
+_CASTS = {
+    "DATA_DIR": str,
+    "DNS_NAMESERVERS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
+    "DNS_BUDGET": float,
+    "DNS_ENABLED": lambda v: v.strip().lower() not in {"0", "false", "no", "off"},
+    "CACHE_SIZE": int,
+    "CACHE_MAX_TTL": int,
+    "CACHE_MIN_TTL": int,
+    "CACHE_FAILURE_TTL": int,
+    "MAX_BATCH": int,
+    "MAX_BODY_BYTES": int,
+    "HOST": str,
+    "PORT": int,
+}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Defaults with every CASEFLAG_<KEY> variable applied; a bad value raises InvalidInput."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for key, cast in _CASTS.items():
+        raw = environ.get(f"CASEFLAG_{key}")
+        if raw is None or raw == "":
+            continue
+        try:
+            config[key] = cast(raw)
+        except ValueError as err:
+            raise InvalidInput(f"CASEFLAG_{key}={raw!r} is not valid: {err}") from err
+    return config
+
+
+def resolve(overrides: dict[str, object] | None = None) -> dict[str, object]:
+    """The configuration an app runs with: environment, then explicit overrides on top."""
+    config = from_environment()
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,196 @@
+"""The curated list in memory: load data/, refuse broken data, build the lookup indexes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .domains import Hostname
+from .errors import DatasetError
+from .lint import Problem, check_records
+from .ranges import RangeIndex
+from .records import content_version, read_all
+
+TARGET_ROLES = frozenset({"defendant", "subject"})
+
+
+@dataclass(frozen=True)
+class DomainMatch:
+    """Which entity a host name belongs to, and through which listed domain."""
+
+    entity: dict
+    matched_by: str  # registrable_domain | alias | hostname
+    domain: str
+    relation: str | None = None  # for aliases: mirror | former | successor | redirect
+
+
+@dataclass(frozen=True)
+class Involvement:
+    """One entity's part in one case."""
+
+    case: dict
+    role: str
+    source_ids: tuple[str, ...]
+
+
+class _PatternIndex:
+    """Host name patterns ("*.ns.cloudflare.com" or an exact name) to provider ids."""
+
+    def __init__(self) -> None:
+        self._wildcards: dict[str, tuple[str, str]] = {}
+        self._exact: dict[str, tuple[str, str]] = {}
+
+    def add(self, pattern: str, provider_id: str) -> None:
+        pattern = pattern.lower().rstrip(".")
+        if pattern.startswith("*."):
+            self._wildcards[pattern[2:]] = (provider_id, pattern)
+        else:
+            self._exact[pattern] = (provider_id, pattern)
+
+    def match(self, name: str) -> tuple[str, str] | None:
+        """(provider_id, pattern) for the first pattern the name fits, else None."""
+        name = name.lower().rstrip(".")
+        if name in self._exact:
+            return self._exact[name]
+        labels = name.split(".")
+        for index in range(1, len(labels)):
+            hit = self._wildcards.get(".".join(labels[index:]))
+            if hit:
+                return hit
+        return None
+
+
+@dataclass
+class Dataset:
+    data_dir: Path
+    version: str
+    entities: dict[str, dict]
+    cases: dict[str, dict]
+    sources: dict[str, dict]
+    providers: dict[str, dict]
+    warnings: list[Problem] = field(default_factory=list)
+    loaded_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        self._domains: dict[str, tuple[str, str | None]] = {}
+        for entity in self.entities.values():
+            for domain in entity.get("domains", []):
+                self._domains[domain] = (entity["id"], None)
+            for alias in entity.get("aliases", []):
+                self._domains[alias["domain"]] = (entity["id"], alias["relation"])
+        self._involvements: dict[str, list[Involvement]] = {}
+        for case in sorted(self.cases.values(), key=_case_date, reverse=True):
+            for party in case.get("parties", []):
+                self._involvements.setdefault(party["entity_id"], []).append(
+                    Involvement(case, party["role"], tuple(party.get("source_ids", [])))
+                )
+        self._asns: dict[int, str] = {}
+        self._nameservers = _PatternIndex()
+        self._cnames = _PatternIndex()
+        entries = []
+        for provider in self.providers.values():
+            for asn in provider.get("asns", []):
+                self._asns[int(asn)] = provider["id"]
+            for pattern in provider.get("nameserver_patterns", []):
+                self._nameservers.add(pattern, provider["id"])
+            for pattern in provider.get("cname_patterns", []):
+                self._cnames.add(pattern, provider["id"])
+            entries += [(cidr, provider["id"]) for cidr in provider.get("ipv4", []) + provider.get("ipv6", [])]
+        self._ranges: RangeIndex[str] = RangeIndex(entries)
+
+    @classmethod
+    def load(cls, data_dir: str | Path) -> Dataset:
+        """Read and check data_dir. Raises DatasetError listing the fatal problems."""
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise DatasetError(f"the data folder {data_dir} does not exist")
+        records = read_all(data_dir)
+        if not records:
+            raise DatasetError(f"the data folder {data_dir} holds no records")
+        problems = check_records(records, data_dir)
+        fatal = [p for p in problems if p.fatal]
+        if fatal:
+            shown = "; ".join(p.format() for p in fatal[:5])
+            more = f" (and {len(fatal) - 5} more)" if len(fatal) > 5 else ""
+            raise DatasetError(f"the dataset in {data_dir} has {len(fatal)} problem(s): {shown}{more}")
+        by_kind: dict[str, dict[str, dict]] = {"entities": {}, "cases": {}, "sources": {}, "providers": {}}
+        for record in records:
+            by_kind[record.kind][record.data["id"]] = record.data
+        return cls(
+            data_dir=data_dir,
+            version=content_version(records, data_dir),
+            warnings=problems,
+            **by_kind,
+        )
+
+    # --- lookups -----------------------------------------------------------------------
+
+    def match(self, hostname: Hostname) -> DomainMatch | None:
+        """The entity a host belongs to: the name itself or a parent down to its registrable domain."""
+        for candidate in hostname.candidates():
+            hit = self._domains.get(candidate)
+            if hit is None:
+                continue
+            entity_id, relation = hit
+            if relation is not None:
+                matched_by = "alias"
+            elif candidate == hostname.registrable_domain:
+                matched_by = "registrable_domain"
+            else:
+                matched_by = "hostname"
+            return DomainMatch(self.entities[entity_id], matched_by, candidate, relation)
+        return None
+
+    def involvements(self, entity_id: str) -> list[Involvement]:
+        """The entity's parts in cases, newest case first."""
+        return self._involvements.get(entity_id, [])
+
+    def is_target(self, entity_id: str) -> bool:
+        return any(inv.role in TARGET_ROLES for inv in self.involvements(entity_id))
+
+    def providers_for_address(self, address: str) -> tuple[tuple[str, object], ...]:
+        """(provider_id, network) pairs whose published ranges hold the address."""
+        return self._ranges.lookup(address)
+
+    def provider_for_asn(self, asn: int) -> str | None:
+        return self._asns.get(int(asn))
+
+    def provider_for_nameserver(self, name: str) -> tuple[str, str] | None:
+        return self._nameservers.match(name)
+
+    def provider_for_cname(self, name: str) -> tuple[str, str] | None:
+        return self._cnames.match(name)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "entities": len(self.entities),
+            "cases": len(self.cases),
+            "sources": len(self.sources),
+            "providers": len(self.providers),
+            "domains": len(self._domains),
+        }
+
+
+def _case_date(case: dict) -> str:
+    dates = case.get("dates") or {}
+    return str(dates.get("decided") or dates.get("filed") or dates.get("reported") or "")
+
+
+class DatasetStore:
+    """Holds the dataset being served; a reload that meets broken data keeps the last good one."""
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.current: Dataset = Dataset.load(self.data_dir)
+        self.last_error: str | None = None
+
+    def reload(self) -> bool:
+        """Load data_dir again. Returns False, keeping the served dataset, when it is broken."""
+        try:
+            self.current = Dataset.load(self.data_dir)
+        except DatasetError as err:
+            self.last_error = err.message
+            return False
+        self.last_error = None
+        return True

@@ -1,0 +1,183 @@
+"""Parse what a user or a browser hands us into one normalised Hostname.
+
+Everything downstream takes a Hostname, never a raw string: scheme, userinfo, port, path,
+case, trailing dot and IDN are dealt with here, once. The registrable domain comes from the
+public suffix list snapshot that ships inside tldextract; nothing is ever fetched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import idna
+import tldextract
+
+from .errors import InvalidDomain, NotPublicName
+
+MAX_INPUT_LENGTH = 2048
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+class SuffixList:
+    """The public suffix list, from the offline snapshot only (``suffix_list_urls=()``)."""
+
+    def __init__(self, include_private: bool = True) -> None:
+        # Private suffixes (github.io, blogspot.com, …) count: one blog on a shared host
+        # must not make every other blog there look like the same site.
+        self._extract = tldextract.TLDExtract(
+            suffix_list_urls=(),
+            cache_dir=None,
+            fallback_to_snapshot=True,
+            include_psl_private_domains=include_private,
+        )
+
+    def split(self, ascii_name: str) -> tuple[str, str]:
+        """Return (public_suffix, registrable_domain) of an ASCII name; '' where there is none."""
+        result = self._extract(ascii_name)
+        if not result.suffix or not result.domain:
+            return result.suffix, ""
+        return result.suffix, f"{result.domain}.{result.suffix}"
+
+
+_default_suffix_list: SuffixList | None = None
+
+
+def default_suffix_list() -> SuffixList:
+    global _default_suffix_list
+    if _default_suffix_list is None:
+        _default_suffix_list = SuffixList()
+    return _default_suffix_list
+
+
+@dataclass(frozen=True)
+class Hostname:
+    """A public host name (or public IP address), normalised: lowercase ASCII, no trailing dot."""
+
+    name: str
+    registrable_domain: str | None
+    public_suffix: str | None
+    is_ip: bool = False
+
+    @cached_property
+    def unicode(self) -> str:
+        """The name for display: IDN labels decoded."""
+        if self.is_ip:
+            return self.name
+        try:
+            return idna.decode(self.name)
+        except idna.IDNAError:
+            return self.name
+
+    def candidates(self) -> list[str]:
+        """The name and each parent down to the registrable domain, most specific first."""
+        if self.is_ip or not self.registrable_domain:
+            return [self.name]
+        labels = self.name.split(".")
+        stop = len(self.registrable_domain.split("."))
+        return [".".join(labels[i:]) for i in range(0, len(labels) - stop + 1)]
+
+    @classmethod
+    def parse(cls, text: str, suffix_list: SuffixList | None = None) -> Hostname:
+        return parse(text, suffix_list)
+
+
+def _extract_host(text: str) -> str:
+    """Cut scheme, userinfo, port, path, query and fragment from a URL or bare host."""
+    rest = _SCHEME.sub("", text, count=1)
+    if rest.startswith("//"):  # scheme-relative URL
+        rest = rest[2:]
+    for sep in "/?#":
+        rest = rest.split(sep, 1)[0]
+    rest = rest.rpartition("@")[2]
+    if rest.startswith("["):
+        end = rest.find("]")
+        if end == -1:
+            raise InvalidDomain("An IPv6 address in brackets is missing its closing ']'.")
+        port = rest[end + 1 :]
+        if port and not re.fullmatch(r":\d{0,5}", port):
+            raise InvalidDomain("Unexpected text after the bracketed IPv6 address.")
+        return rest[1:end]
+    if rest.count(":") == 1:
+        rest, _, port = rest.partition(":")
+        if port and not port.isdigit():
+            raise InvalidDomain(f"The port {port!r} is not a number.")
+    return rest
+
+
+def _to_ascii(host: str) -> str:
+    if host.isascii():
+        return host.lower()
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as err:
+        raise InvalidDomain(f"Not a valid internationalised domain name: {err}") from err
+
+
+def _parse_ip(host: str) -> Hostname | None:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        raise NotPublicName(
+            f"{address} is a private, loopback, link-local or reserved address, not a public one."
+        )
+    return Hostname(name=address.compressed, registrable_domain=None, public_suffix=None, is_ip=True)
+
+
+def parse(text: str, suffix_list: SuffixList | None = None) -> Hostname:
+    """Parse a bare host or a URL into a Hostname, or raise InvalidDomain / NotPublicName."""
+    if not isinstance(text, str):
+        raise InvalidDomain("A domain must be given as a string.")
+    text = text.strip()
+    if not text:
+        raise InvalidDomain("The domain is empty.")
+    if len(text) > MAX_INPUT_LENGTH:
+        raise InvalidDomain(f"The input is longer than {MAX_INPUT_LENGTH} characters.")
+    if _CONTROL.search(text):
+        raise InvalidDomain("The domain contains spaces or control characters.")
+
+    host = _extract_host(text)
+    if ":" in host:
+        ip = _parse_ip(host)
+        if ip is None:
+            raise InvalidDomain(f"{host!r} is neither a host name nor an IP address.")
+        return ip
+    if host.endswith("."):
+        host = host[:-1]
+    if not host:
+        raise InvalidDomain("The domain is empty.")
+    ip = _parse_ip(host)
+    if ip is not None:
+        return ip
+
+    name = _to_ascii(host)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidDomain(f"The name is longer than {MAX_NAME_LENGTH} characters.")
+    for label in name.split("."):
+        if not label:
+            raise InvalidDomain("The name has an empty label (two dots in a row, or a leading dot).")
+        if len(label) > MAX_LABEL_LENGTH:
+            raise InvalidDomain(f"The label {label[:20]!r}… is longer than {MAX_LABEL_LENGTH} characters.")
+        if not _LABEL.match(label):
+            raise InvalidDomain(
+                f"The label {label!r} has characters a host name cannot have "
+                "(letters, digits and inner hyphens only)."
+            )
+    if "." not in name:
+        raise NotPublicName(f"{name!r} is a single label, not a public Internet name.")
+
+    suffix, registrable = (suffix_list or default_suffix_list()).split(name)
+    if not suffix:
+        raise NotPublicName(f"{name!r} does not end in a public suffix (like .com or .co.uk).")
+    if not registrable:
+        raise NotPublicName(f"{name!r} is itself a public suffix; no one can register it as a site.")
+    return Hostname(name=name, registrable_domain=registrable, public_suffix=suffix)

@@ -1,0 +1,113 @@
+"""The one exception hierarchy of caseflag, and the single JSON error handler."""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import HTTPException
+
+
+class CaseflagError(Exception):
+    """Base of every error caseflag raises on purpose.
+
+    ``status`` is the HTTP status the API answers with, ``code`` a stable
+    machine-readable name; both are part of the error contract.
+    """
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return {"error": body}
+
+
+class InvalidInput(CaseflagError):
+    """The request is malformed (missing parameter, wrong type). Not recoverable by retrying."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class InvalidDomain(CaseflagError):
+    """The text cannot be a host name at all (bad characters, too long)."""
+
+    status = 400
+    code = "invalid_domain"
+
+
+class NotPublicName(CaseflagError):
+    """The name is well formed but not a public Internet name (localhost, private IP, bare suffix)."""
+
+    status = 422
+    code = "not_public"
+
+
+class NotFound(CaseflagError):
+    """No record with that id."""
+
+    status = 404
+    code = "not_found"
+
+
+class TooLarge(CaseflagError):
+    """Too many items or too large a body."""
+
+    status = 413
+    code = "too_large"
+
+
+class DatasetError(CaseflagError):
+    """The dataset in data/ cannot be loaded. Keep serving the last good one, if any."""
+
+    status = 500
+    code = "dataset_error"
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    from flask import jsonify
+
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def init_app(app) -> None:
+    """Turn every error, ours or Werkzeug's, into the one JSON shape; never an HTML page."""
+
+    @app.errorhandler(CaseflagError)
+    def _caseflag_error(err: CaseflagError):
+        return error_response(err.status, err.code, err.message, err.field)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        status = err.code or 500
+        response = error_response(
+            status, _HTTP_CODES.get(status, "http_error"), err.description or err.name
+        )
+        if status == 405 and err.get_response().headers.get("Allow"):
+            response.headers["Allow"] = err.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        app.logger.exception("unhandled error")
+        return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")

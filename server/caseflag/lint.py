@@ -1,0 +1,365 @@
+"""The data linter: every rule the curated list must keep, with file and line for each failure.
+
+`caseflag data lint` prints each problem as `path:line: what is wrong — how to fix it`.
+The dataset loader runs the same checks and refuses data with a fatal problem, so what
+the linter passes is exactly what the server can serve.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator
+
+from . import config as config_module
+from .domains import parse as parse_hostname
+from .errors import CaseflagError
+from .records import KINDS, RawRecord, read_all
+
+SCHEMA_FILES = {
+    "entities": "entity.schema.json",
+    "cases": "case.schema.json",
+    "sources": "source.schema.json",
+    "providers": "provider.schema.json",
+}
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int
+    message: str
+    fix: str
+    # Fatal problems make the data unservable; the others are review rules.
+    fatal: bool = True
+
+    def format(self, relative_to: Path | None = None) -> str:
+        path = self.path
+        if relative_to is not None:
+            try:
+                path = path.resolve().relative_to(relative_to.resolve())
+            except ValueError:
+                pass
+        return f"{path}:{self.line}: {self.message} — {self.fix}"
+
+
+def locate(text: str, keys: tuple = (), value: object = None) -> int:
+    """Best line number for a value inside a TOML record, found by following its key path."""
+    lines = text.splitlines()
+    start = 0
+    keys = tuple(keys)
+    for position, key in enumerate(keys):
+        if not isinstance(key, str):
+            continue
+        following = keys[position + 1] if position + 1 < len(keys) else None
+        if isinstance(following, int):
+            header = re.compile(rf"^\s*\[\[\s*{re.escape(key)}\s*\]\]")
+            seen = -1
+            for number in range(start, len(lines)):
+                if header.match(lines[number]):
+                    seen += 1
+                    if seen == following:
+                        start = number
+                        break
+            else:
+                pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+                start = next((n for n in range(start, len(lines)) if pattern.match(lines[n])), start)
+            continue
+        pattern = re.compile(rf"^\s*(\"?{re.escape(key)}\"?\s*=|\[\s*{re.escape(key)}\s*\])")
+        for number in range(start, len(lines)):
+            if pattern.match(lines[number]):
+                start = number
+                break
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        needle = f'"{value}"' if isinstance(value, str) else str(value)
+        for number in range(start, len(lines)):
+            if needle in lines[number]:
+                return number + 1
+    return start + 1 if lines else 1
+
+
+@lru_cache(maxsize=8)
+def _validators(schema_dir: str) -> dict[str, Draft202012Validator]:
+    validators = {}
+    for kind, name in SCHEMA_FILES.items():
+        path = Path(schema_dir) / name
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        validators[kind] = Draft202012Validator(schema)
+    return validators
+
+
+def schema_dir_for(data_dir: Path) -> Path:
+    own = Path(data_dir) / "schema"
+    if own.is_dir():
+        return own
+    return Path(config_module.DEFAULT_DATA_DIR) / "schema"
+
+
+class Checker:
+    """Runs every rule over a set of records; collect problems with .run()."""
+
+    def __init__(self, records: list[RawRecord], schema_dir: Path, today: dt.date | None = None):
+        self.records = records
+        self.schema_dir = schema_dir
+        self.today = today or dt.date.today()
+        self.problems: list[Problem] = []
+        self.ids: dict[str, dict[str, RawRecord]] = {kind: {} for kind in KINDS}
+
+    def report(self, record: RawRecord, keys: tuple, message: str, fix: str, *, value=None, fatal=True):
+        line = locate(record.text, keys, value)
+        self.problems.append(Problem(record.path, line, message, fix, fatal))
+
+    def run(self) -> list[Problem]:
+        try:
+            validators = _validators(str(self.schema_dir))
+        except (OSError, ValueError) as err:
+            raise CaseflagError(f"cannot read the JSON schemas in {self.schema_dir}: {err}") from err
+        valid: list[RawRecord] = []
+        for record in self.records:
+            if record.data is None:
+                self.problems.append(
+                    Problem(record.path, record.error_line or 1, record.error or "unreadable",
+                            "fix the syntax so the file parses as TOML")
+                )
+                continue
+            if self._check_schema(record, validators[record.kind]):
+                valid.append(record)
+        for record in valid:
+            self._check_id(record)
+        for record in valid:
+            self._check_references(record)
+            self._check_dates(record)
+            self._check_sorted(record)
+            self._check_sources_given(record)
+            if record.kind == "sources":
+                self._check_url(record, ("url",), record.data.get("url"))
+                if "url" not in record.data and not record.data.get("note"):
+                    self.report(record, ("id",), "a source without a url has no note",
+                                "add a note saying why the address is not known", fatal=False)
+            if record.kind == "providers":
+                source = record.data.get("ranges_source") or {}
+                self._check_url(record, ("ranges_source", "url"), source.get("url"))
+                self._check_ranges(record)
+        self._check_domains([r for r in valid if r.kind == "entities"])
+        return sorted(self.problems, key=lambda p: (str(p.path), p.line, p.message))
+
+    def _check_schema(self, record: RawRecord, validator: Draft202012Validator) -> bool:
+        errors = sorted(validator.iter_errors(record.data), key=lambda e: list(e.absolute_path))
+        for error in errors:
+            where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+            keys = tuple(error.absolute_path)
+            if error.validator == "required":
+                fix = "add the missing field (see data/README.md for its meaning)"
+            elif error.validator == "additionalProperties":
+                fix = "remove or rename the unknown field; data/README.md lists every field"
+            elif error.validator == "enum":
+                fix = f"use one of: {', '.join(map(str, error.validator_value))}"
+            else:
+                fix = "see data/README.md and data/schema/ for the expected form"
+            self.report(record, keys, f"schema: {where}: {error.message}", fix,
+                        value=error.instance if isinstance(error.instance, (str, int)) else None)
+        return not errors
+
+    def _check_id(self, record: RawRecord) -> None:
+        record_id = record.data["id"]
+        if record_id != record.stem:
+            self.report(record, ("id",), f"id {record_id!r} does not match the file name {record.path.name!r}",
+                        f"rename the file to {record_id}.toml or set id = \"{record.stem}\"")
+        if record_id in self.ids[record.kind]:
+            other = self.ids[record.kind][record_id]
+            self.report(record, ("id",), f"id {record_id!r} is also used by {other.path.name}",
+                        "give each record its own id")
+        else:
+            self.ids[record.kind][record_id] = record
+
+    def _require(self, record: RawRecord, keys: tuple, kind: str, ref: str) -> None:
+        if ref not in self.ids[kind]:
+            singular = kind[:-1] if kind != "entities" else "entity"
+            self.report(record, keys, f"{'.'.join(map(str, keys))} refers to unknown {singular} {ref!r}",
+                        f"add data/{kind}/{ref}.toml or correct the id", value=ref)
+
+    def _check_references(self, record: RawRecord) -> None:
+        data = record.data
+        for ref in data.get("source_ids", []):
+            self._require(record, ("source_ids",), "sources", ref)
+        if record.kind == "entities":
+            for key in ("successor_of", "predecessor_of"):
+                if key in data:
+                    self._require(record, (key,), "entities", data[key])
+            for index, alias in enumerate(data.get("aliases", [])):
+                for ref in alias.get("source_ids", []):
+                    self._require(record, ("aliases", index, "source_ids"), "sources", ref)
+        elif record.kind == "cases":
+            for index, party in enumerate(data.get("parties", [])):
+                self._require(record, ("parties", index, "entity_id"), "entities", party["entity_id"])
+                for ref in party.get("source_ids", []):
+                    self._require(record, ("parties", index, "source_ids"), "sources", ref)
+        elif record.kind == "providers":
+            self._require(record, ("entity_id",), "entities", data["entity_id"])
+
+    def _check_sources_given(self, record: RawRecord) -> None:
+        data = record.data
+        if record.kind == "cases":
+            if not data.get("source_ids"):
+                self.report(record, ("source_ids",), "the case cites no source",
+                            "add at least one id from data/sources/ to source_ids")
+            for index, party in enumerate(data.get("parties", [])):
+                if not party.get("source_ids"):
+                    self.report(record, ("parties", index, "role"),
+                                f"the role of {party['entity_id']!r} cites no source",
+                                "add source_ids naming the reporting that gives this role")
+        if record.kind == "entities":
+            for index, alias in enumerate(data.get("aliases", [])):
+                if not alias.get("source_ids"):
+                    self.report(record, ("aliases", index, "domain"),
+                                f"the alias {alias['domain']!r} cites no source",
+                                "add source_ids naming the reporting that ties it to this entity")
+
+    def _check_url(self, record: RawRecord, keys: tuple, url: str | None) -> None:
+        if url is None:
+            return
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.report(record, keys, f"{url!r} is not an http(s) address",
+                        "use a full http:// or https:// URL, or leave url out and explain in note",
+                        value=url)
+
+    def _dates(self, data: dict):
+        if record_date := data.get("last_reviewed"):
+            yield ("last_reviewed",), record_date
+        if published := data.get("published"):
+            yield ("published",), published
+        for key, value in (data.get("dates") or {}).items():
+            yield ("dates", key), value
+        if taken := (data.get("ranges_source") or {}).get("taken"):
+            yield ("ranges_source", "taken"), taken
+
+    def _check_dates(self, record: RawRecord) -> None:
+        if not record.data.get("last_reviewed"):
+            self.report(record, ("id",), "last_reviewed is missing",
+                        "add last_reviewed = YYYY-MM-DD, the day you checked the record", fatal=False)
+        for keys, value in self._dates(record.data):
+            parsed = parse_partial_date(value)
+            if parsed is None:
+                self.report(record, keys, f"{'.'.join(keys)} = {value!r} is not a valid date",
+                            "write YYYY-MM-DD, or \"YYYY-MM\" / \"YYYY\" when only part is known",
+                            value=value, fatal=False)
+            elif parsed > self.today:
+                self.report(record, keys, f"{'.'.join(keys)} = {value!r} is in the future",
+                            "use the date the event happened or was reported", value=value, fatal=False)
+
+    def _check_sorted(self, record: RawRecord) -> None:
+        data = record.data
+        lists: list[tuple[tuple, list, object]] = [(("source_ids",), data.get("source_ids", []), None)]
+        if record.kind == "entities":
+            lists.append((("domains",), data.get("domains", []), None))
+            lists.append((("aliases",), [a["domain"] for a in data.get("aliases", [])], None))
+            for index, alias in enumerate(data.get("aliases", [])):
+                lists.append((("aliases", index, "source_ids"), alias.get("source_ids", []), None))
+        if record.kind == "cases":
+            lists.append((("parties",), [p["entity_id"] for p in data.get("parties", [])], None))
+            for index, party in enumerate(data.get("parties", [])):
+                lists.append((("parties", index, "source_ids"), party.get("source_ids", []), None))
+        if record.kind == "providers":
+            for key in ("asns", "nameserver_patterns", "cname_patterns"):
+                lists.append(((key,), data.get(key, []), None))
+            for key in ("ipv4", "ipv6"):
+                lists.append(((key,), data.get(key, []), _network_key))
+        for keys, items, sort_key in lists:
+            try:
+                expected = sorted(items, key=sort_key)
+            except ValueError:
+                continue  # an invalid range; _check_ranges reports it
+            if items != expected:
+                first = next(i for i, (a, b) in enumerate(zip(items, expected)) if a != b)
+                self.report(record, keys, f"{'.'.join(map(str, keys))} is not sorted ({items[first]!r} is out of place)",
+                            f"sort the list; it should start {expected[: min(3, len(expected))]!r}",
+                            value=items[first] if isinstance(items[first], str) else None, fatal=False)
+            if len(set(map(str, items))) != len(items):
+                self.report(record, keys, f"{'.'.join(map(str, keys))} lists an item twice",
+                            "remove the duplicate", fatal=False)
+
+    def _check_ranges(self, record: RawRecord) -> None:
+        for key, version in (("ipv4", 4), ("ipv6", 6)):
+            for cidr in record.data.get(key, []):
+                try:
+                    network = ipaddress.ip_network(cidr, strict=True)
+                except ValueError as err:
+                    self.report(record, (key,), f"{cidr!r} is not a valid network: {err}",
+                                "write the network address with its prefix length, e.g. 104.16.0.0/13",
+                                value=cidr)
+                    continue
+                if network.version != version:
+                    self.report(record, (key,), f"{cidr!r} is not an IPv{version} network",
+                                f"move it to the ipv{network.version} list", value=cidr)
+
+    def _check_domains(self, entities: list[RawRecord]) -> None:
+        owners: dict[str, RawRecord] = {}
+        for record in entities:
+            claimed = [(("domains",), d) for d in record.data.get("domains", [])]
+            claimed += [(("aliases", i, "domain"), a["domain"]) for i, a in enumerate(record.data.get("aliases", []))]
+            for keys, domain in claimed:
+                self._check_registrable(record, keys, domain)
+                owner = owners.get(domain)
+                if owner is not None and owner is not record:
+                    self.report(record, keys, f"{domain!r} is also claimed by {owner.path.name}",
+                                "a domain belongs to one entity only; keep it where reporting places it",
+                                value=domain)
+                elif owner is record:
+                    self.report(record, keys, f"{domain!r} is listed twice in this entity",
+                                "remove the duplicate", value=domain)
+                owners[domain] = record
+
+    def _check_registrable(self, record: RawRecord, keys: tuple, domain: str) -> None:
+        try:
+            hostname = parse_hostname(domain)
+        except CaseflagError as err:
+            self.report(record, keys, f"{domain!r} is not a public domain: {err.message}",
+                        "use the registrable domain, lowercase, in punycode", value=domain)
+            return
+        if hostname.is_ip or hostname.registrable_domain != domain:
+            self.report(record, keys,
+                        f"{domain!r} is not a registrable domain (its registrable domain is {hostname.registrable_domain!r})",
+                        f"write {hostname.registrable_domain!r} — lowercase, punycode, no subdomain",
+                        value=domain)
+
+
+def _network_key(cidr: str):
+    network = ipaddress.ip_network(cidr, strict=False)
+    return (network.version, int(network.network_address), network.prefixlen)
+
+
+def parse_partial_date(value: str) -> dt.date | None:
+    """'2018-11-07', '2018-11' or '2018' as the earliest date it can mean; None when invalid."""
+    match = _DATE.match(str(value))
+    if not match:
+        return None
+    year, month, day = match.groups()
+    try:
+        return dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return None
+
+
+def check_records(records: list[RawRecord], data_dir: Path, today: dt.date | None = None) -> list[Problem]:
+    return Checker(records, schema_dir_for(data_dir), today).run()
+
+
+def lint(data_dir: Path, today: dt.date | None = None) -> list[Problem]:
+    """Every problem in the data folder, sorted by file and line."""
+    data_dir = Path(data_dir)
+    records = read_all(data_dir)
+    problems = check_records(records, data_dir, today)
+    if not records:
+        problems.insert(0, Problem(data_dir, 1, "no record files found",
+                                   "point at a folder with entities/, cases/, sources/, providers/"))
+    return problems

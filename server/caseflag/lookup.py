@@ -1,0 +1,134 @@
+"""The service: host name → dataset match + DNS + providers + cache → the verdict.
+
+Imports no Flask, so the API, the CLI and batch runs share it as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from .cache import TTLStore
+from .dataset import Dataset, DatasetStore
+from .domains import Hostname, parse
+from .errors import CaseflagError
+from .network import HostRecords, Resolver
+from .providers import ProviderDetector
+from .verdict import Infrastructure, build
+
+_FAILED = {"timeout", "servfail", "refused", "error"}
+
+
+def _summarise(records: HostRecords) -> tuple[str, str]:
+    """Infrastructure status and reason from the raw answers."""
+    a, aaaa = records.a, records.aaaa
+    if records.addresses:
+        failed = [x for x in (a, aaaa) if x.status in _FAILED]
+        return "resolved", "; ".join(x.reason for x in failed)
+    if a.status == "nxdomain" or aaaa.status == "nxdomain":
+        return "nxdomain", a.reason if a.status == "nxdomain" else aaaa.reason
+    if a.status == "nodata" and aaaa.status == "nodata":
+        return "resolved", f"{a.name} exists but has no addresses"
+    failed = next(x for x in (a, aaaa) if x.status in _FAILED)
+    return "unavailable", failed.reason
+
+
+class LookupService:
+    """Checks host names. One instance per app; safe to share between threads."""
+
+    def __init__(self, store: DatasetStore, resolver: Resolver, cache: TTLStore[Infrastructure],
+                 dns_enabled: bool = True, min_ttl: int = 30, max_ttl: int = 3600, failure_ttl: int = 60) -> None:
+        self.store = store
+        self.resolver = resolver
+        self.cache = cache
+        self.dns_enabled = dns_enabled
+        self.detector = ProviderDetector(resolver)
+        self.min_ttl, self.max_ttl, self.failure_ttl = min_ttl, max_ttl, failure_ttl
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.store.current
+
+    def check(self, text: str, lang: str | None = None, offline: bool = False) -> dict:
+        """Parse and check one host; raises InvalidDomain / NotPublicName for refused input."""
+        hostname = parse(text)
+        return asyncio.run(self.check_hostname(text, hostname, lang, offline))
+
+    def check_many(self, texts: list[str], lang: str | None = None, offline: bool = False,
+                   concurrency: int = 50) -> list[dict]:
+        """Check several inputs at once; an input's error is returned in its place, in order."""
+        return asyncio.run(self.check_many_async(texts, lang, offline, concurrency))
+
+    async def check_many_async(self, texts: list[str], lang: str | None = None, offline: bool = False,
+                               concurrency: int = 50) -> list[dict]:
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(text: str) -> dict:
+            try:
+                hostname = parse(text)
+            except CaseflagError as err:
+                return {"query": text, **err.to_dict(), "status": err.status}
+            async with gate:
+                return await self.check_hostname(text, hostname, lang, offline)
+
+        return list(await asyncio.gather(*(one(text) for text in texts)))
+
+    async def check_hostname(self, query: str, hostname: Hostname, lang: str | None = None,
+                             offline: bool = False) -> dict:
+        dataset = self.dataset
+        infrastructure, cached = await self.infrastructure(hostname, dataset, offline)
+        return build(dataset, query, hostname, infrastructure, lang=lang, cached=cached)
+
+    async def infrastructure(self, hostname: Hostname, dataset: Dataset,
+                             offline: bool = False) -> tuple[Infrastructure, bool]:
+        if offline or not self.dns_enabled:
+            return Infrastructure("skipped", "DNS lookups are switched off (offline mode)."), False
+        if self.resolver.unavailable_reason:
+            return Infrastructure("unavailable", self.resolver.unavailable_reason), False
+        key = f"{dataset.version}:{hostname.name}"
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit, True
+        infrastructure, ttl = await self._resolve(hostname, dataset)
+        self.cache.set(key, infrastructure, ttl)
+        return infrastructure, False
+
+    async def _resolve(self, hostname: Hostname, dataset: Dataset) -> tuple[Infrastructure, float]:
+        started = time.monotonic()
+        deadline = started + self.resolver.budget
+        if hostname.is_ip:
+            records = HostRecords(*_literal_records(hostname.name))
+        else:
+            records = await self.resolver.host_records(hostname.name, hostname.registrable_domain)
+        status, reason = _summarise(records)
+        findings = await self.detector.detect(dataset, records, deadline)
+        infrastructure = Infrastructure(
+            status=status,
+            reason=reason,
+            addresses=tuple(records.addresses),
+            nameservers=tuple(records.ns.records) if records.ns and records.ns.ok else (),
+            cnames=tuple(records.cnames),
+            providers={pid: tuple(items) for pid, items in findings.evidence.items()},
+            asns=tuple(findings.asns),
+            elapsed_ms=round((time.monotonic() - started) * 1000),
+        )
+        return infrastructure, self._ttl(status, records)
+
+    def _ttl(self, status: str, records: HostRecords) -> float:
+        if status == "unavailable":
+            return min(self.failure_ttl, 10)
+        if status != "resolved" or any(x.status in _FAILED for x in records.answers):
+            return self.failure_ttl
+        ttls = [x.ttl for x in records.answers if x.ok and x.ttl is not None]
+        ttl = min(ttls) if ttls else self.min_ttl
+        return float(max(self.min_ttl, min(ttl, self.max_ttl)))
+
+
+def _literal_records(address: str):
+    """An IP literal needs no lookup: it is its own address."""
+    from .network import DnsAnswer
+
+    rdtype = "AAAA" if ":" in address else "A"
+    own = DnsAnswer(address, rdtype, "ok", records=(address,))
+    other = DnsAnswer(address, "A" if rdtype == "AAAA" else "AAAA", "nodata")
+    return (own, other, None) if rdtype == "A" else (other, own, None)

@@ -1,0 +1,64 @@
+"""IP ranges to owners in sorted, non-overlapping intervals, looked up with bisect."""
+
+from __future__ import annotations
+
+import ipaddress
+from bisect import bisect_right
+from typing import Generic, Iterable, TypeVar
+
+T = TypeVar("T")
+
+
+class RangeIndex(Generic[T]):
+    """Maps addresses to the (owner, network) pairs whose network contains them.
+
+    Overlapping networks are split into elementary intervals when the index is built,
+    so a lookup is one bisect per address family: O(log n), however many ranges there are.
+    """
+
+    def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
+        by_family: dict[int, list[tuple[int, int, ipaddress._BaseNetwork, T]]] = {4: [], 6: []}
+        for cidr, owner in entries:
+            network = ipaddress.ip_network(cidr, strict=False)
+            first = int(network.network_address)
+            last = int(network.broadcast_address)
+            by_family[network.version].append((first, last, network, owner))
+        self._starts: dict[int, list[int]] = {}
+        self._segments: dict[int, list[tuple[int, tuple]]] = {}
+        for family, items in by_family.items():
+            self._build(family, items)
+
+    def _build(self, family: int, items: list) -> None:
+        bounds = sorted({first for first, *_ in items} | {last + 1 for _, last, *_ in items})
+        starts: list[int] = []
+        segments: list[tuple[int, tuple]] = []
+        ordered = sorted(items, key=lambda item: (item[0], item[1]))
+        active: list = []
+        cursor = 0
+        for index, start in enumerate(bounds[:-1]):
+            end = bounds[index + 1] - 1
+            while cursor < len(ordered) and ordered[cursor][0] <= start:
+                active.append(ordered[cursor])
+                cursor += 1
+            active = [item for item in active if item[1] >= start]
+            if active:
+                # most specific network first
+                covering = tuple((owner, network) for _, _, network, owner in
+                                 sorted(active, key=lambda item: -item[2].prefixlen))
+                starts.append(start)
+                segments.append((end, covering))
+        self._starts[family] = starts
+        self._segments[family] = segments
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self._starts.values())
+
+    def lookup(self, address: str | ipaddress._BaseAddress) -> tuple[tuple[T, ipaddress._BaseNetwork], ...]:
+        """Every (owner, network) containing the address, most specific first; () if none."""
+        ip = ipaddress.ip_address(address)
+        starts = self._starts.get(ip.version, [])
+        position = bisect_right(starts, int(ip)) - 1
+        if position < 0:
+            return ()
+        end, covering = self._segments[ip.version][position]
+        return covering if int(ip) <= end else ()

@@ -1,0 +1,90 @@
+"""Read the curated list's files (one TOML file per record) into plain dicts.
+
+Only reading happens here: no checks beyond "is it TOML". The linter and the dataset
+both start from these records, so a file is read once and judged by one set of rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+KINDS = ("entities", "cases", "sources", "providers")
+
+
+@dataclass
+class RawRecord:
+    """One data file: where it is, its text, and its parsed content (None when unparseable)."""
+
+    kind: str
+    path: Path
+    text: str
+    data: dict | None
+    error: str | None = None
+    error_line: int | None = None
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+
+def normalise(value):
+    """TOML dates and times become ISO strings, recursively, so records are plain JSON."""
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: normalise(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalise(item) for item in value]
+    return value
+
+
+def _line_of_error(message: str) -> int | None:
+    # tomllib reports "... (at line 3, column 7)"
+    marker = "at line "
+    if marker not in message:
+        return None
+    tail = message.split(marker, 1)[1]
+    digits = "".join(ch for ch in tail.split(",", 1)[0] if ch.isdigit())
+    return int(digits) if digits else None
+
+
+def read_file(kind: str, path: Path) -> RawRecord:
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return RawRecord(kind, path, "", None, f"cannot read the file as UTF-8: {err}", 1)
+    try:
+        data = normalise(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as err:
+        return RawRecord(kind, path, text, None, f"not valid TOML: {err}", _line_of_error(str(err)))
+    return RawRecord(kind, path, text, data)
+
+
+def data_files(data_dir: Path) -> list[tuple[str, Path]]:
+    """Every record file under data_dir, as (kind, path), in a stable order."""
+    found = []
+    for kind in KINDS:
+        folder = data_dir / kind
+        if folder.is_dir():
+            found.extend((kind, path) for path in sorted(folder.glob("*.toml")))
+    return found
+
+
+def read_all(data_dir: Path) -> list[RawRecord]:
+    return [read_file(kind, path) for kind, path in data_files(Path(data_dir))]
+
+
+def content_version(records: list[RawRecord], data_dir: Path) -> str:
+    """A short hash of every record file's path and bytes: the dataset version."""
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(record.path.relative_to(data_dir).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(record.text.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,239 @@
+"""The answer to "what is known about this site?" and its JSON shape (the API contract)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .dataset import Dataset, DomainMatch, Involvement
+from .domains import Hostname
+from .providers import AsnInfo, Evidence
+
+TARGET, PARTY, INFRASTRUCTURE, NONE = "target", "party", "infrastructure", "none"
+BADGE_COLORS = {TARGET: "#c62828", PARTY: "#1565c0", INFRASTRUCTURE: "#f9a825", NONE: "#757575"}
+# The most telling role first: what the match's headline role is.
+ROLE_ORDER = ("defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named")
+ROLE_WORDS = {
+    "defendant": "the defendant",
+    "subject": "the subject",
+    "plaintiff": "a plaintiff",
+    "intermediary": "an intermediary",
+    "rights_holder": "a rights holder",
+    "named": "named",
+}
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """What DNS says about who serves a host. status: resolved | nxdomain | unavailable | skipped."""
+
+    status: str
+    reason: str = ""
+    addresses: tuple[str, ...] = ()
+    nameservers: tuple[str, ...] = ()
+    cnames: tuple[str, ...] = ()
+    providers: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    asns: tuple[AsnInfo, ...] = ()
+    elapsed_ms: int | None = None
+
+
+def _case_date(case: dict) -> str | None:
+    dates = case.get("dates") or {}
+    return dates.get("filed") or dates.get("reported") or dates.get("decided")
+
+
+def sources_for(dataset: Dataset, source_ids, lang: str | None) -> list[dict]:
+    items = []
+    for source_id in dict.fromkeys(source_ids):
+        source = dataset.sources.get(source_id)
+        if source is None:
+            continue
+        item = {
+            "id": source["id"],
+            "publisher": source["publisher"],
+            "title": source["title"],
+            "date": source.get("published"),
+            "language": source["language"],
+            "kind": source["kind"],
+        }
+        if source.get("url"):
+            item["url"] = source["url"]
+        items.append(item)
+    items.sort(key=lambda s: str(s["date"] or ""), reverse=True)
+    if lang:
+        primary = lang.split("-")[0].lower()
+        items.sort(key=lambda s: s["language"].split("-")[0].lower() != primary)
+    return items
+
+
+def case_dict(dataset: Dataset, involvement: Involvement, lang: str | None) -> dict:
+    case = involvement.case
+    source_ids = list(involvement.source_ids) + list(case.get("source_ids", []))
+    data = {
+        "id": case["id"],
+        "title": case["title"],
+        "type": case["type"],
+        "date": _case_date(case),
+        "dates": case.get("dates", {}),
+        "status": case["status"],
+        "role": involvement.role,
+        "jurisdiction": case.get("jurisdiction"),
+        "summary": case.get("summary"),
+        "sources": sources_for(dataset, source_ids, lang),
+    }
+    for key in ("court", "docket", "outcome"):
+        if case.get(key):
+            data[key] = case[key]
+    return data
+
+
+def _headline_role(involvements: list[Involvement]) -> str | None:
+    roles = {inv.role for inv in involvements}
+    return next((role for role in ROLE_ORDER if role in roles), None)
+
+
+def _related(dataset: Dataset, entity: dict) -> list[dict]:
+    related = []
+    links = [("successor", entity.get("predecessor_of")), ("predecessor", entity.get("successor_of"))]
+    for other in dataset.entities.values():
+        if other.get("successor_of") == entity["id"] and other["id"] != entity.get("predecessor_of"):
+            links.append(("successor", other["id"]))
+        if other.get("predecessor_of") == entity["id"] and other["id"] != entity.get("successor_of"):
+            links.append(("predecessor", other["id"]))
+    for relation, other_id in links:
+        other = dataset.entities.get(other_id) if other_id else None
+        if other:
+            related.append({"id": other["id"], "name": other["name"], "relation": relation,
+                            "domains": other.get("domains", [])})
+    return related
+
+
+def entity_summary(entity: dict) -> dict:
+    data = {"id": entity["id"], "name": entity["name"], "kind": entity["kind"],
+            "status": entity.get("status"), "description": entity.get("description")}
+    if entity.get("jurisdiction"):
+        data["jurisdiction"] = entity["jurisdiction"]
+    return data
+
+
+def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
+                relation: str | None = None) -> dict:
+    involvements = dataset.involvements(entity["id"])
+    data = {
+        "entity": entity_summary(entity),
+        "matched_by": matched_by,
+        "role": _headline_role(involvements),
+        "cases": [case_dict(dataset, inv, lang) for inv in involvements],
+        "aliases": [{"domain": a["domain"], "relation": a["relation"]} for a in entity.get("aliases", [])],
+        "related": _related(dataset, entity),
+    }
+    if domain:
+        data["matched_domain"] = domain
+    if relation:
+        data["relation"] = relation
+    return data
+
+
+def _case_count(n: int) -> str:
+    return f"{n} case" if n == 1 else f"{n} cases"
+
+
+def _describe_evidence(provider_name: str, evidence: tuple[Evidence, ...]) -> str:
+    parts = []
+    for item in evidence:
+        if item.kind == "ip_range":
+            parts.append(f"{item.value} is in its published range {item.detail}")
+        elif item.kind == "asn":
+            parts.append(item.detail)
+        elif item.kind == "nameserver":
+            parts.append(f"nameserver {item.value} matches {item.detail}")
+        elif item.kind == "cname":
+            parts.append(f"the name points (CNAME) to {item.value}")
+    return f"Served by {provider_name}: " + "; ".join(parts) + "."
+
+
+def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infrastructure,
+          lang: str | None = None, cached: bool = False) -> dict:
+    """The full response for one checked host."""
+    match: DomainMatch | None = dataset.match(hostname)
+    matches: list[dict] = []
+    reasons: list[str] = []
+    level = NONE
+    badge_text = ""
+
+    if match is not None:
+        entry = _match_dict(dataset, match.entity, match.matched_by, lang, match.domain, match.relation)
+        matches.append(entry)
+        name = match.entity["name"]
+        via = f" (a {match.relation} domain)" if match.relation else ""
+        count = len(entry["cases"])
+        if dataset.is_target(match.entity["id"]):
+            level, badge_text = TARGET, "!"
+            reasons.append(f"{match.domain}{via} belongs to {name}, {ROLE_WORDS[entry['role']]} "
+                           f"in enforcement reporting ({_case_count(count)}).")
+        elif count:
+            level, badge_text = PARTY, "i"
+            reasons.append(f"{match.domain}{via} belongs to {name}, {ROLE_WORDS[entry['role']]} "
+                           f"in {_case_count(count)}, not as a target.")
+        else:
+            reasons.append(f"{match.domain}{via} belongs to {name}, which is listed but named in no case.")
+        for rel in entry["related"]:
+            reasons.append(f"{name} has a {rel['relation']}: {rel['name']}.")
+
+    provider_entries = []
+    matched_ids = {m["entity"]["id"] for m in matches}
+    for provider_id, evidence in infrastructure.providers.items():
+        provider = dataset.providers.get(provider_id)
+        if provider is None:
+            continue
+        entity = dataset.entities.get(provider["entity_id"])
+        provider_name = provider.get("name") or (entity or {}).get("name", provider_id)
+        provider_entries.append({
+            "id": provider_id, "name": provider_name, "short_label": provider["short_label"],
+            "entity_id": provider["entity_id"], "evidence": [e.to_dict() for e in evidence],
+            "summary": _describe_evidence(provider_name, evidence),
+        })
+        reasons.append(_describe_evidence(provider_name, evidence))
+        if entity is not None and dataset.involvements(entity["id"]):
+            if level == NONE:
+                level, badge_text = INFRASTRUCTURE, provider["short_label"]
+            if entity["id"] not in matched_ids:
+                entry = _match_dict(dataset, entity, "provider", lang)
+                matches.append(entry)
+                matched_ids.add(entity["id"])
+                reasons.append(f"{provider_name} is {ROLE_WORDS[entry['role']]} in "
+                               f"{_case_count(len(entry['cases']))} about sites it serves.")
+
+    if infrastructure.status != "resolved":
+        reasons.append(f"Infrastructure {_status_words(infrastructure.status)}: {infrastructure.reason}")
+    if level == NONE and match is None:
+        reasons.insert(0, f"{hostname.registrable_domain or hostname.name} is not in the list of entities "
+                          "named in enforcement reporting.")
+
+    return {
+        "query": query,
+        "hostname": hostname.name,
+        "hostname_unicode": hostname.unicode,
+        "registrable_domain": hostname.registrable_domain,
+        "is_ip": hostname.is_ip,
+        "verdict": {"level": level, "badge": {"text": badge_text, "color": BADGE_COLORS[level]},
+                    "reasons": reasons},
+        "matches": matches,
+        "infrastructure": {
+            "status": infrastructure.status,
+            "reason": infrastructure.reason,
+            "addresses": list(infrastructure.addresses),
+            "nameservers": list(infrastructure.nameservers),
+            "cnames": list(infrastructure.cnames),
+            "providers": provider_entries,
+            "asns": [info.to_dict() for info in infrastructure.asns],
+            "elapsed_ms": infrastructure.elapsed_ms,
+        },
+        "dataset_version": dataset.version,
+        "checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cached": cached,
+    }
+
+
+def _status_words(status: str) -> str:
+    return {"nxdomain": "not found", "unavailable": "unknown", "skipped": "not checked"}.get(status, status)

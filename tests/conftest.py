@@ -1,0 +1,98 @@
+"""Shared fixtures: the real test DNS server, the app, and the app served over real HTTP."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dnsserver import DnsTestServer, closed_port  # noqa: E402
+
+from caseflag.app import create_app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+BUDGET = 1.0
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    server = DnsTestServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns(dns_server):
+    """The session's DNS server with its query log emptied for this test."""
+    dns_server.clear()
+    dns_server.delay = 0.0
+    return dns_server
+
+
+@pytest.fixture
+def app_factory(dns):
+    def make(**config):
+        settings = {"DNS_NAMESERVERS": [dns.nameserver], "DNS_BUDGET": BUDGET, "DATA_DIR": str(DATA_DIR)}
+        settings.update(config)
+        app = create_app(settings)
+        app.testing = True
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def offline_app(app_factory):
+    """DNS pointed at a port where nothing listens: the network is 'down'."""
+    return app_factory(DNS_NAMESERVERS=[f"127.0.0.1:{closed_port()}"])
+
+
+class LiveServer:
+    """The real app over real HTTP on a free loopback port, in a thread, logging request targets."""
+
+    def __init__(self, app) -> None:
+        self.requests: list[str] = []
+        inner = app.wsgi_app
+
+        def logging_app(environ, start_response):
+            target = environ.get("PATH_INFO", "")
+            if environ.get("QUERY_STRING"):
+                target += "?" + environ["QUERY_STRING"]
+            self.requests.append(target)
+            return inner(environ, start_response)
+
+        app.wsgi_app = logging_app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def live_server(app_factory):
+    server = LiveServer(app_factory())
+    yield server
+    server.stop()
