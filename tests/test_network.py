@@ -1,0 +1,73 @@
+"""DNS lookups against the real test server: every outcome is data, within one budget."""
+
+import asyncio
+import time
+
+import pytest
+
+from caseflag.errors import InvalidInput
+from caseflag.network import Resolver, parse_nameserver
+from dnsserver import closed_port
+
+
+def records(resolver, host, registrable=None):
+    return asyncio.run(resolver.host_records(host, registrable or host))
+
+
+def test_a_aaaa_and_ns_are_asked_at_once(dns):
+    """One check asks A and AAAA of the host and NS of its registrable domain."""
+    result = records(Resolver([dns.nameserver], 1.0), "www.thepiratebay.org", "thepiratebay.org")
+    assert result.addresses == ["104.21.16.1", "2606:4700:3030::6815:1001"]
+    assert result.ns.records == ("bob.ns.cloudflare.com", "lola.ns.cloudflare.com")
+    assert {(n, t) for n, t, _ in dns.queries} == {
+        ("www.thepiratebay.org", "A"), ("www.thepiratebay.org", "AAAA"), ("thepiratebay.org", "NS")}
+
+
+def test_cname_chain_is_followed_and_reported(dns):
+    """A CNAME into another name yields the final addresses and the chain."""
+    result = records(Resolver([dns.nameserver], 1.0), "www.cf-shop.com", "cf-shop.com")
+    assert result.a.records == ("104.18.2.2",)
+    assert result.cnames == ["www.cf-shop.com.cdn.cloudflare.net"]
+
+
+@pytest.mark.parametrize(("host", "status"), [("megaupload.com", "nxdomain"), ("servfail.com", "servfail"),
+                                              ("no-address.org", "nodata")])
+def test_failures_are_statuses_not_exceptions(dns, host, status):
+    """NXDOMAIN, SERVFAIL and NODATA come back as a status with a reason."""
+    result = records(Resolver([dns.nameserver], 1.0), host)
+    assert result.a.status == status
+    assert result.a.reason
+
+
+def test_a_silent_server_times_out_within_the_budget(dns):
+    """A name that never answers costs the budget, not more."""
+    started = time.monotonic()
+    result = records(Resolver([dns.nameserver], 0.5), "slow.com")
+    elapsed = time.monotonic() - started
+    assert result.a.status == "timeout" and result.ns.status == "timeout"
+    assert elapsed < 0.5 + 0.3
+
+
+def test_truncated_udp_answers_fall_back_to_tcp(dns):
+    """A large answer truncated over UDP is fetched again over TCP."""
+    result = records(Resolver([dns.nameserver], 1.0), "tcp-only.org")
+    assert len(result.a.records) == 40
+    assert ("tcp-only.org", "A", "tcp") in dns.queries
+
+
+def test_unreachable_server_is_reported(dns):
+    """Nothing listening on the configured port: a failure status, quickly, no exception."""
+    result = records(Resolver([f"127.0.0.1:{closed_port()}"], 0.5), "thepiratebay.org")
+    assert result.a.status in {"error", "timeout", "servfail"}
+    assert result.addresses == []
+
+
+@pytest.mark.parametrize(("text", "parsed"), [("127.0.0.1:5353", ("127.0.0.1", 5353)), ("10.0.0.2", ("10.0.0.2", 53)),
+                                              ("[::1]:53", ("::1", 53)), ("::1", ("::1", 53))])
+def test_nameserver_setting_forms(text, parsed):
+    assert parse_nameserver(text) == parsed
+
+
+def test_bad_nameserver_port_is_a_clear_error():
+    with pytest.raises(InvalidInput):
+        parse_nameserver("127.0.0.1:dns")
