@@ -1,0 +1,221 @@
+"""The HTTP API through Flask's test client, with DNS answered by the real test server."""
+
+import time
+
+import pytest
+
+from conftest import BUDGET
+
+
+def check(client, domain, **params):
+    response = client.get("/api/v1/check", query_string={"domain": domain, **params})
+    return response.status_code, response.get_json()
+
+
+def entity_names(body):
+    return [m["entity"]["name"] for m in body["matches"]]
+
+
+def test_target_site_behind_cloudflare(client, dns):
+    """www.thepiratebay.org: a target, with its cases, sources and Cloudflare evidence."""
+    status, body = check(client, "HTTPS://WWW.ThePirateBay.org/x?utm=1")
+    assert status == 200
+    assert body["query"] == "HTTPS://WWW.ThePirateBay.org/x?utm=1"
+    assert body["hostname"] == "www.thepiratebay.org"
+    assert body["registrable_domain"] == "thepiratebay.org"
+    assert body["verdict"]["level"] == "target"
+    assert body["verdict"]["badge"] == {"text": "!", "color": "#c62828"}
+    first = body["matches"][0]
+    assert first["entity"]["name"] == "The Pirate Bay"
+    assert first["matched_by"] == "registrable_domain"
+    assert first["cases"], "a target has cases"
+    sources = [s for case in first["cases"] for s in case["sources"]]
+    assert sources and all({"publisher", "title", "date", "language"} <= set(s) for s in sources)
+    infra = body["infrastructure"]
+    assert infra["status"] == "resolved"
+    assert "104.21.16.1" in infra["addresses"]
+    cloudflare = next(p for p in infra["providers"] if p["id"] == "cloudflare")
+    kinds = {e["kind"] for e in cloudflare["evidence"]}
+    assert {"ip_range", "nameserver"} <= kinds
+    assert {"kind": "ip_range", "value": "104.21.16.1", "detail": "104.16.0.0/13"} in cloudflare["evidence"]
+    assert body["dataset_version"] and body["checked_at"] and body["cached"] is False
+
+
+def test_second_check_is_cached(client, dns):
+    """A repeated check is answered from the cache and asks DNS nothing."""
+    check(client, "thepiratebay.org")
+    asked = len(dns.queries)
+    status, body = check(client, "thepiratebay.org")
+    assert status == 200 and body["cached"] is True
+    assert len(dns.queries) == asked
+
+
+@pytest.mark.parametrize("domain", ["notthepiratebay.org", "thepiratebay.org.evil.com"])
+def test_lookalikes_do_not_match(client, domain):
+    """Only the listed domain and its subdomains match, not names that contain it."""
+    status, body = check(client, domain)
+    assert status == 200
+    assert "The Pirate Bay" not in entity_names(body)
+
+
+def test_subdomains_of_a_listed_domain_match(client):
+    status, body = check(client, "a.b.c.thepiratebay.org")
+    assert status == 200 and body["verdict"]["level"] == "target"
+    assert body["matches"][0]["matched_by"] == "registrable_domain"
+
+
+def test_infrastructure_level_for_unlisted_site_behind_cloudflare(client):
+    """A site not in the list but served by Cloudflare, via a CNAME into cdn.cloudflare.net."""
+    status, body = check(client, "www.cf-shop.com")
+    assert status == 200
+    assert body["verdict"]["level"] == "infrastructure"
+    assert body["verdict"]["badge"]["text"] == "CF"
+    evidence = body["infrastructure"]["providers"][0]["evidence"]
+    assert {"kind": "cname", "value": "www.cf-shop.com.cdn.cloudflare.net", "detail": "*.cdn.cloudflare.net"} in evidence
+    assert any(m["matched_by"] == "provider" and m["entity"]["id"] == "cloudflare" for m in body["matches"])
+
+
+def test_asn_evidence_for_address_outside_published_ranges(client, dns):
+    """1.1.1.1 is not in the proxy ranges; Team Cymru says AS13335, so it is Cloudflare."""
+    status, body = check(client, "asn-only.com")
+    assert status == 200
+    provider = body["infrastructure"]["providers"][0]
+    assert provider["id"] == "cloudflare"
+    assert provider["evidence"] == [{"kind": "asn", "value": "AS13335",
+                                     "detail": "1.1.1.1 is announced by AS13335 (1.1.1.0/24)"}]
+    assert ("1.1.1.1.origin.asn.cymru.com", "TXT", "udp") in dns.queries
+
+
+def test_plain_site_has_nothing_to_say(client, dns):
+    """Not listed, not behind a listed provider: level none, with its ASN for the record."""
+    status, body = check(client, "www.plain-site.org")
+    assert status == 200
+    assert body["verdict"]["level"] == "none"
+    assert body["verdict"]["badge"]["text"] == ""
+    assert body["matches"] == [] and body["infrastructure"]["providers"] == []
+    assert body["infrastructure"]["asns"][0]["asn"] == 15133
+
+
+def test_nxdomain_is_reported(client):
+    status, body = check(client, "megaupload.com")
+    assert status == 200
+    assert body["infrastructure"]["status"] == "nxdomain"
+    assert "Megaupload" in " ".join(entity_names(body))
+
+
+def test_servfail_means_unavailable_with_a_reason(client):
+    status, body = check(client, "servfail.com")
+    assert status == 200
+    assert body["infrastructure"]["status"] == "unavailable"
+    assert "SERVFAIL" in body["infrastructure"]["reason"]
+
+
+def test_timeout_answers_within_the_budget(client):
+    """A name whose server never answers still gets a 200 within the budget."""
+    started = time.monotonic()
+    status, body = check(client, "slow.com")
+    assert status == 200
+    assert time.monotonic() - started < BUDGET + 0.5
+    assert body["infrastructure"]["status"] == "unavailable"
+    assert "time budget" in body["infrastructure"]["reason"]
+
+
+def test_list_match_works_when_dns_is_down(offline_app):
+    """With no reachable DNS the list match still answers, and says why infrastructure is unknown."""
+    started = time.monotonic()
+    response = offline_app.test_client().get("/api/v1/check?domain=www.thepiratebay.org")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert time.monotonic() - started < BUDGET + 0.5
+    assert body["verdict"]["level"] == "target"
+    assert body["infrastructure"]["status"] == "unavailable"
+    assert body["infrastructure"]["reason"]
+    assert any(case["sources"] for case in body["matches"][0]["cases"])
+
+
+@pytest.mark.parametrize("domain", ["localhost", "printer.local", "co.uk", "10.1.2.3", "[::1]", "single"])
+def test_refused_names_get_422_and_never_reach_dns(client, dns, domain):
+    status, body = check(client, domain)
+    assert status == 422
+    assert body["error"]["code"] == "not_public" and body["error"]["message"]
+    assert dns.queries == []
+
+
+@pytest.mark.parametrize("domain", ["", "exa mple.com", "a..b.com", "x" * 300])
+def test_malformed_names_get_400(client, dns, domain):
+    status, body = check(client, domain)
+    assert status == 400
+    assert body["error"]["code"] == "invalid_domain"
+    assert dns.queries == []
+
+
+def test_missing_parameter_is_400(client):
+    response = client.get("/api/v1/check")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "domain"
+
+
+def test_batch_keeps_input_order_and_inline_errors(client):
+    response = client.post("/api/v1/check", json={"domains": ["thepiratebay.org", "localhost", "www.plain-site.org"]})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["query"] for r in results] == ["thepiratebay.org", "localhost", "www.plain-site.org"]
+    assert results[0]["verdict"]["level"] == "target"
+    assert results[1]["error"]["code"] == "not_public"
+    assert results[2]["verdict"]["level"] == "none"
+
+
+@pytest.mark.parametrize("body", [None, {"domains": "thepiratebay.org"}, {"domains": [1, 2]}, {"other": []}])
+def test_batch_rejects_malformed_bodies(client, body):
+    response = client.post("/api/v1/check", data="not json" if body is None else None, json=body)
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+
+
+def test_batch_over_the_limit_is_413(app_factory):
+    client = app_factory(MAX_BATCH=5).test_client()
+    response = client.post("/api/v1/check", json={"domains": ["a.com"] * 6})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
+
+
+def test_oversized_body_is_413(app_factory):
+    client = app_factory(MAX_BODY_BYTES=1000).test_client()
+    response = client.post("/api/v1/check", data="x" * 5000, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "too_large"
+
+
+def test_unknown_route_and_wrong_method_are_json(client):
+    missing = client.get("/api/v1/nothing")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    wrong = client.delete("/api/v1/check")
+    assert wrong.status_code == 405 and wrong.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_entities_cases_and_providers(client):
+    entities = client.get("/api/v1/entities").get_json()
+    assert entities["count"] == len(entities["entities"]) > 10
+    pirate_bay = next(e for e in entities["entities"] if e["name"] == "The Pirate Bay")
+    one = client.get(f"/api/v1/entities/{pirate_bay['id']}").get_json()
+    assert "thepiratebay.org" in one["domains"] and one["cases"]
+    cases = client.get("/api/v1/cases").get_json()["cases"]
+    case = client.get(f"/api/v1/cases/{cases[0]['id']}").get_json()
+    assert case["parties"] and case["sources"]
+    providers = client.get("/api/v1/providers").get_json()["providers"]
+    assert providers[0]["asns"] == [13335]
+    assert client.get("/api/v1/entities/no-such").status_code == 404
+    assert client.get("/api/v1/cases/no-such").get_json()["error"]["code"] == "not_found"
+
+
+def test_sources_in_the_requested_language_come_first(client):
+    _, body = check(client, "thepiratebay.org", lang="de")
+    for match in body["matches"]:
+        for case in match["cases"]:
+            languages = [s["language"][:2] for s in case["sources"]]
+            assert languages == sorted(languages, key=lambda lang: lang != "de")
+
+
+def test_healthz(client):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["counts"]["entities"] > 10
