@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import config as config_module
-from . import errors
+from . import errors, ratelimit
 from .cache import TTLStore
 from .dataset import DatasetStore
 from .lookup import LookupService
@@ -35,8 +35,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["caseflag"] = create_service(settings)
 
     errors.init_app(app)
+    limiter = ratelimit.init_app(app)
     from .api import api, health
 
+    limiter.exempt(health)
     app.register_blueprint(api)
     app.register_blueprint(health)
     return app

@@ -31,6 +31,12 @@ DEFAULTS: dict[str, object] = {
     "MAX_BODY_BYTES": 256 * 1024,
     "HOST": "127.0.0.1",
     "PORT": 8000,
+    # flask-limiter notation, per client address; empty switches limits off.
+    "RATE_LIMIT": "300/minute",
+    # Shared cache and rate-limit storage across workers and machines; empty: in-process only.
+    "REDIS_URL": "",
+    # Browser origins allowed besides the extension's own (comma-separated).
+    "CORS_ORIGINS": [],
 }
 
 _CASTS = {
@@ -46,6 +52,9 @@ _CASTS = {
     "MAX_BODY_BYTES": int,
     "HOST": str,
     "PORT": int,
+    "RATE_LIMIT": str,
+    "REDIS_URL": str,
+    "CORS_ORIGINS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
 }
 
 

@@ -1,0 +1,29 @@
+"""Per-client rate limits (flask-limiter) and the browser origins allowed to call the API (flask-cors)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# The extension's own pages; any operator-configured origins are added to these.
+EXTENSION_ORIGINS = [r"chrome-extension://[a-p]{32}", r"moz-extension://[0-9a-fA-F-]{36}"]
+
+
+def init_app(app: Flask) -> Limiter:
+    """Rate-limit every API view per client address; answer 429 with Retry-After in the error shape."""
+    storage = app.config.get("REDIS_URL") or "memory://"
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        default_limits=[app.config["RATE_LIMIT"]] if app.config.get("RATE_LIMIT") else [],
+        storage_uri=storage,
+        headers_enabled=True,
+        # When Redis is down, fall back to limits kept in memory rather than failing requests.
+        in_memory_fallback_enabled=storage != "memory://",
+        swallow_errors=True,
+    )
+    origins = EXTENSION_ORIGINS + list(app.config.get("CORS_ORIGINS") or [])
+    CORS(app, resources={r"/api/*": {"origins": origins}, r"/healthz": {"origins": origins}})
+    return limiter

@@ -1,0 +1,92 @@
+"""The data linter: passes the real data/, and flags each deliberately broken record with file and line."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from caseflag.lint import lint, locate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+ROOT = Path(__file__).resolve().parent.parent
+CASEFLAG = str(Path(sys.executable).with_name("caseflag"))
+
+# file -> (a word the message must contain, the line the problem is on)
+BROKEN = {
+    "entities/bad-syntax.toml": ("TOML", 2),
+    "entities/unknown-field.toml": ("homepage", 7),
+    "entities/id-mismatch.toml": ("does not match the file name", 1),
+    "entities/domain-twice.toml": ("also claimed by example-site.toml", 4),
+    "entities/not-registrable.toml": ("not a registrable domain", 4),
+    "entities/alias-unsourced.toml": ("source", 10),
+    "entities/unsorted-domains.toml": ("not sorted", 4),
+    "entities/no-review.toml": ("last_reviewed", 1),
+    "cases/unknown-party.toml": ("unknown entity 'nobody-at-all'", 15),
+    "cases/party-unsourced.toml": ("source", 14),
+    "cases/bad-role.toml": ("villain", 15),
+    "sources/ftp-url.toml": ("not an http(s) address", 2),
+    "sources/bad-date.toml": ("not a valid date", 6),
+    "sources/future-date.toml": ("in the future", 6),
+    "sources/no-url-no-note.toml": ("note", 1),
+}
+
+
+def test_real_data_passes():
+    """The bundled data/ has no problem at all."""
+    problems = lint(ROOT / "data")
+    assert problems == [], "\n".join(p.format() for p in problems)
+
+
+def test_valid_fixture_passes():
+    assert lint(FIXTURES / "valid") == []
+
+
+@pytest.fixture(scope="module")
+def broken_problems():
+    return lint(FIXTURES / "broken")
+
+
+@pytest.mark.parametrize("relative", sorted(BROKEN))
+def test_each_broken_record_is_flagged_with_its_line(broken_problems, relative):
+    word, line = BROKEN[relative]
+    mine = [p for p in broken_problems if p.path.as_posix().endswith(relative)]
+    assert mine, f"no problem reported for {relative}"
+    assert any(word in p.message and p.line == line for p in mine), [p.format() for p in mine]
+    assert all(p.fix for p in mine)
+
+
+def test_valid_records_next_to_broken_ones_are_not_blamed(broken_problems):
+    blamed = {p.path.name for p in broken_problems}
+    assert not blamed & {"example-site.toml", "example-label.toml", "court-record-2019.toml",
+                         "example-label-v-example-site.toml", "example-cdn.toml"}
+
+
+def test_cli_prints_path_line_message_and_fix_and_exits_1():
+    result = subprocess.run([CASEFLAG, "data", "lint", str(FIXTURES / "broken")], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) >= len(BROKEN)
+    for line in lines:
+        assert re.match(r"^tests/fixtures/lint/broken/\w+/[\w-]+\.toml:\d+: .+ — .+$", line), line
+
+
+def test_cli_passes_real_data():
+    result = subprocess.run([CASEFLAG, "data", "lint"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                            env={k: v for k, v in os.environ.items() if k != "CASEFLAG_DATA_DIR"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_cli_on_a_missing_folder_is_a_clear_error(tmp_path):
+    result = subprocess.run([CASEFLAG, "data", "lint", str(tmp_path / "nope")], capture_output=True, text=True)
+    assert result.returncode == 2 and "not a folder" in result.stderr
+
+
+def test_locate_follows_table_arrays():
+    text = 'id = "x"\n[[parties]]\nrole = "a"\n[[parties]]\nrole = "b"\n'
+    assert locate(text, ("parties", 1, "role")) == 5
+    assert locate(text, ("id",)) == 1
