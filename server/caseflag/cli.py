@@ -105,6 +105,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .app import create_service
+    from .batch import run_batch
+
+    return run_batch(lambda: create_service(config_module.resolve()), args.file, fmt=args.format,
+                     output=args.output, concurrency=args.concurrency, resume=args.resume,
+                     lang=args.lang, offline=args.offline)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="one JSON object per line")
     check.add_argument("--lang", help="preferred language of the reporting (e.g. de)")
     check.set_defaults(func=cmd_check)
+
+    batch = commands.add_parser("batch", help="check a file of domains or URLs (one per line) into JSON Lines or CSV")
+    batch.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file; - or none reads stdin")
+    batch.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: csv for a .csv --output, else jsonl)")
+    batch.add_argument("--output", "-o", help="file to write (default: standard output)")
+    batch.add_argument("--concurrency", type=int, default=200, help="lookups in flight at once (default 200)")
+    batch.add_argument("--resume", action="store_true", help="skip lines already in --output and append the rest")
+    batch.add_argument("--offline", action="store_true", help="no DNS: match the list only")
+    batch.add_argument("--lang", help="preferred language of the reporting (e.g. de)")
+    batch.set_defaults(func=cmd_batch)
 
     data = commands.add_parser("data", help="work with the curated list")
     data_commands = data.add_subparsers(dest="data_command", required=True)

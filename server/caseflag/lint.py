@@ -161,6 +161,11 @@ class Checker:
                 fix = "add the missing field (see data/README.md for its meaning)"
             elif error.validator == "additionalProperties":
                 fix = "remove or rename the unknown field; data/README.md lists every field"
+                known = error.schema.get("properties", {})
+                extras = [key for key in error.instance if key not in known]
+                keys = keys + tuple(extras[:1])
+            elif error.validator == "minItems" and keys and keys[-1] == "source_ids":
+                fix = "cite at least one source: an id from data/sources/ (add the source first if needed)"
             elif error.validator == "enum":
                 fix = f"use one of: {', '.join(map(str, error.validator_value))}"
             else:
@@ -244,7 +249,7 @@ class Checker:
             yield ("ranges_source", "taken"), taken
 
     def _check_dates(self, record: RawRecord) -> None:
-        if not record.data.get("last_reviewed"):
+        if record.kind != "sources" and not record.data.get("last_reviewed"):
             self.report(record, ("id",), "last_reviewed is missing",
                         "add last_reviewed = YYYY-MM-DD, the day you checked the record", fatal=False)
         for keys, value in self._dates(record.data):
@@ -303,21 +308,25 @@ class Checker:
                                 f"move it to the ipv{network.version} list", value=cidr)
 
     def _check_domains(self, entities: list[RawRecord]) -> None:
-        owners: dict[str, RawRecord] = {}
+        owners: dict[str, list[tuple[RawRecord, tuple]]] = {}
         for record in entities:
             claimed = [(("domains",), d) for d in record.data.get("domains", [])]
             claimed += [(("aliases", i, "domain"), a["domain"]) for i, a in enumerate(record.data.get("aliases", []))]
             for keys, domain in claimed:
                 self._check_registrable(record, keys, domain)
-                owner = owners.get(domain)
-                if owner is not None and owner is not record:
-                    self.report(record, keys, f"{domain!r} is also claimed by {owner.path.name}",
+                owners.setdefault(domain, []).append((record, keys))
+        for domain, claims in owners.items():
+            records = {id(record) for record, _ in claims}
+            for record, keys in claims:
+                others = sorted({other.path.name for other, _ in claims if other is not record})
+                if others:
+                    self.report(record, keys, f"{domain!r} is also claimed by {', '.join(others)}",
                                 "a domain belongs to one entity only; keep it where reporting places it",
                                 value=domain)
-                elif owner is record:
+                elif len(records) == 1 and len(claims) > 1:
                     self.report(record, keys, f"{domain!r} is listed twice in this entity",
                                 "remove the duplicate", value=domain)
-                owners[domain] = record
+                    break
 
     def _check_registrable(self, record: RawRecord, keys: tuple, domain: str) -> None:
         try:

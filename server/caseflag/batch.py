@@ -1,0 +1,462 @@
+"""`caseflag batch`: check a file of domains with the service's async path, one record per input line.
+
+Records come out in input order (a bounded window of lookups runs ahead of the writer), each
+carrying its input line number. Output holds whole records only, so an interrupted run can be
+continued with --resume; the CSV row shape here is also what `/api/v1/check?format=csv` sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterator
+
+from .errors import CaseflagError, InvalidInput
+from .lookup import LookupService
+
+CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
+               "infrastructure_status", "reason", "line", "error")
+FORMATS = ("jsonl", "csv")
+DEFAULT_CONCURRENCY = 200
+MAX_CONCURRENCY = 2000
+_TRAILING_COMMENT = re.compile(r"\s+#.*$")
+
+
+# --- rows: shared with the API's ?format=csv ---------------------------------------------
+
+def verdict_row(result: dict, line: int | None = None) -> dict[str, str]:
+    """One CSV row for a check result or an inline error; lists are joined with ';'."""
+    row = dict.fromkeys(CSV_COLUMNS, "")
+    row["input"] = result.get("query", "")
+    row["line"] = "" if line is None else str(line)
+    if "error" in result:
+        row["error"] = result["error"]["code"]
+        row["reason"] = result["error"]["message"]
+        return row
+    matches = result["matches"]
+    infrastructure = result["infrastructure"]
+    row.update(
+        hostname=result["hostname"],
+        registrable_domain=result["registrable_domain"] or "",
+        level=result["verdict"]["level"],
+        entities=";".join(match["entity"]["id"] for match in matches),
+        providers=";".join(provider["id"] for provider in infrastructure["providers"]),
+        cases=";".join(dict.fromkeys(case["id"] for match in matches for case in match["cases"])),
+        infrastructure_status=infrastructure["status"],
+        # Reasons are sentences that may hold ';' themselves: one paragraph, not a list to split.
+        reason=" ".join(result["verdict"]["reasons"]),
+    )
+    return row
+
+
+def csv_text(results: list[dict]) -> str:
+    """A whole CSV document (header and one row per result, numbered from 1)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for number, result in enumerate(results, start=1):
+        writer.writerow(verdict_row(result, number))
+    return buffer.getvalue()
+
+
+# --- input --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Item:
+    """One input line to check: its 1-based line number, its text, or why it cannot be read."""
+
+    line: int
+    text: str
+    error: CaseflagError | None = None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.line, self.text)
+
+
+def read_items(stream: IO[bytes]) -> Iterator[Item]:
+    """Items from a byte stream; blank lines and '#' comments (whole-line or after a space) skipped."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            shown = raw.decode("utf-8", "backslashreplace").strip()
+            yield Item(number, shown, InvalidInput(
+                f"line {number} is not UTF-8 text (byte {err.start + 1}: {err.reason})", field="line"))
+            continue
+        text = text.strip()
+        if not text or text.startswith("#"):
+            continue
+        yield Item(number, _TRAILING_COMMENT.sub("", text))
+
+
+def open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return open(path, "rb")
+    except OSError as err:
+        raise InvalidInput(f"cannot read the input {path}: {err.strerror or err}") from err
+
+
+def count_items(path: str) -> int | None:
+    """How many items a regular file holds (for the progress bar); None for pipes and stdin."""
+    if path == "-" or not Path(path).is_file():
+        return None
+    with open(path, "rb") as stream:
+        return sum(1 for _ in read_items(stream))
+
+
+# --- output formats -----------------------------------------------------------------------
+
+def record_for(item: Item, result: dict) -> dict:
+    return {"line": item.line, **result}
+
+
+def format_record(fmt: str, item: Item, result: dict) -> str:
+    """One record as the text written for it: a JSON line or a CSV row, newline included."""
+    if fmt == "jsonl":
+        return json.dumps(record_for(item, result), ensure_ascii=False) + "\n"
+    buffer = io.StringIO()
+    csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, item.line))
+    return buffer.getvalue()
+
+
+def csv_header() -> str:
+    buffer = io.StringIO()
+    csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writeheader()
+    return buffer.getvalue()
+
+
+def _cut_partial_record(path: Path) -> None:
+    """Drop a trailing, unterminated record (left by a hard kill) so the file ends with whole records."""
+    with open(path, "rb+") as stream:
+        data = stream.read()
+        if data and not data.endswith(b"\n"):
+            stream.truncate(data.rfind(b"\n") + 1)
+
+
+def done_keys(path: Path, fmt: str) -> set[tuple[int, str]]:
+    """(line, input) of every record already in an output file, for --resume."""
+    _cut_partial_record(path)
+    keys: set[tuple[int, str]] = set()
+    with open(path, encoding="utf-8", newline="") as stream:
+        if fmt == "csv":
+            reader = csv.DictReader(stream)
+            if reader.fieldnames is None:
+                return keys
+            if tuple(reader.fieldnames) != CSV_COLUMNS:
+                raise InvalidInput(f"{path} is not a CSV file written by caseflag batch (its header differs); "
+                                   "check --format or choose another --output")
+            for row in reader:
+                keys.add((_line_number(row.get("line"), path, reader.line_num), row["input"]))
+            return keys
+        for number, text in enumerate(stream, start=1):
+            try:
+                record = json.loads(text)
+                keys.add((_line_number(record["line"], path, number), record["query"]))
+            except (ValueError, TypeError, KeyError) as err:
+                raise InvalidInput(f"{path}:{number} is not a record written by caseflag batch ({err}); "
+                                   "check --format or choose another --output") from err
+    return keys
+
+
+def _line_number(value, path: Path, where: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"{path}:{where}: the line number {value!r} is not a number") from err
+
+
+# --- counting and progress ----------------------------------------------------------------
+
+@dataclass
+class Tally:
+    """What one run wrote: records by level, provider, infrastructure status and error code."""
+
+    records: int = 0
+    skipped: int = 0
+    levels: Counter = field(default_factory=Counter)
+    providers: Counter = field(default_factory=Counter)
+    infrastructure: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+
+    def add(self, result: dict) -> None:
+        self.records += 1
+        if "error" in result:
+            self.errors[result["error"]["code"]] += 1
+            return
+        self.levels[result["verdict"]["level"]] += 1
+        self.infrastructure[result["infrastructure"]["status"]] += 1
+        for provider in result["infrastructure"]["providers"]:
+            self.providers[provider["id"]] += 1
+
+
+def _counts(counter: Counter) -> str:
+    return " · ".join(f"{key} {value:,}" for key, value in counter.most_common()) or "none"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def progress_line(tally: Tally, total: int | None, elapsed: float, width: int = 120) -> str:
+    """The progress bar's text: done/total, rate, ETA and counts by level, cut to the width."""
+    done = tally.records + tally.skipped
+    rate = tally.records / elapsed if elapsed > 0 else 0.0
+    parts = [f"{done:,}/{total:,} {done * 100 // max(total, 1)}%" if total else f"{done:,}"]
+    parts.append(f"{rate:,.0f}/s")
+    if total and rate > 0:
+        parts.append(f"ETA {_duration(max(total - done, 0) / rate)}")
+    levels = " ".join(f"{level} {tally.levels[level]:,}" for level in ("target", "party", "infrastructure", "none"))
+    parts.append(f"{levels} errors {sum(tally.errors.values()):,}")
+    return "  ".join(parts)[: max(width - 1, 10)]
+
+
+class Progress:
+    """A single line on stderr, redrawn in place with '\\r' at most ten times a second."""
+
+    def __init__(self, stream: IO[str], total: int | None, enabled: bool) -> None:
+        self.stream, self.total, self.enabled = stream, total, enabled
+        self.started = time.monotonic()
+        self._drawn = 0.0
+
+    def update(self, tally: Tally, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self._drawn < 0.1):
+            return
+        self._drawn = now
+        width = shutil.get_terminal_size((120, 24)).columns
+        self.stream.write("\r\x1b[K" + progress_line(tally, self.total, now - self.started, width))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def summary_text(tally: Tally, elapsed: float, target: str, interrupted: bool) -> str:
+    rate = tally.records / elapsed if elapsed > 0 else 0.0
+    lines = [f"caseflag batch: {tally.records:,} records in {elapsed:.1f} s ({rate:,.0f}/s) written to {target}"]
+    if interrupted:
+        lines.append("  interrupted: the output holds whole records only; run again with --resume to continue")
+    lines.append(f"  by level:       {_counts(tally.levels)}")
+    lines.append(f"  by provider:    {_counts(tally.providers)}")
+    lines.append(f"  infrastructure: {_counts(tally.infrastructure)}")
+    errors = sum(tally.errors.values())
+    lines.append(f"  errors:         {errors:,}" + (f" ({_counts(tally.errors)})" if errors else ""))
+    if tally.skipped:
+        lines.append(f"  skipped:        {tally.skipped:,} already in {target} (--resume)")
+    return "\n".join(lines) + "\n"
+
+
+# --- the run ------------------------------------------------------------------------------
+
+_END = object()
+
+
+class BatchRun:
+    """Checks every item of an input stream and writes one record each, in input order.
+
+    At most ``concurrency`` lookups run at once and at most twice that many finished or
+    running records wait for the writer, so memory stays bounded however long the input.
+    """
+
+    def __init__(self, service: LookupService, out: IO[str], fmt: str, *, concurrency: int = DEFAULT_CONCURRENCY,
+                 lang: str | None = None, offline: bool = False, skip: set[tuple[int, str]] | None = None,
+                 progress: Progress | None = None) -> None:
+        self.service, self.out, self.fmt = service, out, fmt
+        self.concurrency, self.lang, self.offline = max(1, concurrency), lang, offline
+        self.skip = skip or set()
+        self.progress = progress or Progress(sys.stderr, None, enabled=False)
+        self.tally = Tally()
+
+    def run(self, items: Iterator[Item]) -> None:
+        """Blocking. Ctrl-C stops after the records already written and raises KeyboardInterrupt."""
+        asyncio.run(self._run(items))
+
+    async def _run(self, items: Iterator[Item]) -> None:
+        loop = asyncio.get_running_loop()
+        # ASN lookups run in threads (ipwhois is blocking); give them room to match the concurrency.
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=min(64, self.concurrency)))
+        window = 2 * self.concurrency
+        lines: asyncio.Queue = asyncio.Queue()
+        room = threading.Semaphore(window)
+        stop = threading.Event()
+        threading.Thread(target=self._read, args=(items, loop, lines, room, stop), daemon=True).start()
+        pending: asyncio.Queue = asyncio.Queue(maxsize=window)
+        gate = asyncio.Semaphore(self.concurrency)
+        try:
+            await asyncio.gather(self._start(lines, pending, room, gate), self._write(pending))
+        finally:
+            stop.set()
+            await self._wind_down(pending)
+
+    def _read(self, items: Iterator[Item], loop, lines: asyncio.Queue, room: threading.Semaphore,
+              stop: threading.Event) -> None:
+        """Reader thread: a slow pipe on stdin must never block the event loop's DNS timers."""
+        try:
+            for item in items:
+                while not room.acquire(timeout=0.5):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                loop.call_soon_threadsafe(lines.put_nowait, item)
+        except OSError as err:
+            loop.call_soon_threadsafe(lines.put_nowait, InvalidInput(f"reading the input failed: {err}"))
+        except RuntimeError:  # the loop closed under us: the run is over
+            return
+        try:
+            loop.call_soon_threadsafe(lines.put_nowait, _END)
+        except RuntimeError:
+            pass
+
+    async def _start(self, lines: asyncio.Queue, pending: asyncio.Queue, room: threading.Semaphore,
+                     gate: asyncio.Semaphore) -> None:
+        while True:
+            item = await lines.get()
+            if isinstance(item, CaseflagError):
+                raise item
+            if item is _END:
+                await pending.put(_END)
+                return
+            room.release()
+            if item.key in self.skip:
+                self.tally.skipped += 1
+                continue
+            await pending.put((item, asyncio.create_task(self._check(item, gate))))
+
+    async def _check(self, item: Item, gate: asyncio.Semaphore) -> dict:
+        if item.error is not None:
+            return {"query": item.text, **item.error.to_dict(), "status": item.error.status}
+        async with gate:
+            try:
+                return (await self.service.check_many_async([item.text], self.lang, self.offline, 1))[0]
+            except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
+                return {"query": item.text, "error": {"code": "internal_error", "message": f"the check failed: {err!r}"},
+                        "status": 500}
+
+    async def _write(self, pending: asyncio.Queue) -> None:
+        while (entry := await pending.get()) is not _END:
+            item, task = entry
+            self._emit(item, await task)
+
+    def _emit(self, item: Item, result: dict) -> None:
+        # One write of the whole record, then flush: the file never ends inside a record we chose to write.
+        self.out.write(format_record(self.fmt, item, result))
+        self.out.flush()
+        self.tally.add(result)
+        self.progress.update(self.tally)
+
+    async def _wind_down(self, pending: asyncio.Queue) -> None:
+        """After an interruption: write what already finished, in order, and cancel the rest."""
+        leftover = []
+        while not pending.empty():
+            entry = pending.get_nowait()
+            if entry is not _END:
+                leftover.append(entry)
+        writing = True
+        for item, task in leftover:
+            if writing and task.done() and not task.cancelled():
+                try:
+                    self._emit(item, task.result())
+                    continue
+                except BrokenPipeError:
+                    pass
+            writing = False
+            task.cancel()
+        await asyncio.gather(*(task for _, task in leftover), return_exceptions=True)
+
+
+# --- the command --------------------------------------------------------------------------
+
+def _format_for(fmt: str | None, output: str | None) -> str:
+    if fmt:
+        return fmt
+    return "csv" if output and output.lower().endswith(".csv") else "jsonl"
+
+
+def _open_output(output: str | None, fmt: str, resume: bool) -> tuple[IO[str], set[tuple[int, str]]]:
+    if output is None:
+        if resume:
+            raise InvalidInput("--resume needs --output: the records already written are read from that file")
+        if fmt == "csv":
+            sys.stdout.write(csv_header())
+        return sys.stdout, set()
+    path = Path(output)
+    skip: set[tuple[int, str]] = set()
+    try:
+        if resume and path.is_file() and path.stat().st_size:
+            skip = done_keys(path, fmt)
+            stream = open(path, "a", encoding="utf-8", newline="")
+        else:
+            stream = open(path, "w", encoding="utf-8", newline="")
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"{output} is not a file written by caseflag batch (not UTF-8 text)") from err
+    except OSError as err:
+        raise InvalidInput(f"cannot write the output {output}: {err.strerror or err}") from err
+    if fmt == "csv" and not skip and stream.tell() == 0:
+        stream.write(csv_header())
+    return stream, skip
+
+
+def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: str | None = None,
+              concurrency: int = DEFAULT_CONCURRENCY, resume: bool = False, lang: str | None = None,
+              offline: bool = False) -> int:
+    """The `caseflag batch` command. Returns the exit status: 0 done, 130 interrupted.
+
+    Usage problems (unreadable input, unwritable output) raise InvalidInput before any work.
+    """
+    fmt = _format_for(fmt, output)
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise InvalidInput(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
+    source = open_input(path)
+    try:
+        service = service_factory()  # before the output is opened: a broken dataset truncates nothing
+        out, skip = _open_output(output, fmt, resume)
+    except BaseException:
+        if source is not sys.stdin.buffer:
+            source.close()
+        raise
+    show = sys.stderr.isatty()
+    progress = Progress(sys.stderr, count_items(path) if show else None, enabled=show)
+    run = BatchRun(service, out, fmt, concurrency=concurrency, lang=lang, offline=offline,
+                   skip=skip, progress=progress)
+    interrupted = broken = False
+    try:
+        run.run(read_items(source))
+    except KeyboardInterrupt:
+        interrupted = True
+    except BrokenPipeError:
+        broken = True
+        # Whoever read our standard output has gone (| head): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        progress.close()
+        if out is not sys.stdout:
+            out.close()
+        if source is not sys.stdin.buffer:
+            source.close()
+    sys.stderr.write(summary_text(run.tally, time.monotonic() - progress.started, output or "standard output",
+                                  interrupted))
+    if interrupted:
+        return 130
+    return 1 if broken else 0
