@@ -1,0 +1,148 @@
+"""Loading data/: indexes, the version hash, the contribution path and the reload that keeps good data."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from caseflag.dataset import Dataset, DatasetStore
+from caseflag.domains import parse
+from caseflag.errors import DatasetError
+from caseflag.lint import lint
+from conftest import DATA_DIR
+
+NEW_SOURCE = '''id = "example-news-2020-02-03-streamsite-sued"
+url = "https://news.example.org/2020/02/03/streamsite-sued"
+publisher = "Example News"
+title = "Labels sue a streaming site"
+language = "en"
+published = 2020-02-03
+kind = "news"
+'''
+NEW_ENTITY = '''id = "streamsite"
+name = "Streamsite"
+kind = "website"
+domains = ["streamsite-example.com"]
+status = "active"
+description = "A made-up streaming site, added the way CONTRIBUTING.md describes."
+source_ids = ["example-news-2020-02-03-streamsite-sued"]
+last_reviewed = 2026-11-30
+'''
+NEW_CASE = '''id = "labels-v-streamsite"
+title = "Record labels v. Streamsite"
+type = "lawsuit"
+jurisdiction = "US"
+status = "filed"
+summary = "A made-up lawsuit, added the way CONTRIBUTING.md describes."
+source_ids = ["example-news-2020-02-03-streamsite-sued"]
+last_reviewed = 2026-11-30
+
+[dates]
+filed = 2020-02-03
+
+[[parties]]
+entity_id = "riaa"
+role = "plaintiff"
+source_ids = ["example-news-2020-02-03-streamsite-sued"]
+
+[[parties]]
+entity_id = "streamsite"
+role = "defendant"
+source_ids = ["example-news-2020-02-03-streamsite-sued"]
+'''
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    target = tmp_path / "data"
+    shutil.copytree(DATA_DIR, target)
+    return target
+
+
+def add_record(data_dir: Path, kind: str, text: str) -> None:
+    record_id = text.split('"', 2)[1]
+    (data_dir / kind / f"{record_id}.toml").write_text(text, encoding="utf-8")
+
+
+def test_bundled_data_loads_with_every_entity_the_articles_name():
+    dataset = Dataset.load(DATA_DIR)
+    names = " | ".join(entity["name"] for entity in dataset.entities.values())
+    for expected in ["Cloudflare", "RIAA", "Maggie Sottero", "Mon Cheri", "ALS Scan", "Allofmp3", "Mp3sparks",
+                     "Megaupload", "Kim Dotcom", "MEGA", "The Pirate Bay", "Boerse", "USTR", "EMI", "Warner",
+                     "Universal"]:
+        assert expected.lower() in names.lower(), expected
+    publishers = {source["publisher"] for source in dataset.sources.values()}
+    for expected in ["TorrentFreak", "WinFuture", "Tarnkappe.info", "silicon.de", "Complete Music Update", "taz"]:
+        assert any(expected.lower() in p.lower() for p in publishers), expected
+    for case in dataset.cases.values():
+        assert case["source_ids"]
+        assert all(party["source_ids"] for party in case["parties"])
+
+
+def test_the_articles_facts_are_in_the_cases():
+    dataset = Dataset.load(DATA_DIR)
+    bridal = next(c for c in dataset.cases.values() if "Sottero" in c["title"])
+    assert bridal["dates"]["filed"] == "2018-11-07" and "California" in bridal["court"]
+    kvasov = next(c for c in dataset.cases.values() if any(p["entity_id"] == "denis-kvasov" for p in c["parties"]))
+    assert kvasov["status"] == "acquitted" and kvasov["type"] == "criminal"
+    als = next(c for c in dataset.cases.values() if "ALS Scan" in c["title"])
+    assert als["status"] in ("settled", "dismissed") and "dismiss" in als["outcome"].lower()
+    assert dataset.entities["mp3sparks"]["successor_of"] == "allofmp3"
+
+
+def test_match_walks_subdomains_and_aliases():
+    dataset = Dataset.load(DATA_DIR)
+    assert dataset.match(parse("deep.www.thepiratebay.org")).entity["id"] == "the-pirate-bay"
+    alias = dataset.match(parse("boerse.bz"))
+    assert alias.entity["id"] == "boerse" and alias.matched_by == "alias" and alias.relation == "former"
+    assert dataset.match(parse("notthepiratebay.org")) is None
+    assert dataset.match(parse("thepiratebay.org.evil.com")) is None
+
+
+def test_provider_indexes():
+    dataset = Dataset.load(DATA_DIR)
+    assert dataset.providers_for_address("104.21.16.1")[0][0] == "cloudflare"
+    assert dataset.providers_for_address("2606:4700::1")[0][0] == "cloudflare"
+    assert dataset.providers_for_address("93.184.216.34") == ()
+    assert dataset.provider_for_asn(13335) == "cloudflare"
+    assert dataset.provider_for_nameserver("bob.ns.cloudflare.com") == ("cloudflare", "*.ns.cloudflare.com")
+    assert dataset.provider_for_nameserver("ns.cloudflare.com.evil.net") is None
+    assert dataset.provider_for_cname("x.cdn.cloudflare.net")[0] == "cloudflare"
+
+
+def test_version_is_a_hash_of_the_content(data_copy):
+    before = Dataset.load(data_copy).version
+    assert Dataset.load(data_copy).version == before
+    add_record(data_copy, "sources", NEW_SOURCE)
+    assert Dataset.load(data_copy).version != before
+
+
+def test_contributing_path_new_entity_appears_after_restart(data_copy, app_factory):
+    """Add a source, an entity and a case as CONTRIBUTING.md says; lint passes; the API finds it."""
+    add_record(data_copy, "sources", NEW_SOURCE)
+    add_record(data_copy, "entities", NEW_ENTITY)
+    add_record(data_copy, "cases", NEW_CASE)
+    assert lint(data_copy) == []
+    client = app_factory(DATA_DIR=str(data_copy), DNS_ENABLED=False).test_client()
+    body = client.get("/api/v1/check?domain=www.streamsite-example.com").get_json()
+    assert body["verdict"]["level"] == "target"
+    assert body["matches"][0]["entity"]["name"] == "Streamsite"
+    assert body["matches"][0]["cases"][0]["sources"][0]["url"].startswith("https://news.example.org/")
+
+
+def test_broken_data_is_refused_at_load(data_copy):
+    (data_copy / "entities" / "broken.toml").write_text('id = "broken"\nname = \n', encoding="utf-8")
+    with pytest.raises(DatasetError) as info:
+        Dataset.load(data_copy)
+    assert "broken.toml:2" in info.value.message
+
+
+def test_reload_meeting_a_broken_file_keeps_the_last_good_dataset(data_copy):
+    store = DatasetStore(data_copy)
+    good = store.current
+    (data_copy / "cases" / "bad.toml").write_text('id = "bad"\n', encoding="utf-8")
+    assert store.reload() is False
+    assert store.current is good
+    assert "bad.toml" in store.last_error
+    (data_copy / "cases" / "bad.toml").unlink()
+    assert store.reload() is True and store.last_error is None
