@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .dataset import Dataset, DomainMatch, Involvement
+from .dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from .domains import Hostname
 from .providers import AsnInfo, Evidence
 
@@ -118,7 +118,8 @@ def entity_summary(entity: dict) -> dict:
 
 def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
                 relation: str | None = None) -> dict:
-    involvements = dataset.involvements(entity["id"])
+    # the cases that make the entity a target first, then newest first (the dataset's order)
+    involvements = sorted(dataset.involvements(entity["id"]), key=lambda inv: inv.role not in TARGET_ROLES)
     data = {
         "entity": entity_summary(entity),
         "matched_by": matched_by,
@@ -167,14 +168,12 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
         name = match.entity["name"]
         via = f" (a {match.relation} domain)" if match.relation else ""
         count = len(entry["cases"])
-        if dataset.is_target(match.entity["id"]):
-            level, badge_text = TARGET, "!"
-            reasons.append(f"{match.domain}{via} belongs to {name}, {ROLE_WORDS[entry['role']]} "
-                           f"in enforcement reporting ({_case_count(count)}).")
-        elif count:
-            level, badge_text = PARTY, "i"
-            reasons.append(f"{match.domain}{via} belongs to {name}, {ROLE_WORDS[entry['role']]} "
-                           f"in {_case_count(count)}, not as a target.")
+        if count:
+            first = entry["cases"][0]
+            more = f" and appears in {count - 1} more case{'s' if count > 2 else ''}" if count > 1 else ""
+            level, badge_text = (TARGET, "!") if dataset.is_target(match.entity["id"]) else (PARTY, "i")
+            reasons.append(f"{match.domain}{via} belongs to {name}, {ROLE_WORDS[first['role']]} "
+                           f"in \"{first['title']}\"{more}.")
         else:
             reasons.append(f"{match.domain}{via} belongs to {name}, which is listed but named in no case.")
         for rel in entry["related"]:
