@@ -105,8 +105,7 @@ def test_serve_answers_over_real_http(dns, extra):
     finally:
         process.terminate()
         stdout, stderr = process.communicate(timeout=20)
-    if not extra:
-        # gunicorn's access log leaves out the query string: no host name in any log line
-        logs = stdout + stderr
-        assert "GET /api/v1/check" in logs
-        assert "thepiratebay" not in logs
+    # the access log leaves out the query string and the client: no host name in any log line
+    logs = stdout + stderr
+    assert "GET /api/v1/check" in logs
+    assert "thepiratebay" not in logs and "127.0.0.1 -" not in logs

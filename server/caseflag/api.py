@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+import re
 
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from .batch import csv_text
 from .errors import InvalidInput, NotFound, TooLarge
+from .lint import schema_dir_for
 from .lookup import LookupService
+from .openapi import build as build_openapi
 from .verdict import case_dict, entity_summary, sources_for
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -30,7 +35,9 @@ def check_one():
     domain = request.args.get("domain")
     if domain is None:
         raise InvalidInput("Give the host name to check: /api/v1/check?domain=example.com", field="domain")
-    return service().check(domain, lang=_lang())
+    fmt = _format()
+    result = service().check(domain, lang=_lang())
+    return _csv_response([result]) if fmt == "csv" else result
 
 
 @api.post("/check")
@@ -44,7 +51,10 @@ def check_many():
     limit = current_app.config["MAX_BATCH"]
     if len(domains) > limit:
         raise TooLarge(f"{len(domains)} domains sent; at most {limit} per request", field="domains")
+    fmt = _format()
     results = service().check_many(domains, lang=_lang())
+    if fmt == "csv":
+        return _csv_response(results)
     return {"results": results, "count": len(results), "dataset_version": service().dataset.version}
 
 
@@ -121,3 +131,67 @@ def healthz():
         "cache": svc.cache.stats(),
         "reload_error": svc.store.last_error,
     })
+
+
+# --- for researchers: CSV, the dataset's description, the OpenAPI document, HTTP caching ---------
+
+DATA_LICENCE = "CC BY 4.0"
+DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
+# Answers that change only when the dataset does: ETag is its version, revalidated with If-None-Match.
+DATASET_ENDPOINTS = frozenset({"api.list_entities", "api.get_entity", "api.list_cases", "api.get_case",
+                               "api.list_providers", "api.dataset_info"})
+# Their sources are ordered by the preferred language, so each language is its own representation.
+LANGUAGE_ENDPOINTS = frozenset({"api.get_entity", "api.get_case"})
+
+
+def _format() -> str:
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise InvalidInput("format must be json or csv", field="format")
+    return fmt
+
+
+def _csv_response(results: list[dict]) -> Response:
+    """The CLI's batch CSV columns, one row per result (line = position in the request, from 1)."""
+    return Response(csv_text(results), mimetype="text/csv",
+                    headers={"Content-Disposition": 'inline; filename="caseflag-check.csv"'})
+
+
+@api.get("/dataset")
+def dataset_info():
+    dataset = service().dataset
+    return {
+        "version": dataset.version,
+        "generated_at": dataset.loaded_at,
+        "counts": dataset.counts(),
+        "licence": DATA_LICENCE,
+        "licence_url": DATA_LICENCE_URL,
+        "links": {"entities": "/api/v1/entities", "cases": "/api/v1/cases", "providers": "/api/v1/providers",
+                  "openapi": "/api/v1/openapi.json"},
+    }
+
+
+@api.get("/openapi.json")
+def openapi_document():
+    return build_openapi(schema_dir_for(service().dataset.data_dir))
+
+
+def _etag() -> str:
+    version = service().dataset.version
+    if request.endpoint in LANGUAGE_ENDPOINTS:
+        primary = (_lang() or "").split("-")[0].lower()
+        # Only a plausible language subtag can reorder the sources; anything else reads as no language.
+        if re.fullmatch(r"[a-z]{2,3}", primary):
+            return f"{version}-{primary}"
+    return version
+
+
+@api.after_request
+def _dataset_caching(response: Response) -> Response:
+    if request.endpoint not in DATASET_ENDPOINTS or response.status_code != 200:
+        return response
+    response.set_etag(_etag())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    if request.endpoint in LANGUAGE_ENDPOINTS:
+        response.vary.add("Accept-Language")
+    return response.make_conditional(request)

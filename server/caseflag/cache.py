@@ -54,3 +54,70 @@ class TTLStore(Generic[V]):
 
     def stats(self) -> dict:
         return {"size": len(self), "max_size": self.size, "hits": self.hits, "misses": self.misses}
+
+
+class SharedCache(Generic[V]):
+    """The in-process TTLStore in front of Redis shared by every worker and machine.
+
+    Redis is best effort: when it is slow or down the answer comes from the local cache or
+    from DNS, never an error; after a failure Redis is left alone for `retry_after` seconds
+    so a dead server costs one short timeout, not one per request.
+    """
+
+    def __init__(self, local: TTLStore[V], redis_url: str, encode, decode, *, prefix: str = "caseflag:",
+                 timeout: float = 0.25, retry_after: float = 5.0, timer=time.monotonic) -> None:
+        import redis
+
+        self.local = local
+        self.size = local.size
+        self._encode, self._decode = encode, decode
+        self._prefix = prefix
+        self._retry_after = retry_after
+        self._timer = timer
+        self._down_until = 0.0
+        self.last_error: str | None = None
+        self._errors = (redis.RedisError, OSError)
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+    def _available(self) -> bool:
+        return self._timer() >= self._down_until
+
+    def _failed(self, err: Exception) -> None:
+        self.last_error = f"{type(err).__name__}: {err}"
+        self._down_until = self._timer() + self._retry_after
+
+    def get(self, key: str) -> V | None:
+        value = self.local.get(key)
+        if value is not None or not self._available():
+            return value
+        try:
+            raw = self._redis.get(self._prefix + key)
+            ttl = self._redis.ttl(self._prefix + key) if raw is not None else -2
+        except self._errors as err:
+            self._failed(err)
+            return None
+        self.last_error = None
+        if raw is None:
+            return None
+        value = self._decode(raw)
+        self.local.set(key, value, max(ttl, 1))
+        return value
+
+    def set(self, key: str, value: V, ttl: float) -> None:
+        self.local.set(key, value, ttl)
+        if ttl < 1 or not self._available():
+            return
+        try:
+            self._redis.set(self._prefix + key, self._encode(value), ex=int(ttl))
+        except self._errors as err:
+            self._failed(err)
+
+    def clear(self) -> None:
+        self.local.clear()
+
+    def __len__(self) -> int:
+        return len(self.local)
+
+    def stats(self) -> dict:
+        return {**self.local.stats(), "shared": "redis",
+                "redis_ok": self._available() and self.last_error is None, "redis_error": self.last_error}

@@ -23,7 +23,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.dev:
         app = create_app(settings)
-        app.run(host=settings["HOST"], port=int(settings["PORT"]), threaded=True)
+        from .serving import PrivateRequestHandler
+
+        app.run(host=settings["HOST"], port=int(settings["PORT"]), threaded=True,
+                request_handler=PrivateRequestHandler)
         return 0
     from .serving import run_gunicorn
 

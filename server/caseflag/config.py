@@ -23,6 +23,8 @@ DEFAULTS: dict[str, object] = {
     "DNS_BUDGET": 2.0,
     # Set false to never touch the network (the list match still works).
     "DNS_ENABLED": True,
+    # Seconds between looks for changed files in DATA_DIR (0: load once at start).
+    "RELOAD_INTERVAL": 30.0,
     "CACHE_SIZE": 10_000,
     "CACHE_MAX_TTL": 3600,
     "CACHE_MIN_TTL": 30,
@@ -44,6 +46,7 @@ _CASTS = {
     "DNS_NAMESERVERS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
     "DNS_BUDGET": float,
     "DNS_ENABLED": lambda v: v.strip().lower() not in {"0", "false", "no", "off"},
+    "RELOAD_INTERVAL": float,
     "CACHE_SIZE": int,
     "CACHE_MAX_TTL": int,
     "CACHE_MIN_TTL": int,

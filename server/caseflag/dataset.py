@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +13,9 @@ from .domains import Hostname
 from .errors import DatasetError
 from .lint import Problem, check_records
 from .ranges import RangeIndex
-from .records import content_version, read_all
+from .records import content_version, data_files, read_all
+
+log = logging.getLogger(__name__)
 
 TARGET_ROLES = frozenset({"defendant", "subject"})
 
@@ -178,19 +183,51 @@ def _case_date(case: dict) -> str:
 
 
 class DatasetStore:
-    """Holds the dataset being served; a reload that meets broken data keeps the last good one."""
+    """Holds the dataset being served; a reload that meets broken data keeps the last good one.
 
-    def __init__(self, data_dir: str | Path) -> None:
+    With `check_every` seconds > 0, `latest()` notices changed files (by name, size and mtime)
+    at most that often and reloads them, so an edit to data/ is served without a restart.
+    """
+
+    def __init__(self, data_dir: str | Path, check_every: float = 0.0, timer=time.monotonic) -> None:
         self.data_dir = Path(data_dir)
+        self.check_every = check_every
+        self._timer = timer
+        self._lock = threading.Lock()
+        self._fingerprint = self._files_fingerprint()
         self.current: Dataset = Dataset.load(self.data_dir)
         self.last_error: str | None = None
+        self._next_check = timer() + check_every
+
+    def _files_fingerprint(self) -> tuple:
+        entries = []
+        for kind, path in data_files(self.data_dir):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            entries.append((kind, path.name, stat.st_size, stat.st_mtime_ns))
+        return tuple(entries)
 
     def reload(self) -> bool:
         """Load data_dir again. Returns False, keeping the served dataset, when it is broken."""
         try:
-            self.current = Dataset.load(self.data_dir)
+            fingerprint = self._files_fingerprint()
+            dataset = Dataset.load(self.data_dir)
         except DatasetError as err:
             self.last_error = err.message
+            log.error("dataset reload failed; still serving version %s: %s", self.current.version, err.message)
             return False
-        self.last_error = None
+        self.current, self._fingerprint, self.last_error = dataset, fingerprint, None
         return True
+
+    def latest(self) -> Dataset:
+        """The dataset to answer with, reloaded first if its files changed since the last look."""
+        if self.check_every > 0 and self._timer() >= self._next_check and self._lock.acquire(blocking=False):
+            try:
+                self._next_check = self._timer() + self.check_every
+                if self._files_fingerprint() != self._fingerprint:
+                    self.reload()
+            finally:
+                self._lock.release()
+        return self.current

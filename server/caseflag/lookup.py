@@ -47,7 +47,7 @@ class LookupService:
 
     @property
     def dataset(self) -> Dataset:
-        return self.store.current
+        return self.store.latest()
 
     def check(self, text: str, lang: str | None = None, offline: bool = False) -> dict:
         """Parse and check one host; raises InvalidDomain / NotPublicName for refused input."""

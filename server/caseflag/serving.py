@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import WSGIRequestHandler
 
 # No client address and no query string: a log line never ties a visitor to a site.
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
@@ -37,3 +38,14 @@ def run_gunicorn(settings: dict, workers: int, threads: int) -> int:
     }
     _Gunicorn(settings, options).run()
     return 0
+
+
+class PrivateRequestHandler(WSGIRequestHandler):
+    """Flask's development server, logging like gunicorn here: no client address, no query string."""
+
+    def log_request(self, code="-", size="-") -> None:
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+
+    def address_string(self) -> str:
+        return "-"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from .dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
@@ -35,6 +36,25 @@ class Infrastructure:
     providers: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
     asns: tuple[AsnInfo, ...] = ()
     elapsed_ms: int | None = None
+
+    def to_json(self) -> str:
+        """A compact form for the shared cache."""
+        return json.dumps({
+            "status": self.status, "reason": self.reason, "addresses": self.addresses,
+            "nameservers": self.nameservers, "cnames": self.cnames,
+            "providers": {pid: [e.to_dict() for e in items] for pid, items in self.providers.items()},
+            "asns": [vars(info) for info in self.asns], "elapsed_ms": self.elapsed_ms,
+        })
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Infrastructure:
+        data = json.loads(raw)
+        return cls(
+            status=data["status"], reason=data["reason"], addresses=tuple(data["addresses"]),
+            nameservers=tuple(data["nameservers"]), cnames=tuple(data["cnames"]),
+            providers={pid: tuple(Evidence(**e) for e in items) for pid, items in data["providers"].items()},
+            asns=tuple(AsnInfo(**info) for info in data["asns"]), elapsed_ms=data["elapsed_ms"],
+        )
 
 
 def _case_date(case: dict) -> str | None:

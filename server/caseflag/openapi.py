@@ -1,0 +1,312 @@
+"""The OpenAPI 3.1 description of the HTTP API, built from code and from the data's own JSON Schemas.
+
+Record shapes (entity, case, source, provider) are not restated here: they come from
+data/schema/, so the document and the linter cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .lint import SCHEMA_FILES
+from .verdict import BADGE_COLORS, ROLE_ORDER
+
+RECORD_COMPONENTS = {"entities": "Entity", "cases": "Case", "sources": "Source", "providers": "Provider"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+JSON = "application/json"
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def obj(required: dict, optional: dict | None = None, *, closed: bool = True) -> dict:
+    """An object schema: every key of `required` must be present; `closed` forbids other keys."""
+    schema = {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _rewrite_refs(node, prefix: str):
+    """Point a record schema's local '#/$defs/x' references at its components."""
+    if isinstance(node, dict):
+        return {key: (f"#/components/schemas/{prefix}.{value.split('/')[-1]}"
+                      if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/")
+                      else _rewrite_refs(value, prefix))
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_refs(item, prefix) for item in node]
+    return node
+
+
+def record_components(schema_dir: Path) -> dict[str, dict]:
+    """The data's JSON Schemas as OpenAPI components: Entity, Case, … and their $defs as Entity.id etc."""
+    components = {}
+    for kind, name in RECORD_COMPONENTS.items():
+        raw = json.loads((schema_dir / SCHEMA_FILES[kind]).read_text(encoding="utf-8"))
+        raw.pop("$schema", None)
+        raw.pop("$id", None)
+        for key, definition in raw.pop("$defs", {}).items():
+            components[f"{name}.{key}"] = _rewrite_refs(definition, name)
+        components[name] = _rewrite_refs(raw, name)
+    return components
+
+
+def _extend(base: dict, properties: dict, title: str) -> dict:
+    """A record schema with extra (required) keys the API adds to it."""
+    schema = copy.deepcopy(base)
+    schema["title"] = title
+    schema.pop("description", None)
+    schema["properties"] = {**schema["properties"], **properties}
+    schema["required"] = list(dict.fromkeys([*schema.get("required", []), *properties]))
+    return schema
+
+
+def _api_components(records: dict[str, dict]) -> dict[str, dict]:
+    case_prop = lambda key: {"$ref": f"#/components/schemas/Case/properties/{key}"}  # noqa: E731
+    role = {"enum": list(ROLE_ORDER)}
+    source_item = obj(
+        {"id": ref("Source.id"), "publisher": {"type": "string"}, "title": {"type": "string"},
+         "date": NULLABLE_STRING, "language": {"type": "string"}, "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
+        {"url": {"type": "string", "format": "uri"}},
+    )
+    involvement = obj(
+        {"id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"), "date": NULLABLE_STRING,
+         "dates": case_prop("dates"), "status": case_prop("status"), "role": role,
+         "jurisdiction": NULLABLE_STRING, "summary": NULLABLE_STRING, "sources": array(ref("SourceRef"))},
+        {"court": {"type": "string"}, "docket": {"type": "string"}, "outcome": {"type": "string"}},
+    )
+    entity_summary = obj(
+        {"id": ref("Entity.id"), "name": {"type": "string"}, "kind": {"type": "string"},
+         "status": NULLABLE_STRING, "description": NULLABLE_STRING},
+        {"jurisdiction": {"type": "string"}},
+    )
+    match = obj(
+        {"entity": ref("EntitySummary"),
+         "matched_by": {"enum": ["registrable_domain", "alias", "hostname", "provider"]},
+         "role": {"anyOf": [role, {"type": "null"}]},
+         "cases": array(ref("CaseInvolvement")),
+         "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
+         "related": array(obj({"id": ref("Entity.id"), "name": {"type": "string"},
+                               "relation": {"enum": ["successor", "predecessor"]},
+                               "domains": array({"type": "string"})}))},
+        {"matched_domain": {"type": "string"}, "relation": {"type": "string"}},
+    )
+    evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname"]},
+                    "value": {"type": "string"}, "detail": {"type": "string"}})
+    asn = obj({"address": {"type": "string"}, "status": {"enum": ["ok", "error"]}},
+              {"asn": {"type": ["integer", "null"]}, "prefix": NULLABLE_STRING, "country": NULLABLE_STRING,
+               "registry": NULLABLE_STRING, "reason": {"type": "string"}})
+    infrastructure = obj({
+        "status": {"enum": ["resolved", "nxdomain", "unavailable", "skipped"]},
+        "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly)."},
+        "addresses": array({"type": "string"}),
+        "nameservers": array({"type": "string"}),
+        "cnames": array({"type": "string"}),
+        "providers": array(obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
+                                "entity_id": ref("Entity.id"), "evidence": array(ref("Evidence")),
+                                "summary": {"type": "string"}})),
+        "asns": array(ref("AsnInfo")),
+        "elapsed_ms": {"type": ["integer", "null"]},
+    })
+    verdict = obj({
+        "level": {"enum": list(BADGE_COLORS)},
+        "badge": obj({"text": {"type": "string"}, "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"}}),
+        "reasons": array({"type": "string"}),
+    })
+    check_result = obj({
+        "query": {"type": "string", "description": "The input exactly as given."},
+        "hostname": {"type": "string"}, "hostname_unicode": {"type": "string"},
+        "registrable_domain": NULLABLE_STRING, "is_ip": {"type": "boolean"},
+        "verdict": ref("Verdict"), "matches": array(ref("Match")), "infrastructure": ref("Infrastructure"),
+        "dataset_version": {"type": "string"}, "checked_at": {"type": "string", "format": "date-time"},
+        "cached": {"type": "boolean"},
+    })
+    check_error = obj({"query": {"type": "string"}, "error": ref("ErrorBody"), "status": {"type": "integer"}})
+    party = _extend(records["Case.party"], {"entity": ref("EntitySummary"), "sources": array(ref("SourceRef"))},
+                    "Party")
+    counts = obj({key: {"type": "integer", "minimum": 0}
+                  for key in ("entities", "cases", "sources", "providers", "domains")})
+    version_string = {"type": "string", "description": "The dataset version (a hash of every record file)."}
+    return {
+        "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}}, {"field": {"type": "string"}}),
+        "Error": obj({"error": ref("ErrorBody")}),
+        "SourceRef": source_item,
+        "CaseInvolvement": involvement,
+        "EntitySummary": entity_summary,
+        "Match": match,
+        "Evidence": evidence,
+        "AsnInfo": asn,
+        "Infrastructure": infrastructure,
+        "Verdict": verdict,
+        "CheckResult": check_result,
+        "CheckItemError": check_error,
+        "CheckRequest": {"type": "object", "required": ["domains"], "properties": {
+            "domains": {**array({"type": "string"}), "description": "Host names or URLs; at most MAX_BATCH (1000)."}}},
+        "CheckResults": obj({"results": array({"oneOf": [ref("CheckResult"), ref("CheckItemError")]}),
+                             "count": {"type": "integer"}, "dataset_version": version_string}),
+        "EntityList": obj({"entities": array(_extend(entity_summary, {
+            "domains": array({"type": "string"}), "cases": array(ref("Case.id"))}, "EntityListItem")),
+            "count": {"type": "integer"}, "dataset_version": version_string}),
+        "EntityDetail": _extend(records["Entity"], {"sources": array(ref("SourceRef")),
+                                                    "cases": array(ref("CaseInvolvement")),
+                                                    "dataset_version": version_string}, "EntityDetail"),
+        "CaseList": obj({"cases": array(obj({
+            "id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"), "status": case_prop("status"),
+            "jurisdiction": NULLABLE_STRING, "court": NULLABLE_STRING, "docket": NULLABLE_STRING,
+            "dates": case_prop("dates")})), "count": {"type": "integer"}, "dataset_version": version_string}),
+        "Party": party,
+        "CaseDetail": _extend(records["Case"], {"parties": array(ref("Party")), "sources": array(ref("SourceRef")),
+                                                "dataset_version": version_string}, "CaseDetail"),
+        "ProviderList": obj({"providers": array(ref("Provider")), "count": {"type": "integer"},
+                             "dataset_version": version_string}),
+        "Counts": counts,
+        "DatasetInfo": obj({
+            "version": version_string,
+            "generated_at": {"type": "string", "format": "date-time", "description": "When the server loaded this dataset."},
+            "counts": ref("Counts"),
+            "licence": {"type": "string", "description": "The data's licence (CC BY 4.0)."},
+            "licence_url": {"type": "string", "format": "uri"},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}},
+        }),
+        "Health": obj({
+            "status": {"const": "ok"}, "dataset_version": version_string,
+            "dataset_loaded_at": {"type": "string", "format": "date-time"}, "counts": ref("Counts"),
+            "dns": obj({"enabled": {"type": "boolean"}, "problem": NULLABLE_STRING}),
+            "cache": obj({key: {"type": "integer"} for key in ("size", "max_size", "hits", "misses")}),
+            "reload_error": NULLABLE_STRING,
+        }),
+    }
+
+
+# --- operations -----------------------------------------------------------------------------
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {JSON: {"schema": ref("Error")}}}
+
+
+def _ok(schema_name: str, description: str, *, csv: bool = False, cached: bool = False) -> dict:
+    content = {JSON: {"schema": ref(schema_name)}}
+    if csv:
+        content["text/csv"] = {"schema": {"type": "string"},
+                               "description": "Columns: input, hostname, registrable_domain, level, entities, "
+                                              "providers, cases, infrastructure_status, reason, line, error."}
+    response = {"description": description, "content": content}
+    if cached:
+        response["headers"] = {"ETag": {"$ref": "#/components/headers/ETag"},
+                               "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}
+    return response
+
+
+_LANG = {"name": "lang", "in": "query", "required": False,
+         "description": "Preferred language of the reporting, e.g. de (sources in it are listed first). "
+                        "Without it, Accept-Language decides.",
+         "schema": {"type": "string"}}
+_FORMAT = {"name": "format", "in": "query", "required": False, "description": "json (default) or csv.",
+           "schema": {"enum": ["json", "csv"]}}
+_IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
+                  "description": "An ETag from an earlier answer; 304 when the dataset has not changed since.",
+                  "schema": {"type": "string"}}
+_NOT_MODIFIED = {"description": "Not modified: the dataset version is still the one in If-None-Match.",
+                 "headers": {"ETag": {"$ref": "#/components/headers/ETag"},
+                             "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}}
+_BAD_DOMAIN = _error("The input cannot be a host name (invalid_domain) or the request is malformed (invalid_input).")
+_NOT_PUBLIC = _error("Not a public name: localhost, .local, a bare public suffix, a private or reserved address.")
+
+
+def _dataset_get(summary: str, schema_name: str, params: list | None = None, not_found: bool = False) -> dict:
+    responses = {"200": _ok(schema_name, summary, cached=True), "304": _NOT_MODIFIED}
+    if not_found:
+        responses["404"] = _error("No record with that id.")
+    return {"get": {"summary": summary, "tags": ["dataset"], "parameters": [*(params or []), _IF_NONE_MATCH],
+                    "responses": responses}}
+
+
+def _path_id(name: str, component: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+            "description": f"The record id, as in /api/v1/{component}."}
+
+
+def paths() -> dict:
+    return {
+        "/api/v1/check": {
+            "get": {
+                "summary": "The verdict for one host name or URL (only the host is used).",
+                "tags": ["check"],
+                "parameters": [{"name": "domain", "in": "query", "required": True, "schema": {"type": "string"},
+                                "description": "A host name or URL, e.g. www.thepiratebay.org"}, _LANG, _FORMAT],
+                "responses": {"200": _ok("CheckResult", "The verdict with its evidence.", csv=True),
+                              "400": _BAD_DOMAIN, "422": _NOT_PUBLIC},
+            },
+            "post": {
+                "summary": "Verdicts for up to 1000 inputs; results in input order, each error inline.",
+                "tags": ["check"],
+                "parameters": [_LANG, _FORMAT],
+                "requestBody": {"required": True, "content": {JSON: {"schema": ref("CheckRequest")}}},
+                "responses": {"200": _ok("CheckResults", "One result per input, in order.", csv=True),
+                              "400": _error("The body is not {\"domains\": [strings]}, or a parameter is invalid."),
+                              "413": _error("Too many domains, or too large a body.")},
+            },
+        },
+        "/api/v1/entities": _dataset_get("The listed sites, companies, organisations and people.", "EntityList"),
+        "/api/v1/entities/{entity_id}": _dataset_get("One entity with its cases and sources.", "EntityDetail",
+                                                     [_path_id("entity_id", "entities"), _LANG], not_found=True),
+        "/api/v1/cases": _dataset_get("Every case.", "CaseList"),
+        "/api/v1/cases/{case_id}": _dataset_get("One case with its parties and sources.", "CaseDetail",
+                                                [_path_id("case_id", "cases"), _LANG], not_found=True),
+        "/api/v1/providers": _dataset_get("Infrastructure providers with their ranges and patterns.", "ProviderList"),
+        "/api/v1/dataset": _dataset_get("The dataset's version, record counts, licence and load time.", "DatasetInfo"),
+        "/api/v1/openapi.json": {"get": {"summary": "This document.", "tags": ["meta"], "responses": {
+            "200": {"description": "The OpenAPI 3.1 document.", "content": {JSON: {"schema": {"type": "object"}}}}}}},
+        "/healthz": {"get": {"summary": "Status, dataset version and counts.", "tags": ["meta"],
+                             "responses": {"200": _ok("Health", "The server is up.")}}},
+    }
+
+
+def _package_version() -> str:
+    try:
+        return version("caseflag")
+    except PackageNotFoundError:
+        return "0"
+
+
+@lru_cache(maxsize=4)
+def _document(schema_dir: str) -> str:
+    records = record_components(Path(schema_dir))
+    document = {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "caseflag",
+            "version": _package_version(),
+            "summary": "Is a website tied to a known copyright-enforcement case? The verdict and its evidence.",
+            "description": "Every error has one shape, {\"error\": {\"code\", \"message\", \"field\"?}}. "
+                           "Dataset endpoints send ETag (the dataset version) and answer If-None-Match with 304. "
+                           "The data is licensed CC BY 4.0.",
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths(),
+        "components": {
+            "schemas": {**records, **_api_components(records)},
+            "headers": {
+                "ETag": {"description": "The dataset version, quoted.", "schema": {"type": "string"}},
+                "CacheControl": {"description": "public, max-age=300", "schema": {"type": "string"}},
+            },
+        },
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
+def build(schema_dir: str | Path) -> dict:
+    """The OpenAPI document for an app whose data schemas live in schema_dir (a fresh copy each call)."""
+    return json.loads(_document(str(schema_dir)))
