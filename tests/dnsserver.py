@@ -27,6 +27,7 @@ ZONES: dict[str, dict[str, list[str]]] = {
     "www.plain-site.org": {"A": ["93.184.216.34"]},
     "asn-only.com": {"A": ["1.1.1.1"], "NS": ["ns1.asn-only.com"]},
     "no-address.org": {"NS": ["ns1.plain-host.net"]},
+    "private-address.com": {"A": ["10.0.0.5"], "AAAA": ["fd00::5"], "NS": ["ns1.plain-host.net"]},
     "tcp-only.org": {"A": [f"93.184.216.{n}" for n in range(1, 41)], "NS": ["ns1.plain-host.net"]},
     # Team Cymru's DNS interface: origin by reversed address, then the AS itself.
     "34.216.184.93.origin.asn.cymru.com": {"TXT": ["15133 | 93.184.216.0/24 | US | arin | 2008-06-02"]},
