@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import csv
 import io
 import json
@@ -19,17 +20,17 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from .errors import CaseflagError, InvalidInput
 from .lookup import LookupService
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error")
-FORMATS = ("jsonl", "csv")
 DEFAULT_CONCURRENCY = 200
 MAX_CONCURRENCY = 2000
 _TRAILING_COMMENT = re.compile(r"\s+#.*$")
@@ -124,14 +125,10 @@ def count_items(path: str) -> int | None:
 
 # --- output formats -----------------------------------------------------------------------
 
-def record_for(item: Item, result: dict) -> dict:
-    return {"line": item.line, **result}
-
-
 def format_record(fmt: str, item: Item, result: dict) -> str:
     """One record as the text written for it: a JSON line or a CSV row, newline included."""
     if fmt == "jsonl":
-        return json.dumps(record_for(item, result), ensure_ascii=False) + "\n"
+        return json.dumps({"line": item.line, **result}, ensure_ascii=False) + "\n"
     buffer = io.StringIO()
     csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, item.line))
     return buffer.getvalue()
@@ -143,44 +140,59 @@ def csv_header() -> str:
     return buffer.getvalue()
 
 
-def _cut_partial_record(path: Path) -> None:
-    """Drop a trailing, unterminated record (left by a hard kill) so the file ends with whole records."""
-    with open(path, "rb+") as stream:
-        data = stream.read()
-        if data and not data.endswith(b"\n"):
-            stream.truncate(data.rfind(b"\n") + 1)
-
-
 def done_keys(path: Path, fmt: str) -> set[tuple[int, str]]:
-    """(line, input) of every record already in an output file, for --resume."""
-    _cut_partial_record(path)
+    """(line, input) of every record already in an output file, for --resume.
+
+    Read line by line; a last record cut short by a hard kill is removed, but only once every
+    whole line has proved to be ours, so a foreign file is refused untouched.
+    """
     keys: set[tuple[int, str]] = set()
-    with open(path, encoding="utf-8", newline="") as stream:
-        if fmt == "csv":
-            reader = csv.DictReader(stream)
-            if reader.fieldnames is None:
-                return keys
-            if tuple(reader.fieldnames) != CSV_COLUMNS:
-                raise InvalidInput(f"{path} is not a CSV file written by caseflag batch (its header differs); "
-                                   "check --format or choose another --output")
-            for row in reader:
-                keys.add((_line_number(row.get("line"), path, reader.line_num), row["input"]))
-            return keys
-        for number, text in enumerate(stream, start=1):
-            try:
-                record = json.loads(text)
-                keys.add((_line_number(record["line"], path, number), record["query"]))
-            except (ValueError, TypeError, KeyError) as err:
-                raise InvalidInput(f"{path}:{number} is not a record written by caseflag batch ({err}); "
-                                   "check --format or choose another --output") from err
+    complete, tail = 0, b""
+    with open(path, "rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.endswith(b"\n"):
+                tail = raw
+                break
+            key = _record_key(fmt, raw, number, path)
+            if key is not None:
+                keys.add(key)
+            complete += len(raw)
+    if tail:
+        if not _partial_record(fmt, tail, complete):
+            raise InvalidInput(f"{path} does not end with a record written by caseflag batch; "
+                               "check --format or choose another --output")
+        os.truncate(path, complete)
     return keys
 
 
-def _line_number(value, path: Path, where: int) -> int:
+def _foreign(path: Path, number: int, why: str) -> InvalidInput:
+    return InvalidInput(f"{path}:{number} is not a record written by caseflag batch ({why}); "
+                        "check --format or choose another --output")
+
+
+def _record_key(fmt: str, raw: bytes, number: int, path: Path) -> tuple[int, str] | None:
+    """The (line, input) of one whole output line; None for the CSV header."""
     try:
-        return int(value)
-    except (TypeError, ValueError) as err:
-        raise InvalidInput(f"{path}:{where}: the line number {value!r} is not a number") from err
+        text = raw.decode("utf-8")
+        if fmt == "jsonl":
+            record = json.loads(text)
+            return int(record["line"]), str(record["query"])
+        row = next(csv.reader([text]))
+        if number == 1:
+            if tuple(row) != CSV_COLUMNS:
+                raise ValueError("the header differs")
+            return None
+        values = dict(zip(CSV_COLUMNS, row, strict=True))
+        return int(values["line"]), values["input"]
+    except (ValueError, TypeError, KeyError, StopIteration) as err:
+        raise _foreign(path, number, str(err) or type(err).__name__) from err
+
+
+def _partial_record(fmt: str, tail: bytes, complete: int) -> bool:
+    """Whether an unterminated last line looks like the start of one of our records."""
+    if fmt == "jsonl":
+        return tail.startswith(b'{"line": ')
+    return complete > 0 or csv_header().encode().startswith(tail)
 
 
 # --- counting and progress ----------------------------------------------------------------
@@ -220,7 +232,7 @@ def progress_line(tally: Tally, total: int | None, elapsed: float, width: int = 
     """The progress bar's text: done/total, rate, ETA and counts by level, cut to the width."""
     done = tally.records + tally.skipped
     rate = tally.records / elapsed if elapsed > 0 else 0.0
-    parts = [f"{done:,}/{total:,} {done * 100 // max(total, 1)}%" if total else f"{done:,}"]
+    parts = [f"{done:,}/{total:,} ({done * 100 // max(total, 1)}%)" if total else f"{done:,} done"]
     parts.append(f"{rate:,.0f}/s")
     if total and rate > 0:
         parts.append(f"ETA {_duration(max(total - done, 0) / rate)}")
@@ -287,6 +299,7 @@ class BatchRun:
         self.skip = skip or set()
         self.progress = progress or Progress(sys.stderr, None, enabled=False)
         self.tally = Tally()
+        self._head: tuple[Item, asyncio.Task] | None = None  # the record the writer is waiting for
 
     def run(self, items: Iterator[Item]) -> None:
         """Blocking. Ctrl-C stops after the records already written and raises KeyboardInterrupt."""
@@ -324,10 +337,8 @@ class BatchRun:
             loop.call_soon_threadsafe(lines.put_nowait, InvalidInput(f"reading the input failed: {err}"))
         except RuntimeError:  # the loop closed under us: the run is over
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is over
             loop.call_soon_threadsafe(lines.put_nowait, _END)
-        except RuntimeError:
-            pass
 
     async def _start(self, lines: asyncio.Queue, pending: asyncio.Queue, room: threading.Semaphore,
                      gate: asyncio.Semaphore) -> None:
@@ -351,13 +362,15 @@ class BatchRun:
             try:
                 return (await self.service.check_many_async([item.text], self.lang, self.offline, 1))[0]
             except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
-                return {"query": item.text, "error": {"code": "internal_error", "message": f"the check failed: {err!r}"},
-                        "status": 500}
+                error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
+                return {"query": item.text, "error": error, "status": 500}
 
     async def _write(self, pending: asyncio.Queue) -> None:
         while (entry := await pending.get()) is not _END:
+            self._head = entry
             item, task = entry
             self._emit(item, await task)
+            self._head = None
 
     def _emit(self, item: Item, result: dict) -> None:
         # One write of the whole record, then flush: the file never ends inside a record we chose to write.
@@ -367,8 +380,8 @@ class BatchRun:
         self.progress.update(self.tally)
 
     async def _wind_down(self, pending: asyncio.Queue) -> None:
-        """After an interruption: write what already finished, in order, and cancel the rest."""
-        leftover = []
+        """After an interruption: write what already finished, in order up to the first gap; cancel the rest."""
+        leftover = [self._head] if self._head is not None else []
         while not pending.empty():
             entry = pending.get_nowait()
             if entry is not _END:
@@ -409,8 +422,6 @@ def _open_output(output: str | None, fmt: str, resume: bool) -> tuple[IO[str], s
             stream = open(path, "a", encoding="utf-8", newline="")
         else:
             stream = open(path, "w", encoding="utf-8", newline="")
-    except UnicodeDecodeError as err:
-        raise InvalidInput(f"{output} is not a file written by caseflag batch (not UTF-8 text)") from err
     except OSError as err:
         raise InvalidInput(f"cannot write the output {output}: {err.strerror or err}") from err
     if fmt == "csv" and not skip and stream.tell() == 0:
@@ -428,6 +439,8 @@ def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: 
     fmt = _format_for(fmt, output)
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InvalidInput(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
+    if output and path != "-" and Path(output).exists() and os.path.samefile(path, output):
+        raise InvalidInput(f"the output {output} is the input file; writing it would destroy the input")
     source = open_input(path)
     try:
         service = service_factory()  # before the output is opened: a broken dataset truncates nothing

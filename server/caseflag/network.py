@@ -97,7 +97,8 @@ class Resolver:
         if self._nameservers:
             resolver.nameservers = [dns.nameserver.Do53Nameserver(addr, port) for addr, port in self._nameservers]
         resolver.cache = None  # caching is caseflag's own job (cache.py)
-        resolver.timeout = self.budget
+        # Several tries fit in the budget, so one lost UDP packet does not cost the answer.
+        resolver.timeout = min(self.budget, max(0.3, self.budget / 4))
         resolver.lifetime = self.budget
         resolver.retry_servfail = False
         return resolver

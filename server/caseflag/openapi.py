@@ -71,12 +71,17 @@ def _extend(base: dict, properties: dict, title: str) -> dict:
     return schema
 
 
+def case_prop(key: str) -> dict:
+    """The case record's own schema for one field (type, status, dates)."""
+    return {"$ref": f"#/components/schemas/Case/properties/{key}"}
+
+
 def _api_components(records: dict[str, dict]) -> dict[str, dict]:
-    case_prop = lambda key: {"$ref": f"#/components/schemas/Case/properties/{key}"}  # noqa: E731
     role = {"enum": list(ROLE_ORDER)}
     source_item = obj(
         {"id": ref("Source.id"), "publisher": {"type": "string"}, "title": {"type": "string"},
-         "date": NULLABLE_STRING, "language": {"type": "string"}, "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
+         "date": NULLABLE_STRING, "language": {"type": "string"},
+         "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
         {"url": {"type": "string", "format": "uri"}},
     )
     involvement = obj(
@@ -172,7 +177,8 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
         "Counts": counts,
         "DatasetInfo": obj({
             "version": version_string,
-            "generated_at": {"type": "string", "format": "date-time", "description": "When the server loaded this dataset."},
+            "generated_at": {"type": "string", "format": "date-time",
+                             "description": "When the server loaded this dataset."},
             "counts": ref("Counts"),
             "licence": {"type": "string", "description": "The data's licence (CC BY 4.0)."},
             "licence_url": {"type": "string", "format": "uri"},
@@ -197,9 +203,10 @@ def _error(description: str) -> dict:
 def _ok(schema_name: str, description: str, *, csv: bool = False, cached: bool = False) -> dict:
     content = {JSON: {"schema": ref(schema_name)}}
     if csv:
-        content["text/csv"] = {"schema": {"type": "string"},
-                               "description": "Columns: input, hostname, registrable_domain, level, entities, "
-                                              "providers, cases, infrastructure_status, reason, line, error."}
+        content["text/csv"] = {"schema": {"type": "string"}}
+        description += (" With format=csv: a header and one row per input, columns input, hostname, "
+                        "registrable_domain, level, entities, providers, cases, infrastructure_status, reason, "
+                        "line, error (lists joined with ';').")
     response = {"description": description, "content": content}
     if cached:
         response["headers"] = {"ETag": {"$ref": "#/components/headers/ETag"},
@@ -236,8 +243,15 @@ def _path_id(name: str, component: str) -> dict:
             "description": f"The record id, as in /api/v1/{component}."}
 
 
+def _rate_limited(operations: dict) -> dict:
+    """Every /api/v1 operation may answer 429 (per-client limit); /healthz is exempt."""
+    for operation in operations.values():
+        operation["responses"]["429"] = _error("Too many requests from this client; wait for Retry-After seconds.")
+    return operations
+
+
 def paths() -> dict:
-    return {
+    api = {
         "/api/v1/check": {
             "get": {
                 "summary": "The verdict for one host name or URL (only the host is used).",
@@ -267,6 +281,9 @@ def paths() -> dict:
         "/api/v1/dataset": _dataset_get("The dataset's version, record counts, licence and load time.", "DatasetInfo"),
         "/api/v1/openapi.json": {"get": {"summary": "This document.", "tags": ["meta"], "responses": {
             "200": {"description": "The OpenAPI 3.1 document.", "content": {JSON: {"schema": {"type": "object"}}}}}}},
+    }
+    return {
+        **{path: _rate_limited(operations) for path, operations in api.items()},
         "/healthz": {"get": {"summary": "Status, dataset version and counts.", "tags": ["meta"],
                              "responses": {"200": _ok("Health", "The server is up.")}}},
     }

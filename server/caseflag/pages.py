@@ -106,7 +106,8 @@ def verdict_words(result: dict) -> str:
         return (f"This site is served by {provider}, which appears in copyright-enforcement cases about sites "
                 "it serves. That alone says nothing about this site.")
     if result["infrastructure"]["status"] == "unavailable":
-        return "caseflag knows of no case tied to this site's name. Who serves it is unknown, because DNS could not be asked."
+        return ("caseflag knows of no case tied to this site's name. Who serves it is unknown, "
+                "because DNS could not be asked.")
     return "caseflag knows of no copyright-enforcement case tied to this site."
 
 

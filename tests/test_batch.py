@@ -1,0 +1,321 @@
+"""`caseflag batch`: a real subprocess against the test DNS server, plus the window and row logic in process."""
+
+import asyncio
+import csv
+import io
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from caseflag.batch import CSV_COLUMNS, BatchRun, Item, Tally, progress_line, read_items, verdict_row
+
+CASEFLAG = str(Path(sys.executable).with_name("caseflag"))
+
+INPUT = (
+    b"# researchers' list\n"
+    b"www.thepiratebay.org\n"
+    b"\n"
+    b"https://www.cf-shop.com/shop?x=1   # behind Cloudflare via CNAME\n"
+    b"plain-site.org\n"
+    b"localhost\n"
+    b"not a domain\n"
+    b"caf\xe9.com\n"  # Latin-1, not UTF-8
+    b"co.uk\n"
+)
+
+
+def dns_env(dns, budget="2"):
+    return {**os.environ, "CASEFLAG_DNS_NAMESERVERS": dns.nameserver, "CASEFLAG_DNS_BUDGET": budget}
+
+
+def run(*args, dns, stdin=None, timeout=120, budget="2"):
+    return subprocess.run([CASEFLAG, "batch", *args], input=stdin, capture_output=True, timeout=timeout,
+                          env=dns_env(dns, budget))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert tuple(reader.fieldnames) == CSV_COLUMNS
+        return list(reader)
+
+
+def names_file(tmp_path: Path, count: int, name="names.txt") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(f"name{n}.batch-test.com\n" for n in range(count)), encoding="utf-8")
+    return path
+
+
+# --- the command ----------------------------------------------------------------------------
+
+def test_csv_has_the_exact_columns_and_one_row_per_input_line(dns, tmp_path):
+    """Comments and blank lines are skipped; bad lines become rows with an error code; rows carry line numbers."""
+    source = tmp_path / "in.txt"
+    source.write_bytes(INPUT)
+    out = tmp_path / "out.csv"
+    result = run(str(source), "--output", str(out), dns=dns)
+    assert result.returncode == 0, result.stderr.decode()
+    rows = read_csv(out)
+    assert [(row["line"], row["input"]) for row in rows] == [
+        ("2", "www.thepiratebay.org"), ("4", "https://www.cf-shop.com/shop?x=1"), ("5", "plain-site.org"),
+        ("6", "localhost"), ("7", "not a domain"), ("8", "caf\\xe9.com"), ("9", "co.uk")]
+    pirate, shop, plain, local, spaced, undecodable, suffix = rows
+    assert pirate["level"] == "target" and pirate["registrable_domain"] == "thepiratebay.org"
+    assert pirate["entities"].split(";")[0] == "the-pirate-bay"
+    assert "pirate-bay-trial-sweden" in pirate["cases"].split(";")
+    assert pirate["providers"] == "cloudflare" and pirate["infrastructure_status"] == "resolved"
+    assert "The Pirate Bay" in pirate["reason"] and pirate["error"] == ""
+    assert shop["hostname"] == "www.cf-shop.com" and shop["level"] == "infrastructure"
+    assert plain["level"] == "none" and plain["entities"] == "" and plain["cases"] == ""
+    assert (local["error"], suffix["error"], spaced["error"]) == ("not_public", "not_public", "invalid_domain")
+    assert local["level"] == "" and local["reason"]
+    assert undecodable["error"] == "invalid_input" and "line 8" in undecodable["reason"]
+    stderr = result.stderr.decode()
+    assert "by level:" in stderr and "target 1" in stderr and "infrastructure 1" in stderr
+    assert "by provider:    cloudflare 2" in stderr
+    assert "errors:         4" in stderr and "not_public 2" in stderr
+    assert "\r" not in stderr and "Traceback" not in stderr
+
+
+def test_jsonl_from_stdin_gives_the_same_verdict_as_the_api(dns, client):
+    """Each JSON line is the API's answer for that input, plus its line number; errors are inline."""
+    result = run("-", dns=dns, stdin=b"thepiratebay.org\nlocalhost\nwww.cf-shop.com\n")
+    assert result.returncode == 0, result.stderr.decode()
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3]
+    assert records[1] == {"line": 2, "query": "localhost", "error": records[1]["error"], "status": 422}
+    assert records[1]["error"]["code"] == "not_public"
+    for record in (records[0], records[2]):
+        api = client.get("/api/v1/check", query_string={"domain": record["query"]}).get_json()
+        for key in ("hostname", "registrable_domain", "verdict", "matches"):
+            assert record[key] == api[key]
+        strip = lambda infra: {k: v for k, v in infra.items() if k != "elapsed_ms"}  # noqa: E731
+        assert strip(record["infrastructure"]) == strip(api["infrastructure"])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_after_a_partial_file_adds_only_the_missing_lines(dns, tmp_path, fmt):
+    """A file cut mid-record (a hard kill) is repaired; done lines are neither asked again nor duplicated."""
+    source = names_file(tmp_path, 40)
+    out = tmp_path / f"out.{fmt}"
+    assert run(str(source), "-o", str(out), "--format", fmt, dns=dns).returncode == 0
+    complete = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = 16 if fmt == "jsonl" else 17  # the CSV header plus 16 records
+    out.write_text("".join(complete[:keep]) + complete[keep][:25], encoding="utf-8")
+    dns.clear()
+
+    result = run(str(source), "-o", str(out), "--format", fmt, "--resume", dns=dns)
+    assert result.returncode == 0, result.stderr.decode()
+    records = read_jsonl(out) if fmt == "jsonl" else read_csv(out)
+    lines = [int(r["line"]) for r in records]
+    assert lines == list(range(1, 41)), "every line once, in order"
+    asked = dns.names_asked()
+    assert "name0.batch-test.com" not in asked and "name15.batch-test.com" not in asked
+    assert "name16.batch-test.com" in asked and "name39.batch-test.com" in asked
+    assert "skipped:        16 already in" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("fmt, content", [
+    ("jsonl", "my own notes\n"), ("jsonl", "my own notes, no newline"), ("csv", "a,b\n1,2\n"),
+    ("csv", "notes without a newline"), ("jsonl", '{"line": 1, "query": "a.com"}\n{"other": 1}\n'),
+])
+def test_resume_refuses_a_file_it_did_not_write_and_leaves_it_untouched(dns, tmp_path, fmt, content):
+    source = names_file(tmp_path, 3)
+    out = tmp_path / f"notes.{fmt}"
+    out.write_text(content, encoding="utf-8")
+    result = run(str(source), "-o", str(out), "--format", fmt, "--resume", dns=dns)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("caseflag: error:") and "Traceback" not in result.stderr.decode()
+    assert out.read_text(encoding="utf-8") == content
+
+
+@pytest.mark.parametrize("args, message", [
+    (["/no/such/file.txt"], "cannot read the input /no/such/file.txt"),
+    (["{names}", "-o", "/no/such/dir/out.jsonl"], "cannot write the output"),
+    (["{names}", "--resume"], "--resume needs --output"),
+    (["{names}", "--concurrency", "0"], "--concurrency must be from 1"),
+    (["{names}", "-o", "{names}"], "is the input file"),
+    (["{folder}"], "Is a directory"),
+])
+def test_usage_problems_are_messages_with_status_2(dns, tmp_path, args, message):
+    names = names_file(tmp_path, 2)
+    before = names.read_bytes()
+    result = run(*[a.format(names=names, folder=tmp_path) for a in args], dns=dns)
+    assert result.returncode == 2
+    stderr = result.stderr.decode()
+    assert stderr.startswith("caseflag: error:") and message in stderr and "Traceback" not in stderr
+    assert names.read_bytes() == before
+
+
+def test_two_thousand_names_resolve_against_the_test_server(dns, tmp_path):
+    """Every generated name is asked for and answered NXDOMAIN; the records come out in input order."""
+    source = names_file(tmp_path, 2000)
+    out = tmp_path / "out.jsonl"
+    # The loopback test server drops UDP packets beyond ~100 lookups in flight; real resolvers do not.
+    result = run(str(source), "-o", str(out), "--concurrency", "50", dns=dns, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    records = read_jsonl(out)
+    assert [r["line"] for r in records] == list(range(1, 2001))
+    assert {r["infrastructure"]["status"] for r in records} == {"nxdomain"}
+    assert {f"name{n}.batch-test.com" for n in range(2000)} <= dns.names_asked()
+    assert "by level:       none 2,000" in result.stderr.decode()
+
+
+def test_lookups_really_run_concurrently(dns, tmp_path):
+    """60 names with every DNS answer delayed 0.25 s: one at a time would take 15 s at least."""
+    dns.delay = 0.25
+    source = names_file(tmp_path, 60)
+    started = time.monotonic()
+    result = run(str(source), "--concurrency", "60", dns=dns)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr.decode()
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert {r["infrastructure"]["status"] for r in records} == {"nxdomain"}
+    assert elapsed < 6, f"took {elapsed:.1f} s"
+
+
+def test_ctrl_c_leaves_whole_records_and_resume_finishes(dns, tmp_path):
+    """SIGINT: exit 130, every line of the output a whole record; --resume then completes the file."""
+    dns.delay = 0.2
+    source = names_file(tmp_path, 300)
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen([CASEFLAG, "batch", str(source), "-o", str(out), "--concurrency", "10"],
+                               stderr=subprocess.PIPE, env=dns_env(dns))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 20):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr.decode()
+    assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
+    data = out.read_text(encoding="utf-8")
+    assert data.endswith("\n")
+    partial = read_jsonl(out)
+    assert 20 <= len(partial) < 300
+    assert [r["line"] for r in partial] == list(range(1, len(partial) + 1))
+
+    dns.delay = 0.0
+    result = run(str(source), "-o", str(out), "--resume", dns=dns)
+    assert result.returncode == 0, result.stderr.decode()
+    assert [r["line"] for r in read_jsonl(out)] == list(range(1, 301))
+
+
+def test_progress_bar_is_drawn_only_on_a_terminal(dns, tmp_path):
+    """With stderr on a pseudo-terminal the bar is redrawn with \\r and shows rate, ETA and levels."""
+    source = tmp_path / "in.txt"
+    source.write_text("thepiratebay.org\n" + "".join(f"n{n}.batch-test.com\n" for n in range(30)), encoding="utf-8")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([CASEFLAG, "batch", str(source), "-o", str(tmp_path / "out.jsonl")],
+                               stderr=terminal, stdout=subprocess.DEVNULL, env=dns_env(dns))
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert process.wait(timeout=60) == 0
+    text = seen.decode()
+    assert "\r" in text and "/31" in text and "/s" in text and "target" in text and "errors" in text
+    assert "by level:" in text  # the summary follows the bar
+
+
+# --- in process: rows, input, window ---------------------------------------------------------
+
+def test_read_items_skips_comments_and_keeps_physical_line_numbers():
+    data = b"\xef\xbb\xbfa.com\r\n  # note\n\n b.com  # why\n\xff\n"
+    items = list(read_items(io.BytesIO(data)))
+    assert [(i.line, i.text) for i in items] == [(1, "a.com"), (4, "b.com"), (5, "\\xff")]
+    assert items[0].error is None and items[2].error.code == "invalid_input"
+
+
+def test_verdict_row_for_an_error_and_for_a_result():
+    error = verdict_row({"query": "x y", "error": {"code": "invalid_domain", "message": "bad"}, "status": 400}, 3)
+    assert error == {**dict.fromkeys(CSV_COLUMNS, ""), "input": "x y", "reason": "bad", "line": "3",
+                     "error": "invalid_domain"}
+
+
+def test_progress_line_shows_rate_eta_and_levels():
+    tally = Tally(records=50, skipped=50)
+    tally.levels.update({"target": 2, "none": 48})
+    tally.errors.update({"not_public": 1})
+    line = progress_line(tally, total=200, elapsed=10.0)
+    assert line.startswith("100/200 (50%)") and "5/s" in line and "ETA 0:00:20" in line
+    assert "target 2" in line and "none 48" in line and "errors 1" in line
+    assert len(progress_line(tally, total=200, elapsed=10.0, width=30)) <= 29
+
+
+class _SlowService:
+    """Stands in for LookupService: counts lookups in flight and how far they run ahead of the writer."""
+
+    def __init__(self, written: list) -> None:
+        self.written = written
+        self.in_flight = self.most_in_flight = self.started = self.most_ahead = 0
+
+    async def check_many_async(self, texts, lang, offline, concurrency):
+        self.started += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.most_ahead = max(self.most_ahead, self.started - len(self.written))
+        # The first lookup is slow: the writer must wait for it while the others finish.
+        await asyncio.sleep(0.3 if texts[0] == "n0.com" else 0.001)
+        self.in_flight -= 1
+        return [{"query": texts[0], "verdict": {"level": "none"},
+                 "infrastructure": {"status": "resolved", "providers": []}}]
+
+
+class _Lines(io.StringIO):
+    def __init__(self, written: list) -> None:
+        super().__init__()
+        self.written = written
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return super().write(text)
+
+
+def test_window_bounds_lookups_and_unwritten_records():
+    """At most `concurrency` lookups at once, at most 2×concurrency ahead of the writer, output in order."""
+    written: list = []
+    service = _SlowService(written)
+    run = BatchRun(service, _Lines(written), "jsonl", concurrency=8)
+    run.run(iter([Item(n + 1, f"n{n}.com") for n in range(500)]))
+    assert service.most_in_flight == 8
+    # the queue of 2×8, the record the writer is waiting on, and the one the reader holds while the queue is full
+    assert service.most_ahead <= 2 * 8 + 2
+    assert [json.loads(line)["line"] for line in written] == list(range(1, 501))
+    assert run.tally.levels["none"] == 500
+
+
+def test_an_interrupted_run_never_writes_past_a_gap():
+    """Cancelled while the first lookup is still running: the finished ones after it are not written."""
+    written: list = []
+    service = _SlowService(written)
+    run = BatchRun(service, _Lines(written), "jsonl", concurrency=8)
+
+    async def interrupt():
+        task = asyncio.ensure_future(run._run(iter([Item(n + 1, f"n{n}.com") for n in range(12)])))
+        while service.started < 12 or service.in_flight > 1:  # everything but the slow first one is done
+            await asyncio.sleep(0.01)
+        task.cancel()
+        assert not task.done()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(interrupt())
+    assert written == []
