@@ -1,0 +1,439 @@
+/**
+ * The popup: what caseflag knows about the site in a tab, in plain words, with the cases and the
+ * reporting behind it. Opened with ?tab=<id> it shows that tab (used by the tests); otherwise the
+ * active tab. Every text from the server is set with textContent.
+ */
+
+import { ask, localize, msg, saveSettings, setSitePaused, uiLanguage } from "../common.js";
+import { displayHostname, isHttpUrl, sortSources } from "../api.js";
+
+const LANG = uiLanguage();
+const MAX_ALIASES = 8;
+const SOURCES_SHOWN = 3; // per case; the rest fold away
+const OPEN_CASES_MAX = 3;
+const SHOWN_ENTITY_STATUSES = new Set(["offline", "seized"]);
+const $ = (id) => document.getElementById(id);
+
+localize();
+
+let tabId = null;
+
+$("open-options").addEventListener("click", () => {
+  chrome.runtime.openOptionsPage();
+  window.close();
+});
+$("recheck").addEventListener("click", () => act(() => ask("recheck", { tabId }), false));
+$("enable").addEventListener("click", () => act(() => saveSettings({ enabled: true })));
+$("resume").addEventListener("click", (event) =>
+  act(() => setSitePaused(event.currentTarget.dataset.site, false)),
+);
+$("pause").addEventListener("click", (event) =>
+  act(() => setSitePaused(event.currentTarget.dataset.site, true)),
+);
+
+main().catch(showFailure);
+
+async function main() {
+  tabId = await targetTabId();
+  if (tabId === null) {
+    render({ state: "unsupported" });
+    return;
+  }
+  render(await ask("getTabView", { tabId }));
+}
+
+async function targetTabId() {
+  const requested = Number.parseInt(new URLSearchParams(location.search).get("tab") ?? "", 10);
+  if (Number.isInteger(requested) && requested >= 0) return requested;
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  return tab?.id ?? null;
+}
+
+/** Runs a button's action, then shows the tab afresh; the worker reacts to option changes itself. */
+async function act(action, refresh = true) {
+  for (const button of document.querySelectorAll(".actions button")) button.disabled = true;
+  try {
+    const view = await action();
+    render(refresh || !view ? await ask("getTabView", { tabId }) : view);
+  } catch (err) {
+    showFailure(err);
+  } finally {
+    for (const button of document.querySelectorAll(".actions button")) button.disabled = false;
+  }
+}
+
+// ---- rendering ----------------------------------------------------------------------------------
+
+function render(view) {
+  for (const id of ["loading", "site", "verdict", "notice", "matches", "infrastructure"]) $(id).hidden = true;
+  for (const id of ["pause", "resume", "enable", "recheck"]) $(id).hidden = true;
+  $("meta").textContent = "";
+
+  if (view.hostname) renderSite(view);
+
+  switch (view.state) {
+    case "result":
+      renderResult(view.result);
+      showPause(view.result.registrable_domain || view.hostname);
+      $("recheck").hidden = false;
+      break;
+    case "checking":
+      showNotice("noticeCheckingTitle", "noticeCheckingText", [view.hostname]);
+      break;
+    case "error":
+      renderError(view);
+      showPause(view.hostname);
+      $("recheck").hidden = false;
+      break;
+    case "paused":
+      showNotice("noticePausedTitle", "noticePausedText", [view.pausedEntry]);
+      $("resume").dataset.site = view.pausedEntry;
+      $("resume").hidden = false;
+      break;
+    case "disabled":
+      showNotice("noticeDisabledTitle", "noticeDisabledText");
+      $("enable").hidden = false;
+      break;
+    case "private":
+      showNotice("noticePrivateTitle", "noticePrivateText");
+      break;
+    case "local":
+      showNotice("noticeLocalTitle", "noticeLocalText", [view.hostname]);
+      break;
+    default:
+      showNotice("noticeUnsupportedTitle", "noticeUnsupportedText");
+  }
+}
+
+function renderSite(view) {
+  const result = view.result;
+  $("hostname").textContent = result ? displayHostname(result) : view.hostname;
+  const registrable = result?.registrable_domain;
+  $("registrable").hidden = !registrable;
+  $("registrable-domain").textContent = registrable || "";
+  $("site").hidden = false;
+}
+
+function showPause(site) {
+  if (!site) return;
+  $("pause").textContent = msg("popupPauseSite", [site]);
+  $("pause").dataset.site = site;
+  $("pause").hidden = false;
+}
+
+function showNotice(titleKey, textKey, substitutions = [], detail = "") {
+  $("notice-title").textContent = msg(titleKey, substitutions);
+  $("notice-text").textContent = msg(textKey, substitutions);
+  $("notice-detail").textContent = detail;
+  $("notice-detail").hidden = !detail;
+  $("notice").hidden = false;
+}
+
+function showFailure(err) {
+  $("loading").hidden = true;
+  showNotice("noticeFailedTitle", "noticeFailedText", [], String(err?.message || err));
+}
+
+function renderError(view) {
+  const error = view.error || {};
+  const detail = error.message || "";
+  if (error.kind === "permission") {
+    showNotice("noticePermissionTitle", "noticePermissionText", [view.backendUrl]);
+  } else if (error.kind === "rejected") {
+    showNotice("noticeRejectedTitle", "noticeRejectedText", [view.hostname], detail);
+  } else if (error.kind === "unreachable" || error.kind === "timeout") {
+    showNotice("noticeUnreachableTitle", "noticeUnreachableText", [view.backendUrl], detail);
+  } else {
+    showNotice("noticeServerErrorTitle", "noticeServerErrorText", [view.backendUrl], detail);
+  }
+}
+
+function renderResult(result) {
+  const level = result.verdict.level;
+  const subject = result.matches.find((m) => m?.matched_by !== "provider") ?? result.matches[0];
+  const provider = result.infrastructure.providers[0];
+  const name = text(subject?.entity?.name);
+
+  const box = $("verdict");
+  box.dataset.level = level;
+  $("verdict-title").textContent = msg(`verdictTitle_${level}`);
+  let words;
+  if (level === "target" || level === "party") {
+    words = name ? msg(`verdictText_${level}`, [name]) : msg(`verdictTextNoName_${level}`);
+  } else if (level === "infrastructure") {
+    words = msg("verdictText_infrastructure", [text(provider?.name) || "?"]);
+  } else {
+    words = msg(
+      result.infrastructure.status === "unavailable" ? "verdictText_noneUnknown" : "verdictText_none",
+    );
+  }
+  $("verdict-text").textContent = words;
+  const reasons = result.verdict.reasons.filter((r) => typeof r === "string" && r);
+  $("reasons").replaceChildren(...reasons.map((reason) => listItem(reason)));
+  $("reasons-box").hidden = reasons.length === 0;
+  box.hidden = false;
+
+  const matches = result.matches.filter((m) => m?.entity && typeof m.entity === "object");
+  $("match-list").replaceChildren(...matches.map(renderMatch));
+  $("matches").hidden = matches.length === 0;
+
+  renderInfrastructure(result.infrastructure);
+
+  const parts = [];
+  if (result.dataset_version) parts.push(msg("popupDatasetVersion", [text(result.dataset_version)]));
+  if (result.checked_at) parts.push(msg("popupCheckedAt", [formatTimestamp(result.checked_at)]));
+  $("meta").textContent = parts.join(" · ");
+}
+
+function renderMatch(match) {
+  const node = fromTemplate("match-template");
+  const entity = match.entity;
+  node.querySelector(".entity-name").textContent = text(entity.name) || text(entity.id);
+  if (match.role) {
+    const chip = node.querySelector(".role");
+    chip.textContent = term("role_", match.role);
+    chip.hidden = false;
+  }
+  const status = SHOWN_ENTITY_STATUSES.has(entity.status) ? term("entityStatus_", entity.status) : "";
+  node.querySelector(".entity-meta").textContent = [term("kind_", entity.kind), status, matchedBy(match)]
+    .filter(Boolean)
+    .join(" · ");
+  const description = node.querySelector(".entity-description");
+  description.textContent = text(entity.description);
+  description.hidden = !description.textContent;
+
+  const related = relatedItems(match);
+  if (related.length) {
+    node.querySelector(".related-list").replaceChildren(...related.map((line) => listItem(line)));
+    node.querySelector(".related").hidden = false;
+  }
+
+  const cases = Array.isArray(match.cases) ? match.cases.filter((c) => c && typeof c === "object") : [];
+  if (cases.length) {
+    // The site's own cases start open; a provider's cases (often many) start folded.
+    const open = match.matched_by !== "provider" && cases.length <= OPEN_CASES_MAX;
+    node.querySelector(".case-list").replaceChildren(...cases.map((item) => renderCase(item, open)));
+    node.querySelector(".cases").hidden = false;
+  }
+  return node;
+}
+
+function matchedBy(match) {
+  const domain = text(match.matched_domain);
+  switch (match.matched_by) {
+    case "registrable_domain":
+      return domain ? msg("matchedByDomain", [domain]) : "";
+    case "hostname":
+      return domain ? msg("matchedByHostname", [domain]) : "";
+    case "alias":
+      return domain ? msg("matchedByAlias", [domain, term("relation_", match.relation).toLowerCase()]) : "";
+    case "provider":
+      return msg("matchedByProvider");
+    default:
+      return "";
+  }
+}
+
+/** Successors, predecessors and the entity's other domains (mirrors, former names, redirects). */
+function relatedItems(match) {
+  const lines = [];
+  for (const other of Array.isArray(match.related) ? match.related : []) {
+    if (!other || typeof other !== "object") continue;
+    const domains = Array.isArray(other.domains) ? other.domains.filter((d) => typeof d === "string") : [];
+    const label = term("relation_", other.relation);
+    lines.push(
+      domains.length
+        ? msg("relatedWithDomains", [label, text(other.name), domains.join(", ")])
+        : msg("relatedEntity", [label, text(other.name)]),
+    );
+  }
+  const aliases = (Array.isArray(match.aliases) ? match.aliases : []).filter(
+    (a) => a && typeof a.domain === "string",
+  );
+  const byRelation = new Map();
+  for (const alias of aliases) {
+    const list = byRelation.get(alias.relation) ?? [];
+    list.push(alias.domain);
+    byRelation.set(alias.relation, list);
+  }
+  for (const [relation, domains] of byRelation) {
+    const shown = domains.slice(0, MAX_ALIASES).join(", ");
+    const more = domains.length - MAX_ALIASES;
+    lines.push(
+      more > 0
+        ? msg("relatedDomainsMore", [term("relation_", relation), shown, String(more)])
+        : msg("relatedDomains", [term("relation_", relation), shown]),
+    );
+  }
+  return lines;
+}
+
+function renderCase(item, open) {
+  const node = fromTemplate("case-template");
+  node.querySelector(".case-box").open = open;
+  node.querySelector(".case-title").textContent = text(item.title) || text(item.id);
+  const meta = [
+    term("caseType_", item.type),
+    formatDate(item.date),
+    item.status ? term("status_", item.status) : "",
+    text(item.court),
+    item.role ? msg("caseRole", [term("role_", item.role)]) : "",
+  ];
+  node.querySelector(".case-meta").textContent = meta.filter(Boolean).join(" · ");
+  const summary = node.querySelector(".case-summary");
+  summary.textContent = text(item.summary);
+  summary.hidden = !summary.textContent;
+  const sources = sortSources(item.sources, LANG);
+  if (sources.length) {
+    node.querySelector(".sources").replaceChildren(...sources.slice(0, SOURCES_SHOWN).map(renderSource));
+    node.querySelector(".sources-label").hidden = false;
+  }
+  const rest = sources.slice(SOURCES_SHOWN);
+  if (rest.length) {
+    const more = node.querySelector(".more-sources");
+    more.querySelector("summary").textContent = msg("popupMoreSources", [String(rest.length)]);
+    more.querySelector(".sources-more").replaceChildren(...rest.map(renderSource));
+    more.hidden = false;
+  }
+  return node;
+}
+
+function renderSource(source) {
+  const node = fromTemplate("source-template");
+  const publisher = text(source.publisher) || text(source.title);
+  const link = node.querySelector(".source-link");
+  const plain = node.querySelector(".source-publisher");
+  if (isHttpUrl(source.url)) {
+    link.href = source.url;
+    link.textContent = publisher || new URL(source.url).hostname;
+    link.hidden = false;
+    plain.remove();
+  } else {
+    plain.textContent = publisher;
+    plain.hidden = false;
+    link.remove();
+  }
+  const kind = source.kind && source.kind !== "news" ? term("sourceKind_", source.kind) : "";
+  node.querySelector(".source-meta").textContent = [
+    formatDate(source.date),
+    languageName(source.language),
+    kind,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+  node.querySelector(".source-title").textContent =
+    source.publisher && source.title ? text(source.title) : "";
+  return node;
+}
+
+function renderInfrastructure(infrastructure) {
+  const providers = infrastructure.providers.filter((p) => p && typeof p === "object");
+  const addresses = infrastructure.addresses.filter((a) => typeof a === "string");
+  const reason = text(infrastructure.reason) || msg("reasonNotGiven");
+  let status = "";
+  switch (infrastructure.status) {
+    case "resolved":
+      if (!providers.length) {
+        status = addresses.length ? msg("infraNoProvider", [addresses.join(", ")]) : msg("infraNoAddresses");
+      }
+      break;
+    case "nxdomain":
+      status = msg("infraNxdomain");
+      break;
+    case "unavailable":
+      status = msg("infraUnavailable", [reason]);
+      break;
+    default:
+      status = msg("infraSkipped", [reason]);
+  }
+  $("infra-status").textContent = status;
+  $("infra-status").hidden = !status;
+  $("infra-providers").replaceChildren(...providers.map((p) => listItem(describeProvider(p))));
+  $("infrastructure").hidden = false;
+}
+
+/** "Served by Cloudflare: 104.21.16.1 is in 104.16.0.0/13; nameservers *.ns.cloudflare.com" */
+function describeProvider(provider) {
+  const evidence = (Array.isArray(provider.evidence) ? provider.evidence : []).filter(
+    (e) => e && typeof e === "object",
+  );
+  const parts = [];
+  const unique = (items) => [...new Set(items.filter(Boolean))];
+  for (const item of evidence.filter((e) => e.kind === "ip_range")) {
+    parts.push(msg("evidenceIpRange", [text(item.value), text(item.detail)]));
+  }
+  const asns = unique(evidence.filter((e) => e.kind === "asn").map((e) => text(e.value)));
+  if (asns.length) parts.push(msg("evidenceAsn", [asns.join(", ")]));
+  const nameservers = unique(
+    evidence.filter((e) => e.kind === "nameserver").map((e) => text(e.detail) || text(e.value)),
+  );
+  if (nameservers.length) parts.push(msg("evidenceNameservers", [nameservers.join(", ")]));
+  for (const item of evidence.filter((e) => e.kind === "cname")) {
+    parts.push(msg("evidenceCname", [text(item.value)]));
+  }
+  for (const item of evidence.filter((e) => !["ip_range", "asn", "nameserver", "cname"].includes(e.kind))) {
+    parts.push([text(item.kind), text(item.value), text(item.detail)].filter(Boolean).join(" "));
+  }
+  const name = text(provider.name) || text(provider.id);
+  return parts.length ? msg("servedBy", [name, parts.join("; ")]) : msg("servedByNoEvidence", [name]);
+}
+
+// ---- small helpers ------------------------------------------------------------------------------
+
+function fromTemplate(id) {
+  const fragment = $(id).content.cloneNode(true);
+  localize(fragment);
+  return fragment.firstElementChild;
+}
+
+function listItem(content) {
+  const li = document.createElement("li");
+  li.textContent = content;
+  return li;
+}
+
+function text(value) {
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
+/** A translated word for a known value (role, kind, status, relation); the value itself otherwise. */
+function term(prefix, value) {
+  const raw = text(value);
+  if (!raw) return "";
+  const key = prefix + raw.replace(/[^A-Za-z0-9_]/g, "_");
+  return chrome.i18n.getMessage(key) || raw.replace(/_/g, " ");
+}
+
+function formatDate(value) {
+  const raw = text(value);
+  const parts = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(raw);
+  if (!parts) return raw;
+  const [, year, month, day] = parts;
+  const date = new Date(Date.UTC(Number(year), month ? Number(month) - 1 : 0, day ? Number(day) : 1));
+  const style = day
+    ? { dateStyle: "medium" }
+    : month
+      ? { year: "numeric", month: "long" }
+      : { year: "numeric" };
+  try {
+    return new Intl.DateTimeFormat(LANG, { ...style, timeZone: "UTC" }).format(date);
+  } catch {
+    return raw;
+  }
+}
+
+function formatTimestamp(value) {
+  const date = new Date(text(value));
+  if (Number.isNaN(date.getTime())) return text(value);
+  return new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short" }).format(date);
+}
+
+function languageName(code) {
+  const raw = text(code);
+  if (!raw) return "";
+  try {
+    return new Intl.DisplayNames([LANG], { type: "language" }).of(raw) || raw;
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,276 @@
+"""Fixtures for the real extension in Debian's Chromium: the browser, the test sites, the backend.
+
+Test sites are named hosts (thepiratebay.org, cf-shop.com, plain-site.org) that Chromium resolves
+to a local page server; the backend is the real app (conftest.live_server) with DNS pointed at the
+test DNS server. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXTENSION_DIR = ROOT / "extension"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path(os.environ.get("CASEFLAG_CHROMIUM", "/usr/bin/chromium"))
+
+SITE_HOSTS = (
+    "thepiratebay.org", "www.thepiratebay.org",
+    "cf-shop.com", "www.cf-shop.com",
+    "plain-site.org", "www.plain-site.org",
+    "riaa.com", "servfail.com",
+)
+# How long the worker may take from a page load to a badge (the backend's DNS budget is 1 s).
+CHECK_TIMEOUT = 15.0
+
+
+class PageServer:
+    """Serves a small HTML page for any host and path; remembers (host, path) of each request."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        seen = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                seen.append((self.headers.get("Host", ""), self.path))
+                body = b"<!doctype html><title>test site</title><p>A page for the caseflag tests.</p>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class ExtensionBrowser:
+    """Chromium with the unpacked extension loaded, and helpers that ask its service worker."""
+
+    def __init__(self, playwright, lang: str, pages: PageServer) -> None:
+        self.lang = lang
+        self.pages = pages
+        self._profile = tempfile.TemporaryDirectory(prefix=f"caseflag-chromium-{lang}-")
+        rules = ",".join(f"MAP {host} 127.0.0.1" for host in SITE_HOSTS)
+        self.context = playwright.chromium.launch_persistent_context(
+            self._profile.name,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            # The UI language of the extension's strings comes from --lang; locale sets the
+            # language that pages (the popup) report, as a browser in that language would.
+            locale="de-DE" if lang == "de" else "en-US",
+            viewport={"width": 1000, "height": 700},
+            ignore_default_args=["--disable-extensions"],
+            args=[
+                f"--disable-extensions-except={EXTENSION_DIR}",
+                f"--load-extension={EXTENSION_DIR}",
+                f"--host-resolver-rules={rules}",
+                f"--lang={lang}",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        workers = self.context.service_workers
+        self.worker = workers[0] if workers else self.context.wait_for_event("serviceworker", timeout=15_000)
+        self.extension_id = urlsplit(self.worker.url).hostname
+
+    # ---- options and storage --------------------------------------------------------------------
+
+    def reset(self, backend_url: str, **options) -> None:
+        """Forgets every stored answer and tab, then sets the options (defaults plus these)."""
+        settings = {"backendUrl": backend_url, "enabled": True, "pausedSites": [], "checkPrivate": False}
+        settings.update(options)
+        self.worker.evaluate("() => chrome.storage.session.clear()")
+        self.worker.evaluate("(settings) => chrome.storage.local.set(settings)", settings)
+        # The worker reacts to option changes asynchronously (it drops stored answers); let it finish
+        # before the test navigates, so that reaction cannot race the test's own checks.
+        time.sleep(0.3)
+
+    def stored_answers(self) -> dict:
+        return self.worker.evaluate(
+            """async () => Object.fromEntries(Object.entries(await chrome.storage.session.get(null))
+                 .filter(([key]) => key.startsWith("host:")))"""
+        )
+
+    # ---- tabs and the toolbar button --------------------------------------------------------------
+
+    def open(self, host: str, path: str = "/some/path?secret=s3cr3t#frag"):
+        page = self.context.new_page()
+        page.goto(self.pages.url(host, path))
+        return page
+
+    def tab_id(self, host: str) -> int:
+        """The id of the (newest) tab showing host, found through webNavigation."""
+        deadline = time.monotonic() + CHECK_TIMEOUT
+        while time.monotonic() < deadline:
+            tab_id = self.worker.evaluate(
+                """async (host) => {
+                     let found = null;
+                     for (const tab of await chrome.tabs.query({})) {
+                       const frame = await chrome.webNavigation.getFrame({ tabId: tab.id, frameId: 0 });
+                       const url = frame?.url.startsWith("http") ? new URL(frame.url) : null;
+                       if (url?.hostname === host) found = tab.id;
+                     }
+                     return found;
+                   }""",
+                host,
+            )
+            if tab_id is not None:
+                return tab_id
+            time.sleep(0.1)
+        raise AssertionError(f"no tab shows {host}")
+
+    def action(self, tab_id: int) -> dict:
+        return self.worker.evaluate(
+            """async (tabId) => ({
+                 text: await chrome.action.getBadgeText({ tabId }),
+                 color: await chrome.action.getBadgeBackgroundColor({ tabId }),
+                 title: await chrome.action.getTitle({ tabId }),
+               })""",
+            tab_id,
+        )
+
+    def message(self, key: str, *substitutions: str) -> str:
+        return self.worker.evaluate(
+            "([key, subs]) => chrome.i18n.getMessage(key, subs)", [key, list(substitutions)]
+        )
+
+    def wait_checked(self, tab_id: int, host: str, title: str | None = None) -> dict:
+        """The toolbar state once the tab's check of host has finished, or shows exactly title."""
+        checking = self.message("titleChecking", host)
+        deadline = time.monotonic() + CHECK_TIMEOUT
+        state = None
+        while time.monotonic() < deadline:
+            state = self.action(tab_id)
+            done = state["title"] == title if title else host in state["title"] and state["title"] != checking
+            if done:
+                return state
+            time.sleep(0.1)
+        raise AssertionError(f"the check of {host} did not finish; toolbar state: {state}")
+
+    def visit(self, host: str, path: str = "/some/path?secret=s3cr3t#frag"):
+        """Opens host in a new tab and waits for its verdict: (page, tab id, toolbar state)."""
+        page = self.open(host, path)
+        tab_id = self.tab_id(host)
+        return page, tab_id, self.wait_checked(tab_id, host)
+
+    # ---- the worker's life ----------------------------------------------------------------------
+
+    def stop_worker(self) -> None:
+        """Stops the service worker as the browser does when it is idle (through DevTools)."""
+        page = self.context.new_page()
+        page.goto(self.extension_url("options/options.html"))
+        session = self.context.new_cdp_session(page)
+        session.send("ServiceWorker.enable")
+        session.send("ServiceWorker.stopAllWorkers")
+        session.detach()
+        page.close()
+
+    def wake_worker(self) -> None:
+        """Makes sure the worker runs again (calls into a stopped one would wait for ever)."""
+        page = self.context.new_page()
+        page.goto(self.extension_url("options/options.html"))
+        page.evaluate("() => chrome.runtime.sendMessage({ type: 'getTabView', tabId: 0 })")
+        page.close()
+
+    # ---- extension pages ------------------------------------------------------------------------
+
+    def extension_url(self, path: str) -> str:
+        return f"chrome-extension://{self.extension_id}/{path}"
+
+    def popup(self, tab_id: int):
+        """The popup for a tab, opened as a page 360 px wide, once it has rendered."""
+        page = self.context.new_page()
+        page.set_viewport_size({"width": 360, "height": 600})
+        page.goto(self.extension_url(f"popup/popup.html?tab={tab_id}"))
+        page.wait_for_selector("#loading", state="hidden")
+        return page
+
+    def close_pages(self) -> None:
+        """Closes every tab but the first (closing the last one could end the browser)."""
+        for page in self.context.pages[1:]:
+            page.close()
+
+    def close(self) -> None:
+        self.context.close()
+        self._profile.cleanup()
+
+
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running on the main thread,
+# and code that calls asyncio.run() (the service, in other tests) must not run while it lives.
+@pytest.fixture(scope="package")
+def playwright_instance():
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
+            "(make system-deps, or apt-get install chromium; CASEFLAG_CHROMIUM points elsewhere)",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -e '.[test]' (never `playwright install`)",
+                    pytrace=False)
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="package")
+def page_server():
+    server = PageServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def browser_en(playwright_instance, page_server):
+    browser = ExtensionBrowser(playwright_instance, "en", page_server)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="package")
+def browser_de(playwright_instance, page_server):
+    browser = ExtensionBrowser(playwright_instance, "de", page_server)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def browser(browser_en, live_server):
+    """The English browser pointed at a fresh backend, with no stored answers; pages closed after."""
+    browser_en.reset(live_server.url)
+    yield browser_en
+    browser_en.close_pages()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
