@@ -286,11 +286,25 @@ async function pruneCache() {
 
 // ---- the toolbar button -----------------------------------------------------------------------
 
-async function showOnAction(tabId, view) {
+// Toolbar updates for one tab run one after another: two checks racing (a commit and a status
+// change for the same page) must not interleave their badge and title calls. Only the chain of
+// pending updates lives here, never state worth keeping.
+const actionUpdates = new Map();
+
+function showOnAction(tabId, view) {
+  const previous = actionUpdates.get(tabId) ?? Promise.resolve();
+  const next = previous.then(() => applyToAction(tabId, view));
+  actionUpdates.set(tabId, next);
+  next.finally(() => {
+    if (actionUpdates.get(tabId) === next) actionUpdates.delete(tabId);
+  });
+  return next;
+}
+
+async function applyToAction(tabId, view) {
   const badge = view.state === "result" ? badgeFor(view.result) : NO_BADGE;
   const calls = [
     chrome.action.setBadgeText({ tabId, text: badge.text }),
-    chrome.action.setTitle({ tabId, title: titleText(view) }),
     chrome.action.setIcon({ tabId, path: ACTIVE_STATES.has(view.state) ? ICONS.on : ICONS.off }),
   ];
   if (badge.color) calls.push(chrome.action.setBadgeBackgroundColor({ tabId, color: badge.color }));
@@ -299,6 +313,8 @@ async function showOnAction(tabId, view) {
   }
   // A tab closed meanwhile makes these reject; there is nothing left to show then.
   await Promise.allSettled(calls);
+  // The title goes last: once it names the verdict, the badge already shows it.
+  await chrome.action.setTitle({ tabId, title: titleText(view) }).catch(() => {});
 }
 
 function titleText(view) {
