@@ -20,9 +20,10 @@ $(VENV)/.test-deps: $(BIN)/caseflag pyproject.toml package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Debian packages the tests need (Chromium). Installs with apt-get: runs as root, or with sudo.
+# Debian packages the tests need: Chromium (browser tests) and redis-server (shared-cache tests).
+# Installs with apt-get only what is missing: runs as root, or with sudo.
 system-deps:
-	bash scripts/install-system-deps.sh
+	bash scripts/apt-install-missing.sh chromium=chromium redis-server=redis-server
 
 test-deps: $(VENV)/.test-deps system-deps
 
@@ -34,6 +35,17 @@ lint-data: $(BIN)/caseflag
 
 extension:
 	bash scripts/build-extension.sh
+
+$(VENV)/.bench-deps: $(BIN)/caseflag pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+# Benchmarks, not timed tests (about 5 minutes): a 60 s load run against `caseflag serve`, then
+# P1-P4 as ratios measured side by side. Installs wrk and adns-tools with apt-get (root, or sudo);
+# P3's DNS server listens on 127.0.0.77:53, so run as root. Results and the machine: bench/RESULTS.md.
+bench: $(VENV)/.bench-deps
+	bash scripts/apt-install-missing.sh wrk=wrk adnshost=adns-tools
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules dist test-artifacts

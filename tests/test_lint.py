@@ -21,6 +21,7 @@ BROKEN = {
     "entities/id-mismatch.toml": ("does not match the file name", 1),
     "entities/domain-twice.toml": ("also claimed by example-site.toml", 4),
     "entities/not-registrable.toml": ("not a registrable domain", 4),
+    "entities/domain-not-text.toml": ("must be given as a string", 4),
     "entities/alias-unsourced.toml": ("source_ids", 12),
     "entities/unsorted-domains.toml": ("not sorted", 4),
     "entities/no-review.toml": ("last_reviewed", 1),

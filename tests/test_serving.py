@@ -26,7 +26,7 @@ class RedisServer:
 
     def __init__(self):
         if REDIS is None:
-            raise AssertionError("redis-server is missing: run `make test-deps` (scripts/install-system-deps.sh)")
+            raise AssertionError("redis-server is missing: run `make system-deps`")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen([REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",

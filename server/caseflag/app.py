@@ -47,7 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     limiter = ratelimit.init_app(app)
     from .api import api, health
 
-    limiter.exempt(health)
+    if limiter is not None:
+        limiter.exempt(health)
     app.register_blueprint(api)
     app.register_blueprint(health)
     from .pages import pages

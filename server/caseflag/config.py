@@ -41,6 +41,8 @@ DEFAULTS: dict[str, object] = {
     "CORS_ORIGINS": [],
 }
 
+EMPTY_MEANS_OFF = frozenset({"RATE_LIMIT", "REDIS_URL", "CORS_ORIGINS", "DNS_NAMESERVERS"})
+
 _CASTS = {
     "DATA_DIR": str,
     "DNS_NAMESERVERS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
@@ -67,7 +69,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]
     config = dict(DEFAULTS)
     for key, cast in _CASTS.items():
         raw = environ.get(f"CASEFLAG_{key}")
-        if raw is None or raw == "":
+        # An empty value switches a feature off where "off" is empty (RATE_LIMIT=""), else it is unset.
+        if raw is None or (raw == "" and key not in EMPTY_MEANS_OFF):
             continue
         try:
             config[key] = cast(raw)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 TARGET_ROLES = frozenset({"defendant", "subject"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: built on every list hit, a quarter cheaper to make
 class DomainMatch:
     """Which entity a host name belongs to, and through which listed domain."""
 
@@ -80,8 +80,8 @@ class Dataset:
     def __post_init__(self) -> None:
         self._domains: dict[str, tuple[str, str | None]] = {}
         for entity in self.entities.values():
-            for domain in entity.get("domains", []):
-                self._domains[domain] = (entity["id"], None)
+            # One tuple shared by all the entity's domains, added without a Python loop (a million of them).
+            self._domains.update(dict.fromkeys(entity.get("domains", []), (entity["id"], None)))
             for alias in entity.get("aliases", []):
                 self._domains[alias["domain"]] = (entity["id"], alias["relation"])
         self._involvements: dict[str, list[Involvement]] = {}
@@ -133,19 +133,27 @@ class Dataset:
 
     def match(self, hostname: Hostname) -> DomainMatch | None:
         """The entity a host belongs to: the name itself or a parent down to its registrable domain."""
-        for candidate in hostname.candidates():
+        # hostname.candidates(), walked without building the list: most names are not listed.
+        name, registrable = hostname.name, hostname.registrable_domain
+        parents = 0 if hostname.is_ip or not registrable else name.count(".") - registrable.count(".")
+        if parents < 0:
+            return None
+        candidate = name
+        hit = self._domains.get(candidate)
+        while hit is None and parents > 0:
+            candidate = candidate.partition(".")[2]
+            parents -= 1
             hit = self._domains.get(candidate)
-            if hit is None:
-                continue
-            entity_id, relation = hit
-            if relation is not None:
-                matched_by = "alias"
-            elif candidate == hostname.registrable_domain:
-                matched_by = "registrable_domain"
-            else:
-                matched_by = "hostname"
-            return DomainMatch(self.entities[entity_id], matched_by, candidate, relation)
-        return None
+        if hit is None:
+            return None
+        entity_id, relation = hit
+        if relation is not None:
+            matched_by = "alias"
+        elif candidate == registrable:
+            matched_by = "registrable_domain"
+        else:
+            matched_by = "hostname"
+        return DomainMatch(self.entities[entity_id], matched_by, candidate, relation)
 
     def involvements(self, entity_id: str) -> list[Involvement]:
         """The entity's parts in cases, newest case first."""

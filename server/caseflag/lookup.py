@@ -52,6 +52,10 @@ class LookupService:
     def check(self, text: str, lang: str | None = None, offline: bool = False) -> dict:
         """Parse and check one host; raises InvalidDomain / NotPublicName for refused input."""
         hostname = parse(text)
+        dataset = self.dataset
+        hit = self._cached(hostname, dataset, offline)
+        if hit is not None:  # no event loop needed for an answer already known
+            return build(dataset, text, hostname, hit, lang=lang, cached=True)
         return asyncio.run(self.check_hostname(text, hostname, lang, offline))
 
     def check_many(self, texts: list[str], lang: str | None = None, offline: bool = False,
@@ -85,13 +89,17 @@ class LookupService:
             return Infrastructure("skipped", "DNS lookups are switched off (offline mode)."), False
         if self.resolver.unavailable_reason:
             return Infrastructure("unavailable", self.resolver.unavailable_reason), False
-        key = f"{dataset.version}:{hostname.name}"
-        hit = self.cache.get(key)
+        hit = self._cached(hostname, dataset, offline)
         if hit is not None:
             return hit, True
         infrastructure, ttl = await self._resolve(hostname, dataset)
-        self.cache.set(key, infrastructure, ttl)
+        self.cache.set(_cache_key(dataset, hostname), infrastructure, ttl)
         return infrastructure, False
+
+    def _cached(self, hostname: Hostname, dataset: Dataset, offline: bool) -> Infrastructure | None:
+        if offline or not self.dns_enabled or self.resolver.unavailable_reason:
+            return None
+        return self.cache.get(_cache_key(dataset, hostname))
 
     async def _resolve(self, hostname: Hostname, dataset: Dataset) -> tuple[Infrastructure, float]:
         started = time.monotonic()
@@ -122,6 +130,11 @@ class LookupService:
         ttls = [x.ttl for x in records.answers if x.ok and x.ttl is not None]
         ttl = min(ttls) if ttls else self.min_ttl
         return float(max(self.min_ttl, min(ttl, self.max_ttl)))
+
+
+def _cache_key(dataset: Dataset, hostname: Hostname) -> str:
+    # Provider evidence depends on the dataset's ranges, so a new dataset starts a new cache.
+    return f"{dataset.version}:{hostname.name}"
 
 
 def _literal_records(address: str):

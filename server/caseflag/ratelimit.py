@@ -11,19 +11,25 @@ from flask_limiter.util import get_remote_address
 EXTENSION_ORIGINS = [r"chrome-extension://[a-p]{32}", r"moz-extension://[0-9a-fA-F-]{36}"]
 
 
-def init_app(app: Flask) -> Limiter:
-    """Rate-limit every API view per client address; answer 429 with Retry-After in the error shape."""
+def init_app(app: Flask) -> Limiter | None:
+    """Allow the extension's origins; rate-limit every view per client address when a limit is set.
+
+    Over the limit the answer is 429 with Retry-After, in the one error shape. With no limit
+    configured no limiter is installed at all, so it costs nothing per request.
+    """
+    origins = EXTENSION_ORIGINS + list(app.config.get("CORS_ORIGINS") or [])
+    CORS(app, resources={r"/api/*": {"origins": origins}, r"/healthz": {"origins": origins}})
+    if not app.config.get("RATE_LIMIT"):
+        return None
     storage = app.config.get("REDIS_URL") or "memory://"
     limiter = Limiter(
         get_remote_address,
         app=app,
-        default_limits=[app.config["RATE_LIMIT"]] if app.config.get("RATE_LIMIT") else [],
+        default_limits=[app.config["RATE_LIMIT"]],
         storage_uri=storage,
         headers_enabled=True,
         # When Redis is down, fall back to limits kept in memory rather than failing requests.
         in_memory_fallback_enabled=storage != "memory://",
         swallow_errors=True,
     )
-    origins = EXTENSION_ORIGINS + list(app.config.get("CORS_ORIGINS") or [])
-    CORS(app, resources={r"/api/*": {"origins": origins}, r"/healthz": {"origins": origins}})
     return limiter

@@ -38,7 +38,8 @@ def normalise(value):
     if isinstance(value, dict):
         return {key: normalise(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [normalise(item) for item in value]
+        # Most lists hold only strings (domains, source ids): skip the call for each of them.
+        return [item if type(item) is str else normalise(item) for item in value]
     return value
 
 

@@ -1,0 +1,466 @@
+"""`make bench`: a load run against `caseflag serve`, then P1-P4 as ratios measured side by side.
+
+    python bench/run.py [--only load,p1,p2,p3,p4] [--load-seconds 60] [--quick]
+
+Everything runs on loopback: the servers, wrk, the DNS servers. Prints the machine, the load
+run, and one table of ratios with their targets. Not a test: nothing here fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+PYTHON = sys.executable
+CASEFLAG = str(Path(PYTHON).with_name("caseflag"))
+P3_DNS_HOST = "127.0.0.77"  # adnshost only talks to port 53, so P3's DNS server sits here
+LOAD_POOL = 3_000  # names in the load run, half again as many as a worker's cache holds:
+LOAD_CACHE = 2_000  # the caches fill early, then every miss evicts, which is where a leak would show
+P3_NAMES = 10_000
+P1_NAME = "www.thepiratebay.org"
+P2_DELAY = 0.050
+P2_ONE_RTT = ("thepiratebay.org", "cf-shop.com", "www.cf-shop.com")  # addresses in Cloudflare's ranges
+P2_TWO_RTT = ("plain-site.org", "asn-only.com")  # the ASN must be asked after the address
+
+
+@dataclass
+class Row:
+    name: str
+    what: str
+    measured: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    note: str = ""
+
+
+# --- the machine and processes -----------------------------------------------------------------
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown")
+    memory = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    return {"nproc": os.cpu_count(), "cpu": model, "memory_gib": round(memory / 1024 / 1024, 1),
+            "python": platform.python_version(), "load_average": os.getloadavg()}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (gunicorn's master and workers)."""
+    total, pending, seen = 0, [pid], set()
+    while pending and len(seen) < 256:
+        current = pending.pop()
+        seen.add(current)
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total / 1024
+
+
+class Service:
+    """A child process in its own session, logged to a file, stopped (with its children) on exit."""
+
+    def __init__(self, name: str, command: list[str], env: dict | None = None, log_dir: Path | None = None,
+                 stdin=subprocess.DEVNULL) -> None:
+        self.name = name
+        self.log = (log_dir or Path(tempfile.gettempdir())) / f"{name}.log"
+        self._log_file = open(self.log, "wb")
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdin=stdin,
+                                        stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                                        cwd=REPO)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.process.wait(timeout=5)
+        self._log_file.close()
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def http_get(port: int, path: str, timeout: float = 10.0) -> tuple[int, dict, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def wait_http(service: Service, port: int, path: str = "/healthz", seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited:\n{service.tail()}")
+        try:
+            if http_get(port, path, timeout=2)[0] < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{service.name} did not answer on port {port} within {seconds:.0f} s:\n{service.tail()}")
+
+
+def caseflag_serve(name: str, port: int, nameserver: str, log_dir: Path, **extra: str) -> Service:
+    env = {"CASEFLAG_PORT": str(port), "CASEFLAG_DNS_NAMESERVERS": nameserver,
+           # The bench measures the service, not the per-client limit (300/minute by default).
+           "CASEFLAG_RATE_LIMIT": "", "CASEFLAG_RELOAD_INTERVAL": "0"}
+    env.update({f"CASEFLAG_{key}": value for key, value in extra.items()})
+    service = Service(name, [CASEFLAG, "serve"], env, log_dir)
+    wait_http(service, port)
+    return service
+
+
+def run_wrk(port: int, path: str, seconds: int, connections: int, script: str, args: list[str] = ()) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(BENCH / "wrk" / script),
+               f"http://127.0.0.1:{port}{path}"]
+    if args:
+        command += ["--", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no report:\n{done.stdout}\n{done.stderr}")
+    result = json.loads(line[len("BENCH "):])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+# --- the load run ---------------------------------------------------------------------------------
+
+def load_run(dns: str, log_dir: Path, seconds: int) -> tuple[dict, Service, int]:
+    """200 connections over a pool of names larger than the cache, so it fills and then evicts."""
+    port = free_port()
+    server = caseflag_serve("load-server", port, dns, log_dir, CACHE_SIZE=str(LOAD_CACHE))
+    before = rss_mb(server.pid)
+    samples: list[tuple[int, float]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        started = time.monotonic()
+        while not stop.wait(5.0) and time.monotonic() - started < seconds + 30:
+            samples.append((round(time.monotonic() - started), rss_mb(server.pid)))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    result = run_wrk(port, "/", seconds, 200, "pool.lua", [str(LOAD_POOL), "load-"])
+    stop.set()
+    sampler.join(timeout=10)
+    result.update(rss_before=before, rss_after=rss_mb(server.pid), rss_samples=samples,
+                  rate_limit='off: CASEFLAG_RATE_LIMIT=""')
+    return result, server, port
+
+
+def print_load(result: dict, seconds: int) -> None:
+    statuses = {int(key): value for key, value in result["statuses"].items()}
+    non_2xx = sum(count for status, count in statuses.items() if not 200 <= status < 300)
+    errors_5xx = sum(count for status, count in statuses.items() if status >= 500)
+    socket_errors = sum(result[key] for key in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    series = "  ".join(f"{second}s {mb:.0f}" for second, mb in result["rss_samples"])
+    print(f"Load: {seconds} s, 200 connections, wrk -t2, GET /api/v1/check for random names from a pool of "
+          f"{LOAD_POOL:,}; CASEFLAG_CACHE_SIZE={LOAD_CACHE:,} per worker, so the caches fill within seconds "
+          f"and then evict; rate limit {result['rate_limit']}")
+    print(f"  requests/s {result['rps']:,.0f}   p50 {result['p50_us'] / 1000:.1f} ms   "
+          f"p99 {result['p99_us'] / 1000:.1f} ms   requests {result['requests']:,}")
+    print(f"  non-2xx {non_2xx:,} (5xx {errors_5xx:,}; by status {dict(sorted(statuses.items()))})   "
+          f"socket errors {socket_errors:,}")
+    print(f"  server RSS (master + workers) before {result['rss_before']:.0f} MB, after {result['rss_after']:.0f} MB;"
+          f" every 5 s: {series}")
+
+
+# --- P1: cached check vs a bare Flask endpoint ---------------------------------------------------
+
+def p1(server_port: int, log_dir: Path, seconds: int) -> Row:
+    path = f"/api/v1/check?domain={P1_NAME}"
+    for _ in range(40):  # every worker resolves it once, then answers from its cache
+        status, _, body = http_get(server_port, path)
+    answer = json.loads(body)
+    if status != 200 or answer["verdict"]["level"] != "target":
+        raise RuntimeError(f"P1: unexpected answer for {P1_NAME}: {status} {body[:300]!r}")
+    payload = log_dir / "p1-answer.json"
+    payload.write_text(json.dumps(answer), encoding="utf-8")
+    bare_port = free_port()
+    bare = Service("bare-flask", [PYTHON, str(BENCH / "bare_app.py"), "--port", str(bare_port),
+                                  "--payload", str(payload)], log_dir=log_dir)
+    try:
+        wait_http(bare, bare_port, "/api/v1/check")
+        sides = {"caseflag": [], "bare": []}
+        for _ in range(2):  # interleaved, so drift on a shared machine hits both sides alike
+            sides["caseflag"].append(run_wrk(server_port, path, seconds, 200, "fixed.lua"))
+            sides["bare"].append(run_wrk(bare_port, "/api/v1/check", seconds, 200, "fixed.lua"))
+    finally:
+        bare.stop()
+    rate = {side: sum(r["requests"] for r in runs) / sum(r["duration_us"] / 1e6 for r in runs)
+            for side, runs in sides.items()}
+    failures = sum(r["status_errors"] + r["read_errors"] + r["timeouts"] for runs in sides.values() for r in runs)
+    ratio = rate["caseflag"] / rate["bare"]
+    return Row("P1", f"cached GET /api/v1/check ({P1_NAME}) ÷ bare Flask view returning the same JSON, same gunicorn",
+               f"{rate['caseflag']:,.0f} req/s", f"{rate['bare']:,.0f} req/s", ratio, "≥ 0.8", ratio >= 0.8,
+               f"{len(body):,}-byte answer; errors {failures}")
+
+
+# --- P2: cold check latency with a slow DNS server -----------------------------------------------
+
+def p2(log_dir: Path, samples: int) -> Row:
+    sys.path.insert(0, str(REPO / "tests"))
+    from dnsserver import DnsTestServer
+
+    dns = DnsTestServer(delay=P2_DELAY).start()
+    port = free_port()
+    server = caseflag_serve("p2-server", port, dns.nameserver, log_dir, CACHE_SIZE="0")
+    try:
+        for name in P2_ONE_RTT + P2_TWO_RTT:  # first requests pay for imports and thread start-up
+            http_get(port, f"/api/v1/check?domain={name}")
+        times: dict[str, list[float]] = {name: [] for name in P2_ONE_RTT + P2_TWO_RTT}
+        for _ in range(samples):
+            for name in times:
+                started = time.perf_counter()
+                status, _, body = http_get(port, f"/api/v1/check?domain={name}")
+                times[name].append(time.perf_counter() - started)
+                infrastructure = json.loads(body)["infrastructure"]
+                if status != 200 or infrastructure["status"] != "resolved" or json.loads(body)["cached"]:
+                    raise RuntimeError(f"P2: {name}: unexpected answer {status} {body[:300]!r}")
+    finally:
+        server.stop()
+        dns.stop()
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    one = max(medians[name] for name in P2_ONE_RTT) / P2_DELAY
+    two = max(medians[name] for name in P2_TWO_RTT) / (2 * P2_DELAY)
+    ratio = max(one, two)
+    detail = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in medians.items())
+    return Row("P2", f"cold check latency, DNS answers delayed {P2_DELAY * 1000:.0f} ms ÷ round-trip limit "
+               f"(1 RTT: {one:.2f}, 2 RTT: {two:.2f})",
+               f"worst median {max(medians.values()) * 1000:.0f} ms", "50 / 100 ms", ratio, "≤ 1.2", ratio <= 1.2,
+               f"medians of {samples}: {detail}")
+
+
+# --- P3: caseflag batch vs adnshost ----------------------------------------------------------------
+
+def adnshost(names: list[str], window: int) -> float:
+    """Seconds for adnshost to ask A, AAAA and NS for every name, at most `window` queries in flight."""
+    queries = [(qtype, name) for qtype in ("a", "aaaa", "ns-") for name in names]
+    command = ["adnshost", "--config", f"nameserver {P3_DNS_HOST}", "--asynch", "--pipe"]
+    if shutil.which("stdbuf"):
+        command = ["stdbuf", "-oL", *command]  # answers line by line, so the window can slide
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, bufsize=1)
+    room = threading.Semaphore(window)
+
+    def feed() -> None:
+        current = None
+        try:
+            for qtype, name in queries:
+                if not room.acquire(timeout=30):
+                    break
+                process.stdin.write((f"--type {qtype}\n" if qtype != current else "") + name + "\n")
+                process.stdin.flush()
+                current = qtype
+        finally:
+            process.stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    answers = failed = 0
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
+            parts = line.split()
+            # "<id> <nrrs> <statustype> ..." opens each answer in --asynch format
+            if len(parts) > 3 and parts[0].isdigit() and parts[1].isdigit():
+                answers += 1
+                failed += parts[2] != "ok"
+                room.release()
+        process.wait(timeout=10)
+    finally:
+        watchdog.cancel()
+    elapsed = time.perf_counter() - started
+    if answers != len(queries) or failed:
+        raise RuntimeError(f"P3: adnshost answered {answers} of {len(queries)} queries, {failed} failed")
+    return elapsed
+
+
+def p3(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200) -> Row:
+    adns_seconds = adnshost(names, window=3 * concurrency)
+    output = log_dir / "p3-batch.jsonl"
+    env = {**os.environ, "CASEFLAG_DNS_NAMESERVERS": f"{P3_DNS_HOST}:53", "CASEFLAG_RELOAD_INTERVAL": "0"}
+    started = time.perf_counter()
+    done = subprocess.run([CASEFLAG, "batch", str(names_file), "--format", "jsonl", "-o", str(output),
+                           "--concurrency", str(concurrency)], env=env, capture_output=True, text=True,
+                          timeout=300, check=False, cwd=REPO)
+    batch_seconds = time.perf_counter() - started
+    resolved = 0
+    with open(output, encoding="utf-8") as lines:
+        for line in lines:
+            resolved += json.loads(line).get("infrastructure", {}).get("status") == "resolved"
+    output.unlink()  # ~175 MB: every line carries Cloudflare's cases and sources
+    if done.returncode != 0 or resolved != len(names):
+        raise RuntimeError(f"P3: caseflag batch exited {done.returncode}, {resolved} of {len(names)} resolved:\n"
+                           f"{done.stderr[-2000:]}")
+    ours, theirs = len(names) / batch_seconds, len(names) / adns_seconds
+    ratio = ours / theirs
+    return Row("P3", f"caseflag batch ÷ adnshost, {len(names):,} names (A, AAAA, NS each) from one local DNS server",
+               f"{ours:,.0f} names/s", f"{theirs:,.0f} names/s", ratio, "≥ 0.5", ratio >= 0.5,
+               f"batch --concurrency {concurrency} took {batch_seconds:.1f} s (wall, with start-up); "
+               f"adnshost with {3 * concurrency} queries in flight took {adns_seconds:.1f} s")
+
+
+# --- P4: a million-domain dataset ----------------------------------------------------------------
+
+def p4(log_dir: Path, entities: int, per_entity: int) -> list[Row]:
+    sys.path.insert(0, str(BENCH))
+    from gen_dataset import generate
+
+    with tempfile.TemporaryDirectory(prefix="caseflag-p4-") as folder:
+        count = generate(Path(folder), entities, per_entity)
+        done = subprocess.run([PYTHON, str(BENCH / "p4_dataset.py"), folder], capture_output=True, text=True,
+                              timeout=300, check=False, cwd=REPO)
+    if done.returncode != 0:
+        raise RuntimeError(f"P4 failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    ratio = result["match_ns"] / result["dict_get_ns"]
+    size = f"{result['domains']:,} domains ({count:,} generated in {entities:,} entity files)"
+    return [
+        Row("P4", f"Dataset.match ÷ dict.get over the same index, {size}; 50% listed, 25% www., 25% unlisted",
+            f"{result['match_ns']:,.0f} ns", f"{result['dict_get_ns']:,.0f} ns", ratio, "≤ 3", ratio <= 3,
+            "dict.get / match ns by kind: " + ", ".join(
+                f"{kind} {result[kind + '_ns'][0]:,} / {result[kind + '_ns'][1]:,}" for kind in ("listed", "www", "unlisted"))),
+        Row("P4", "Dataset.load of that folder (read, TOML, every lint check, indexes)",
+            f"{result['load_s']:.1f} s", "", None, "≤ 5 s", result["load_s"] <= 5),
+        Row("P4", "resident memory after the load (peak in the note)", f"{result['rss_mb']:,} MB", "", None,
+            "≤ 600 MB", result["rss_mb"] <= 600, f"peak {result['peak_rss_mb']:,} MB; TOML parser: {result['toml']}"),
+    ]
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+def print_table(rows: list[Row]) -> None:
+    print()
+    print("| bench | what | measured | baseline | ratio | target | met |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
+        met = {True: "yes", False: "**no**", None: "n/a"}[row.met]
+        print(f"| {row.name} | {row.what} | {row.measured} | {row.baseline} | {ratio} | {row.target} | {met} |")
+    notes = [f"{row.name}: {row.note}" for row in rows if row.note]
+    if notes:
+        print()
+        print("\n".join(notes))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="load,p1,p2,p3,p4", help="comma-separated parts to run")
+    parser.add_argument("--load-seconds", type=int, default=60)
+    parser.add_argument("--quick", action="store_true", help="short runs and a 100,000-domain P4, to try the bench")
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    quick = args.quick
+    load_seconds = 10 if quick else args.load_seconds
+    missing = [tool for tool in ("wrk", "adnshost") if not shutil.which(tool)]
+    if missing:
+        print(f"bench: {', '.join(missing)} not found; run `make bench`, which installs them", file=sys.stderr)
+        return 2
+
+    info = machine()
+    print(f"caseflag bench, {time.strftime('%Y-%m-%d %H:%M %Z')}: {info['nproc']} cores ({info['cpu']}), "
+          f"{info['memory_gib']} GiB, Python {info['python']}; load average at start "
+          f"{' '.join(f'{x:.2f}' for x in info['load_average'])}")
+    rows: list[Row] = []
+    log_dir = Path(tempfile.mkdtemp(prefix="caseflag-bench-"))
+    dns_service = server = None
+    try:
+        names_file = log_dir / "p3-names.txt"
+        sys.path.insert(0, str(BENCH))
+        from fastdns import bench_names
+
+        p3_names = bench_names(P3_NAMES, "p3-")
+        names_file.write_text("\n".join(p3_names) + "\n", encoding="utf-8")
+        dns_host, dns_port = (P3_DNS_HOST, 53) if os.geteuid() == 0 else ("127.0.0.1", free_port())
+        dns_service = Service("fastdns", [PYTHON, str(BENCH / "fastdns.py"), "--host", dns_host, "--port",
+                                          str(dns_port), "--names", str(max(LOAD_POOL, P3_NAMES)), "--prefix",
+                                          "load-", "--prefix", "p3-", "--test-zones"],
+                              log_dir=log_dir, stdin=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while "ready" not in dns_service.tail() and time.monotonic() < deadline:
+            if dns_service.process.poll() is not None:
+                raise RuntimeError(f"the bench DNS server did not start:\n{dns_service.tail()}")
+            time.sleep(0.1)
+        dns = f"{dns_host}:{dns_port}"
+
+        if "load" in parts or "p1" in parts:
+            if "load" in parts:
+                result, server, server_port = load_run(dns, log_dir, load_seconds)
+                print_load(result, load_seconds)
+            else:
+                server_port = free_port()
+                server = caseflag_serve("load-server", server_port, dns, log_dir)
+            if "p1" in parts:
+                rows.append(p1(server_port, log_dir, 4 if quick else 8))
+            server.stop()
+            server = None
+        if "p2" in parts:
+            rows.append(p2(log_dir, 5 if quick else 15))
+        if "p3" in parts:
+            if dns_port != 53:
+                rows.append(Row("P3", "skipped: adnshost needs a DNS server on port 53 (run as root)", "", "", None,
+                                "≥ 0.5", None))
+            else:
+                rows.append(p3(names_file, p3_names, log_dir))
+        if "p4" in parts:
+            rows += p4(log_dir, 1_000 if quick else 10_000, 100)
+    finally:
+        if server is not None:
+            server.stop()
+        if dns_service is not None:
+            dns_service.stop()
+    print_table(rows)
+    print(f"\nlogs and outputs: {log_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
