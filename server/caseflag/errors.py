@@ -100,9 +100,10 @@ def init_app(app) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         status = err.code or 500
-        response = error_response(
-            status, _HTTP_CODES.get(status, "http_error"), err.description or err.name
-        )
+        message = err.description or err.name
+        if status == 429:
+            message = f"Too many requests from this address (limit: {message}); retry after Retry-After seconds."
+        response = error_response(status, _HTTP_CODES.get(status, "http_error"), message)
         if status == 405 and err.get_response().headers.get("Allow"):
             response.headers["Allow"] = err.get_response().headers["Allow"]
         return response
