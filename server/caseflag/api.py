@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .batch import csv_text
-from .errors import InvalidInput, NotFound, TooLarge
+from .errors import InvalidInput, TooLarge
 from .lint import schema_dir_for
 from .lookup import LookupService
 from .openapi import build as build_openapi
@@ -73,9 +73,7 @@ def list_entities():
 @api.get("/entities/<entity_id>")
 def get_entity(entity_id: str):
     dataset = service().dataset
-    entity = dataset.entities.get(entity_id)
-    if entity is None:
-        raise NotFound(f"No entity with id {entity_id!r}; see /api/v1/entities")
+    entity = dataset.entity(entity_id)
     lang = _lang()
     return {
         **entity,
@@ -98,9 +96,7 @@ def list_cases():
 @api.get("/cases/<case_id>")
 def get_case(case_id: str):
     dataset = service().dataset
-    case = dataset.cases.get(case_id)
-    if case is None:
-        raise NotFound(f"No case with id {case_id!r}; see /api/v1/cases")
+    case = dataset.case(case_id)
     lang = _lang()
     parties = []
     for party in case.get("parties", []):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .domains import Hostname
-from .errors import DatasetError
+from .errors import DatasetError, NotFound
 from .lint import Problem, check_records
 from .ranges import RangeIndex
 from .records import content_version, data_files, read_all
@@ -155,6 +155,14 @@ class Dataset:
             matched_by = "hostname"
         return DomainMatch(self.entities[entity_id], matched_by, candidate, relation)
 
+    def entity(self, entity_id: str) -> dict:
+        """The entity with that id; NotFound when none is listed."""
+        return _get(self.entities, entity_id, "entity", "entities")
+
+    def case(self, case_id: str) -> dict:
+        """The case with that id; NotFound when none is listed."""
+        return _get(self.cases, case_id, "case", "cases")
+
     def involvements(self, entity_id: str) -> list[Involvement]:
         """The entity's parts in cases, newest case first."""
         return self._involvements.get(entity_id, [])
@@ -183,6 +191,13 @@ class Dataset:
             "providers": len(self.providers),
             "domains": len(self._domains),
         }
+
+
+def _get(records: dict[str, dict], record_id: str, kind: str, plural: str) -> dict:
+    record = records.get(record_id)
+    if record is None:
+        raise NotFound(f"No {kind} with the id {record_id!r} is listed; see /api/v1/{plural}.")
+    return record
 
 
 def _case_date(case: dict) -> str:

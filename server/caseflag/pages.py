@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from .api import DATA_LICENCE, DATA_LICENCE_URL
 from .dataset import Dataset
-from .errors import CaseflagError, InvalidInput, NotFound
+from .errors import CaseflagError, InvalidInput
 from .lookup import LookupService
 from .verdict import case_dict, entity_summary, sources_for
 
@@ -155,9 +155,7 @@ def lookup():
 @pages.get("/entities/<entity_id>")
 def entity_page(entity_id: str):
     dataset = service().dataset
-    entity = dataset.entities.get(entity_id)
-    if entity is None:
-        raise NotFound(f"No entity with the id {entity_id!r} is listed.")
+    entity = dataset.entity(entity_id)
     cases = [case_dict(dataset, inv, None) for inv in dataset.involvements(entity_id)]
     aliases = [{**alias, "sources": sources_with_notes(dataset, alias.get("source_ids", []))}
                for alias in entity.get("aliases", [])]
@@ -171,9 +169,7 @@ def entity_page(entity_id: str):
 @pages.get("/cases/<case_id>")
 def case_page(case_id: str):
     dataset = service().dataset
-    case = dataset.cases.get(case_id)
-    if case is None:
-        raise NotFound(f"No case with the id {case_id!r} is listed.")
+    case = dataset.case(case_id)
     parties = []
     for party in case.get("parties", []):
         entity = dataset.entities.get(party["entity_id"])
