@@ -86,3 +86,15 @@ def test_offline_check_asks_nothing(service, dns):
     assert body["verdict"]["level"] == "target"
     assert dns.queries == []
 
+
+
+def test_cached_answers_carry_their_own_query_and_time(service):
+    """A cached answer is reused, but names the query it answers and when it was given."""
+    first = service.check("thepiratebay.org")
+    second = service.check("HTTPS://WWW.thepiratebay.org/page")
+    third = service.check("thepiratebay.org/other")
+    assert second["query"] == "HTTPS://WWW.thepiratebay.org/page" and third["query"] == "thepiratebay.org/other"
+    assert second["hostname"] == "www.thepiratebay.org" and third["cached"] is True
+    assert {k: v for k, v in third.items() if k not in ("query", "checked_at", "cached")} == \
+           {k: v for k, v in first.items() if k not in ("query", "checked_at", "cached")}
+    assert service.check("thepiratebay.org", lang="de")["cached"] is True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import idna
 import tldextract
@@ -135,6 +135,17 @@ def _parse_ip(host: str) -> Hostname | None:
 
 def parse(text: str, suffix_list: SuffixList | None = None) -> Hostname:
     """Parse a bare host or a URL into a Hostname, or raise InvalidDomain / NotPublicName."""
+    if suffix_list is None and isinstance(text, str) and len(text) <= 255:
+        return _parse_recent(text)  # browsers ask about the same few hosts again and again
+    return _parse(text, suffix_list)
+
+
+@lru_cache(maxsize=4096)
+def _parse_recent(text: str) -> Hostname:
+    return _parse(text, None)
+
+
+def _parse(text: str, suffix_list: SuffixList | None) -> Hostname:
     if not isinstance(text, str):
         raise InvalidDomain("A domain must be given as a string.")
     text = text.strip()

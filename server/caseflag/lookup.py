@@ -6,7 +6,10 @@ Imports no Flask, so the API, the CLI and batch runs share it as it is.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+
+from cachetools import LRUCache
 
 from .cache import TTLStore
 from .dataset import Dataset, DatasetStore
@@ -14,7 +17,7 @@ from .domains import Hostname, parse
 from .errors import CaseflagError
 from .network import HostRecords, Resolver
 from .providers import ProviderDetector
-from .verdict import Infrastructure, build
+from .verdict import Infrastructure, build, now_iso
 
 _FAILED = {"timeout", "servfail", "refused", "error"}
 
@@ -44,6 +47,10 @@ class LookupService:
         self.dns_enabled = dns_enabled
         self.detector = ProviderDetector(resolver)
         self.min_ttl, self.max_ttl, self.failure_ttl = min_ttl, max_ttl, failure_ttl
+        # Answers already built, per (dataset version, host, language), valid while the cached
+        # Infrastructure they were built from is still the one in the cache.
+        self._answers: LRUCache = LRUCache(maxsize=max(1, min(cache.size, 2048)))
+        self._answers_lock = threading.Lock()
 
     @property
     def dataset(self) -> Dataset:
@@ -55,8 +62,20 @@ class LookupService:
         dataset = self.dataset
         hit = self._cached(hostname, dataset, offline)
         if hit is not None:  # no event loop needed for an answer already known
-            return build(dataset, text, hostname, hit, lang=lang, cached=True)
+            return self._answer_from_cache(dataset, text, hostname, hit, lang)
         return asyncio.run(self.check_hostname(text, hostname, lang, offline))
+
+    def _answer_from_cache(self, dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infrastructure,
+                           lang: str | None) -> dict:
+        """The verdict for a cached host, built once and then only re-stamped per request."""
+        key = (dataset.version, hostname.name, lang)
+        with self._answers_lock:
+            built = self._answers.get(key)
+        if built is None or built[0] is not infrastructure:
+            built = (infrastructure, build(dataset, query, hostname, infrastructure, lang=lang, cached=True))
+            with self._answers_lock:
+                self._answers[key] = built
+        return {**built[1], "query": query, "checked_at": now_iso(), "cached": True}
 
     def check_many(self, texts: list[str], lang: str | None = None, offline: bool = False,
                    concurrency: int = 50) -> list[dict]:

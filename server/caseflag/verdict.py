@@ -249,9 +249,13 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
             "elapsed_ms": infrastructure.elapsed_ms,
         },
         "dataset_version": dataset.version,
-        "checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "checked_at": now_iso(),
         "cached": cached,
     }
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _status_words(status: str) -> str:
