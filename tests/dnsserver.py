@@ -119,7 +119,10 @@ class DnsTestServer:
                 data, sock = self.request
                 reply = owner.answer(data, "udp")
                 if reply is not None:
-                    sock.sendto(reply, self.client_address)
+                    try:
+                        sock.sendto(reply, self.client_address)
+                    except OSError:  # the server was stopped while this answer was delayed
+                        pass
 
         class Tcp(socketserver.BaseRequestHandler):
             def handle(self) -> None:
@@ -135,7 +138,10 @@ class DnsTestServer:
                     data += chunk
                 reply = owner.answer(data, "tcp")
                 if reply is not None:
-                    self.request.sendall(struct.pack("!H", len(reply)) + reply)
+                    try:
+                        self.request.sendall(struct.pack("!H", len(reply)) + reply)
+                    except OSError:  # the client gave up (its budget ran out) before the answer
+                        pass
 
         class UdpServer(socketserver.ThreadingMixIn, socketserver.UDPServer):
             daemon_threads = True

@@ -1,6 +1,7 @@
 """`caseflag batch`: a real subprocess against the test DNS server, plus the window and row logic in process."""
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -267,7 +268,10 @@ class _SlowService:
         self.written = written
         self.in_flight = self.most_in_flight = self.started = self.most_ahead = 0
 
-    async def check_many_async(self, texts, lang, offline, concurrency):
+    def session(self):
+        return contextlib.nullcontext()
+
+    async def check_many_async(self, texts, lang, offline, concurrency, session=None):
         self.started += 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)

@@ -71,3 +71,25 @@ def test_nameserver_setting_forms(text, parsed):
 def test_bad_nameserver_port_is_a_clear_error():
     with pytest.raises(InvalidInput):
         parse_nameserver("127.0.0.1:dns")
+
+
+def test_a_dead_nameserver_is_skipped_for_a_live_one(dns):
+    """With several nameservers configured, one that cannot be reached does not cost the answer."""
+    resolver = Resolver([f"127.0.0.1:{closed_port()}", dns.nameserver], 1.0)
+    result = records(resolver, "thepiratebay.org")
+    assert result.a.records == ("104.21.16.1",)
+
+
+def test_one_session_carries_many_lookups_at_once(dns):
+    """Hundreds of lookups in flight over the session's one socket each get their own answer."""
+    resolver = Resolver([dns.nameserver], 2.0)
+    names = ["thepiratebay.org", "cf-shop.com", "www.plain-site.org", "megaupload.com"] * 50
+
+    async def run():
+        async with resolver.session() as session:
+            return await asyncio.gather(*(resolver.host_records(n, n, session) for n in names))
+
+    results = asyncio.run(run())
+    expected = {"thepiratebay.org": ("104.21.16.1",), "cf-shop.com": ("104.16.5.5",),
+                "www.plain-site.org": ("93.184.216.34",), "megaupload.com": ()}
+    assert [r.a.records for r in results] == [expected[n] for n in names]

@@ -300,6 +300,7 @@ class BatchRun:
         self.progress = progress or Progress(sys.stderr, None, enabled=False)
         self.tally = Tally()
         self._head: tuple[Item, asyncio.Task] | None = None  # the record the writer is waiting for
+        self._session = None  # the DNS sockets of the run, open while it lasts
 
     def run(self, items: Iterator[Item]) -> None:
         """Blocking. Ctrl-C stops after the records already written and raises KeyboardInterrupt."""
@@ -316,11 +317,13 @@ class BatchRun:
         threading.Thread(target=self._read, args=(items, loop, lines, room, stop), daemon=True).start()
         pending: asyncio.Queue = asyncio.Queue(maxsize=window)
         gate = asyncio.Semaphore(self.concurrency)
-        try:
-            await asyncio.gather(self._start(lines, pending, room, gate), self._write(pending))
-        finally:
-            stop.set()
-            await self._wind_down(pending)
+        async with self.service.session() as session:  # one socket per nameserver for the run
+            self._session = session
+            try:
+                await asyncio.gather(self._start(lines, pending, room, gate), self._write(pending))
+            finally:
+                stop.set()
+                await self._wind_down(pending)
 
     def _read(self, items: Iterator[Item], loop, lines: asyncio.Queue, room: threading.Semaphore,
               stop: threading.Event) -> None:
@@ -360,7 +363,8 @@ class BatchRun:
             return {"query": item.text, **item.error.to_dict(), "status": item.error.status}
         async with gate:
             try:
-                return (await self.service.check_many_async([item.text], self.lang, self.offline, 1))[0]
+                return (await self.service.check_many_async([item.text], self.lang, self.offline, 1,
+                                                            self._session))[0]
             except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
                 error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
                 return {"query": item.text, "error": error, "status": 500}

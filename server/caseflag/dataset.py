@@ -75,6 +75,8 @@ class Dataset:
     sources: dict[str, dict]
     providers: dict[str, dict]
     warnings: list[Problem] = field(default_factory=list)
+    # Values derived from this dataset version and reused across requests (see verdict.py).
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
     loaded_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:

@@ -15,7 +15,7 @@ from .cache import TTLStore
 from .dataset import Dataset, DatasetStore
 from .domains import Hostname, parse
 from .errors import CaseflagError
-from .network import HostRecords, Resolver
+from .network import DnsSession, HostRecords, Resolver
 from .providers import ProviderDetector
 from .verdict import Infrastructure, build, now_iso
 
@@ -56,6 +56,10 @@ class LookupService:
     def dataset(self) -> Dataset:
         return self.store.latest()
 
+    def session(self) -> DnsSession:
+        """DNS sockets to share across many checks in one event loop (see check_many_async)."""
+        return self.resolver.session()
+
     def check(self, text: str, lang: str | None = None, offline: bool = False) -> dict:
         """Parse and check one host; raises InvalidDomain / NotPublicName for refused input."""
         hostname = parse(text)
@@ -83,7 +87,11 @@ class LookupService:
         return asyncio.run(self.check_many_async(texts, lang, offline, concurrency))
 
     async def check_many_async(self, texts: list[str], lang: str | None = None, offline: bool = False,
-                               concurrency: int = 50) -> list[dict]:
+                               concurrency: int = 50, session: DnsSession | None = None) -> list[dict]:
+        """Check several inputs in this event loop; pass a session to share its sockets across calls."""
+        if session is None:
+            async with self.resolver.session() as own:
+                return await self.check_many_async(texts, lang, offline, concurrency, own)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(text: str) -> dict:
@@ -92,18 +100,18 @@ class LookupService:
             except CaseflagError as err:
                 return {"query": text, **err.to_dict(), "status": err.status}
             async with gate:
-                return await self.check_hostname(text, hostname, lang, offline)
+                return await self.check_hostname(text, hostname, lang, offline, session)
 
         return list(await asyncio.gather(*(one(text) for text in texts)))
 
     async def check_hostname(self, query: str, hostname: Hostname, lang: str | None = None,
-                             offline: bool = False) -> dict:
+                             offline: bool = False, session: DnsSession | None = None) -> dict:
         dataset = self.dataset
-        infrastructure, cached = await self.infrastructure(hostname, dataset, offline)
+        infrastructure, cached = await self.infrastructure(hostname, dataset, offline, session)
         return build(dataset, query, hostname, infrastructure, lang=lang, cached=cached)
 
-    async def infrastructure(self, hostname: Hostname, dataset: Dataset,
-                             offline: bool = False) -> tuple[Infrastructure, bool]:
+    async def infrastructure(self, hostname: Hostname, dataset: Dataset, offline: bool = False,
+                             session: DnsSession | None = None) -> tuple[Infrastructure, bool]:
         if offline or not self.dns_enabled:
             return Infrastructure("skipped", "DNS lookups are switched off (offline mode)."), False
         if self.resolver.unavailable_reason:
@@ -111,7 +119,7 @@ class LookupService:
         hit = self._cached(hostname, dataset, offline)
         if hit is not None:
             return hit, True
-        infrastructure, ttl = await self._resolve(hostname, dataset)
+        infrastructure, ttl = await self._resolve(hostname, dataset, session)
         self.cache.set(_cache_key(dataset, hostname), infrastructure, ttl)
         return infrastructure, False
 
@@ -120,13 +128,14 @@ class LookupService:
             return None
         return self.cache.get(_cache_key(dataset, hostname))
 
-    async def _resolve(self, hostname: Hostname, dataset: Dataset) -> tuple[Infrastructure, float]:
+    async def _resolve(self, hostname: Hostname, dataset: Dataset,
+                       session: DnsSession | None) -> tuple[Infrastructure, float]:
         started = time.monotonic()
         deadline = started + self.resolver.budget
         if hostname.is_ip:
             records = HostRecords(*_literal_records(hostname.name))
         else:
-            records = await self.resolver.host_records(hostname.name, hostname.registrable_domain)
+            records = await self.resolver.host_records(hostname.name, hostname.registrable_domain, session)
         status, reason = _summarise(records)
         findings = await self.detector.detect(dataset, records, deadline)
         infrastructure = Infrastructure(

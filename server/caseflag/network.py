@@ -7,12 +7,20 @@ at all — comes back as a DnsAnswer with a status and a reason, never as an exc
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 from dataclasses import dataclass, field
 
-import dns.asyncresolver
+import dns.asyncquery
+import dns.entropy
 import dns.exception
+import dns.flags
+import dns.message
+import dns.name
 import dns.nameserver
+import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
@@ -75,6 +83,123 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     return address, int(port)
 
 
+class _Multiplexer(asyncio.DatagramProtocol):
+    """One UDP socket to one nameserver, many queries in flight, answers matched by message id."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, asyncio.Future] = {}
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Many answers can arrive at once; a larger buffer keeps bursts from being dropped.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        if len(data) >= 2:
+            waiter = self.pending.get(int.from_bytes(data[:2], "big"))
+            if waiter is not None and not waiter.done():
+                waiter.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # An ICMP error (nothing listening) is not tied to one query: every waiter learns it.
+        for waiter in list(self.pending.values()):
+            if not waiter.done():
+                waiter.set_exception(exc)
+
+    def connection_lost(self, exc) -> None:
+        self.error_received(exc or ConnectionError("the DNS socket was closed"))
+
+
+class DnsSession:
+    """The sockets one batch of lookups shares: one per nameserver, opened on first use, closed at exit.
+
+    Sharing a socket is what lets thousands of queries be in flight without a socket each.
+    """
+
+    def __init__(self, nameservers: list[tuple[str, int]], timeout: float) -> None:
+        self._nameservers = nameservers
+        self._timeout = timeout
+        self._muxes: dict[tuple[str, int], asyncio.Task] = {}
+
+    async def __aenter__(self) -> DnsSession:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        for opening in self._muxes.values():
+            if not opening.done():
+                opening.cancel()
+            elif not opening.cancelled() and opening.exception() is None:
+                opening.result()[0].close()
+        self._muxes.clear()
+        await asyncio.sleep(0)  # let the transports finish closing before the loop may end
+
+    async def _mux(self, server: tuple[str, int]) -> _Multiplexer:
+        # Queries start together: the first opens the socket, the others wait for that same opening.
+        opening = self._muxes.get(server)
+        if opening is None or (opening.done() and opening.exception() is not None):
+            loop = asyncio.get_running_loop()
+            opening = loop.create_task(loop.create_datagram_endpoint(_Multiplexer, remote_addr=server))
+            self._muxes[server] = opening
+        _, mux = await asyncio.shield(opening)
+        return mux
+
+    async def exchange(self, query: dns.message.Message, deadline: float) -> dns.message.Message:
+        """Send a query and return the answer: retries over UDP, TCP when the answer is truncated.
+
+        Raises dns.exception.Timeout when the deadline passes, OSError when no server can be reached.
+        """
+        unreachable: set[tuple[str, int]] = set()
+        attempt = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise dns.exception.Timeout()
+            server = self._nameservers[attempt % len(self._nameservers)]
+            attempt += 1
+            if server in unreachable:
+                continue
+            try:
+                response = await self._udp(server, query, min(self._timeout, remaining))
+            except asyncio.TimeoutError:
+                continue
+            except OSError:
+                unreachable.add(server)
+                if len(unreachable) == len(set(self._nameservers)):
+                    raise
+                continue
+            if response.flags & dns.flags.TC:
+                return await dns.asyncquery.tcp(query, server[0], timeout=max(deadline - time.monotonic(), 0.01),
+                                                port=server[1])
+            return response
+
+    async def _udp(self, server: tuple[str, int], query: dns.message.Message, timeout: float) -> dns.message.Message:
+        mux = await self._mux(server)
+        while query.id in mux.pending:  # ids must be unique among the queries in flight
+            query.id = dns.entropy.random_16()
+        waiter = asyncio.get_running_loop().create_future()
+        mux.pending[query.id] = waiter
+        try:
+            mux.transport.sendto(query.to_wire())
+            while True:
+                data = await asyncio.wait_for(waiter, timeout)
+                try:
+                    response = dns.message.from_wire(data)
+                except dns.exception.DNSException:
+                    response = None
+                if response is not None and query.is_response(response):
+                    return response
+                # garbage or someone else's answer under our id: keep waiting for ours
+                waiter = asyncio.get_running_loop().create_future()
+                mux.pending[query.id] = waiter
+        finally:
+            if mux.pending.get(query.id) is waiter:
+                del mux.pending[query.id]
+
+
 class Resolver:
     """Configured DNS access: the nameservers to ask and the budget to keep.
 
@@ -84,63 +209,77 @@ class Resolver:
 
     def __init__(self, nameservers: list[str] | None = None, budget: float = 2.0) -> None:
         self.budget = budget
+        # Several tries fit in the budget, so one lost UDP packet does not cost the answer.
+        self.timeout = min(budget, max(0.3, budget / 4))
         self.unavailable_reason: str | None = None
         self._nameservers = [parse_nameserver(entry) for entry in nameservers or []]
-        try:
-            self._async = self._configure(dns.asyncresolver.Resolver)
-        except (dns.resolver.NoResolverConfiguration, OSError) as err:
-            self.unavailable_reason = f"no DNS resolver is configured on this machine ({err})"
-            self._async = None
+        if not self._nameservers:
+            try:
+                system = dns.resolver.Resolver(configure=True)
+                self._nameservers = [(address, system.port) for address in system.nameservers]
+            except (dns.resolver.NoResolverConfiguration, OSError) as err:
+                self.unavailable_reason = f"no DNS resolver is configured on this machine ({err})"
+            if not self._nameservers and not self.unavailable_reason:
+                self.unavailable_reason = "no DNS resolver is configured on this machine"
 
-    def _configure(self, factory):
-        resolver = factory(configure=not self._nameservers)
-        if self._nameservers:
-            resolver.nameservers = [dns.nameserver.Do53Nameserver(addr, port) for addr, port in self._nameservers]
-        resolver.cache = None  # caching is caseflag's own job (cache.py)
-        # Several tries fit in the budget, so one lost UDP packet does not cost the answer.
-        resolver.timeout = min(self.budget, max(0.3, self.budget / 4))
-        resolver.lifetime = self.budget
-        resolver.retry_servfail = False
-        return resolver
+    def session(self) -> DnsSession:
+        """Sockets to share between lookups: `async with resolver.session() as session: ...`."""
+        return DnsSession(self._nameservers, self.timeout)
 
     def sync_resolver(self, lifetime: float) -> dns.resolver.Resolver:
         """A blocking resolver asking the same servers, for libraries that need one (ipwhois)."""
-        resolver = self._configure(dns.resolver.Resolver)
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(addr, port) for addr, port in self._nameservers]
+        resolver.cache = None
+        resolver.retry_servfail = False
         resolver.timeout = resolver.lifetime = max(lifetime, 0.01)
         return resolver
 
-    async def query(self, name: str, rdtype: str, deadline: float) -> DnsAnswer:
-        if self._async is None:
-            return DnsAnswer(name, rdtype, "error", self.unavailable_reason or "no resolver")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+    async def query(self, session: DnsSession, name: str, rdtype: str, deadline: float) -> DnsAnswer:
+        if self.unavailable_reason:
+            return DnsAnswer(name, rdtype, "error", self.unavailable_reason)
+        if deadline - time.monotonic() <= 0:
             return DnsAnswer(name, rdtype, "timeout", "the time budget ran out before this query")
+        qname = dns.name.from_text(name)
+        query = dns.message.make_query(qname, rdtype)
         try:
-            answer = await self._async.resolve(name, rdtype, lifetime=remaining, search=False)
-        except dns.resolver.NXDOMAIN:
-            return DnsAnswer(name, rdtype, "nxdomain", f"{name} does not exist (NXDOMAIN)")
-        except dns.resolver.NoAnswer as err:
-            cnames = _cnames_of(getattr(err, "kwargs", {}).get("response"), name)
-            return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records", cnames=cnames)
-        except dns.resolver.LifetimeTimeout:
-            return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
-        except dns.resolver.NoNameservers as err:
-            return DnsAnswer(name, rdtype, *_classify_no_nameservers(err, name))
+            response = await session.exchange(query, deadline)
         except dns.exception.Timeout:
             return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
-        except (dns.exception.DNSException, OSError, ValueError) as err:
+        except OSError as err:
+            return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({err.strerror or err})")
+        except (dns.exception.DNSException, ValueError) as err:
             return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {err}")
+        rcode = response.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return DnsAnswer(name, rdtype, "nxdomain", f"{name} does not exist (NXDOMAIN)")
+        if rcode == dns.rcode.REFUSED:
+            return DnsAnswer(name, rdtype, "refused", f"the DNS server refused to answer for {name}")
+        if rcode != dns.rcode.NOERROR:
+            return DnsAnswer(name, rdtype, "servfail",
+                             f"the DNS server failed to answer for {name} ({dns.rcode.to_text(rcode)})")
+        try:
+            # Answer follows the CNAME chain inside the response, as dnspython's resolver does.
+            answer = dns.resolver.Answer(qname, dns.rdatatype.from_text(rdtype), dns.rdataclass.IN, response)
+        except dns.exception.DNSException as err:
+            return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
+        if answer.rrset is None:
+            return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records",
+                             cnames=_cnames_of(response, name))
         records = tuple(sorted({rdata.to_text().rstrip(".").lower() for rdata in answer}))
-        cnames = _chain(answer)
-        return DnsAnswer(name, rdtype, OK, "", records, answer.rrset.ttl, cnames)
+        return DnsAnswer(name, rdtype, OK, "", records, answer.rrset.ttl, _chain(answer))
 
-    async def host_records(self, hostname: str, registrable_domain: str | None) -> HostRecords:
+    async def host_records(self, hostname: str, registrable_domain: str | None,
+                           session: DnsSession | None = None) -> HostRecords:
         """Ask A, AAAA and NS at once; everything within one budget."""
+        if session is None:
+            async with self.session() as own:
+                return await self.host_records(hostname, registrable_domain, own)
         started = time.monotonic()
         deadline = started + self.budget
-        queries = [self.query(hostname, "A", deadline), self.query(hostname, "AAAA", deadline)]
+        queries = [self.query(session, hostname, "A", deadline), self.query(session, hostname, "AAAA", deadline)]
         if registrable_domain:
-            queries.append(self.query(registrable_domain, "NS", deadline))
+            queries.append(self.query(session, registrable_domain, "NS", deadline))
         answers = await asyncio.gather(*queries)
         a, aaaa = answers[0], answers[1]
         ns = answers[2] if registrable_domain else None
@@ -167,15 +306,3 @@ def _cnames_of(response, name: str) -> tuple[str, ...]:
         if rrset.rdtype == dns.rdatatype.CNAME:
             targets += [rdata.target.to_text().rstrip(".").lower() for rdata in rrset]
     return tuple(targets)
-
-
-def _classify_no_nameservers(err: dns.resolver.NoNameservers, name: str) -> tuple[str, str]:
-    errors = getattr(err, "kwargs", {}).get("errors") or []
-    text = " ".join(str(item) for item in errors)
-    if "REFUSED" in text:
-        return "refused", f"the DNS server refused to answer for {name}"
-    if "SERVFAIL" in text:
-        return "servfail", f"the DNS server failed to answer for {name} (SERVFAIL)"
-    if "Connection refused" in text or "unreachable" in text.lower():
-        return "error", "the DNS server could not be reached"
-    return "servfail", f"no DNS server could answer for {name}"

@@ -138,6 +138,18 @@ def entity_summary(entity: dict) -> dict:
 
 def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
                 relation: str | None = None) -> dict:
+    """One entry of `matches`. The same for every host that matches the same way, so it is built
+    once per dataset (a batch of sites behind one provider repeats the provider's cases each time);
+    callers must not change it."""
+    key = ("match", entity["id"], matched_by, lang, domain, relation)
+    entry = dataset.memo.get(key)
+    if entry is None:
+        entry = dataset.memo[key] = _build_match_dict(dataset, entity, matched_by, lang, domain, relation)
+    return entry
+
+
+def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None,
+                      relation: str | None) -> dict:
     # the cases that make the entity a target first, then newest first (the dataset's order)
     involvements = sorted(dataset.involvements(entity["id"]), key=lambda inv: inv.role not in TARGET_ROLES)
     data = {
