@@ -91,8 +91,8 @@ class SharedCache(Generic[V]):
         if value is not None or not self._available():
             return value
         try:
-            raw = self._redis.get(self._prefix + key)
-            ttl = self._redis.ttl(self._prefix + key) if raw is not None else -2
+            # value and remaining lifetime in one round trip
+            raw, ttl = self._redis.pipeline(transaction=False).get(self._prefix + key).ttl(self._prefix + key).execute()
         except self._errors as err:
             self._failed(err)
             return None

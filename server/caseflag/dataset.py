@@ -87,11 +87,18 @@ class Dataset:
             for alias in entity.get("aliases", []):
                 self._domains[alias["domain"]] = (entity["id"], alias["relation"])
         self._involvements: dict[str, list[Involvement]] = {}
-        for case in sorted(self.cases.values(), key=_case_date, reverse=True):
+        for case in sorted(self.cases.values(), key=case_sort_date, reverse=True):
             for party in case.get("parties", []):
                 self._involvements.setdefault(party["entity_id"], []).append(
                     Involvement(case, party["role"], tuple(party.get("source_ids", [])))
                 )
+        # successor/predecessor links, read from both sides so a one-sided record still counts
+        self._related: dict[str, dict[str, str]] = {}
+        for entity in self.entities.values():
+            if entity.get("successor_of"):
+                self._link(entity["successor_of"], "successor", entity["id"])
+            if entity.get("predecessor_of"):
+                self._link(entity["predecessor_of"], "predecessor", entity["id"])
         self._asns: dict[int, str] = {}
         self._nameservers = _PatternIndex()
         self._cnames = _PatternIndex()
@@ -165,6 +172,17 @@ class Dataset:
         """The case with that id; NotFound when none is listed."""
         return _get(self.cases, case_id, "case", "cases")
 
+    def _link(self, entity_id: str, relation: str, other_id: str) -> None:
+        """Record that other_id is entity_id's `relation`, and the inverse."""
+        inverse = "predecessor" if relation == "successor" else "successor"
+        self._related.setdefault(entity_id, {}).setdefault(other_id, relation)
+        self._related.setdefault(other_id, {}).setdefault(entity_id, inverse)
+
+    def related(self, entity_id: str) -> list[tuple[str, dict]]:
+        """(relation, entity) for each successor or predecessor of the entity."""
+        return [(relation, self.entities[other_id])
+                for other_id, relation in self._related.get(entity_id, {}).items() if other_id in self.entities]
+
     def involvements(self, entity_id: str) -> list[Involvement]:
         """The entity's parts in cases, newest case first."""
         return self._involvements.get(entity_id, [])
@@ -202,7 +220,8 @@ def _get(records: dict[str, dict], record_id: str, kind: str, plural: str) -> di
     return record
 
 
-def _case_date(case: dict) -> str:
+def case_sort_date(case: dict) -> str:
+    """The date a case is sorted by: decided, else filed, else reported ('' when none)."""
     dates = case.get("dates") or {}
     return str(dates.get("decided") or dates.get("filed") or dates.get("reported") or "")
 

@@ -21,10 +21,7 @@ class CaseflagError(Exception):
         self.field = field
 
     def to_dict(self) -> dict:
-        body = {"code": self.code, "message": self.message}
-        if self.field:
-            body["field"] = self.field
-        return {"error": body}
+        return error_body(self.code, self.message, self.field)
 
 
 class InvalidInput(CaseflagError):
@@ -69,13 +66,18 @@ class DatasetError(CaseflagError):
     code = "dataset_error"
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None):
-    from flask import jsonify
-
+def error_body(code: str, message: str, field: str | None = None) -> dict:
+    """The one error shape: {"error": {"code", "message", "field"?}}."""
     body = {"code": code, "message": message}
     if field:
         body["field"] = field
-    response = jsonify({"error": body})
+    return {"error": body}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    from flask import jsonify
+
+    response = jsonify(error_body(code, message, field))
     response.status_code = status
     return response
 
@@ -104,8 +106,8 @@ def init_app(app) -> None:
         if status == 429:
             message = f"Too many requests from this address (limit: {message}); retry after Retry-After seconds."
         response = error_response(status, _HTTP_CODES.get(status, "http_error"), message)
-        if status == 405 and err.get_response().headers.get("Allow"):
-            response.headers["Allow"] = err.get_response().headers["Allow"]
+        if status == 405 and getattr(err, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(err.valid_methods)
         return response
 
     @app.errorhandler(Exception)

@@ -15,7 +15,7 @@ from .cache import TTLStore
 from .dataset import Dataset, DatasetStore
 from .domains import Hostname, parse
 from .errors import CaseflagError
-from .network import DnsSession, HostRecords, Resolver
+from .network import DnsAnswer, DnsSession, HostRecords, Resolver
 from .providers import ProviderDetector
 from .verdict import Infrastructure, build, now_iso
 
@@ -116,7 +116,7 @@ class LookupService:
             return Infrastructure("skipped", "DNS lookups are switched off (offline mode)."), False
         if self.resolver.unavailable_reason:
             return Infrastructure("unavailable", self.resolver.unavailable_reason), False
-        hit = self._cached(hostname, dataset, offline)
+        hit = self.cache.get(_cache_key(dataset, hostname))
         if hit is not None:
             return hit, True
         infrastructure, ttl = await self._resolve(hostname, dataset, session)
@@ -124,6 +124,7 @@ class LookupService:
         return infrastructure, False
 
     def _cached(self, hostname: Hostname, dataset: Dataset, offline: bool) -> Infrastructure | None:
+        """The cached answer, where DNS would be asked at all."""
         if offline or not self.dns_enabled or self.resolver.unavailable_reason:
             return None
         return self.cache.get(_cache_key(dataset, hostname))
@@ -167,8 +168,6 @@ def _cache_key(dataset: Dataset, hostname: Hostname) -> str:
 
 def _literal_records(address: str):
     """An IP literal needs no lookup: it is its own address."""
-    from .network import DnsAnswer
-
     rdtype = "AAAA" if ":" in address else "A"
     own = DnsAnswer(address, rdtype, "ok", records=(address,))
     other = DnsAnswer(address, "A" if rdtype == "AAAA" else "AAAA", "nodata")

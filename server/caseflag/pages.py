@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 
-from .api import DATA_LICENCE, DATA_LICENCE_URL
-from .dataset import Dataset
+from .api import DATA_LICENCE, DATA_LICENCE_URL, service
+from .dataset import Dataset, case_sort_date
 from .errors import CaseflagError, InvalidInput
-from .lookup import LookupService
 from .verdict import case_dict, entity_summary, sources_for
 
 pages = Blueprint("pages", __name__, template_folder="templates")
@@ -46,10 +45,6 @@ WORDS = {
                     "press_release": "press release"},
     "date": {"filed": "Filed", "decided": "Decided", "reported": "Reported"},
 }
-
-
-def service() -> LookupService:
-    return current_app.extensions["caseflag"]
 
 
 def word(group: str, value) -> str:
@@ -131,7 +126,7 @@ def infrastructure_words(infrastructure: dict) -> str:
 @pages.get("/")
 def index():
     dataset = service().dataset
-    cases = sorted(dataset.cases.values(), key=_case_sort_date, reverse=True)
+    cases = sorted(dataset.cases.values(), key=case_sort_date, reverse=True)
     entities = sorted(dataset.entities.values(), key=lambda e: e["name"].lower())
     return render_template(
         "index.html", counts=dataset.counts(), loaded_at=dataset.loaded_at,
@@ -185,8 +180,3 @@ def _error_page(err: CaseflagError):
     lookup_error = request.endpoint == "pages.lookup"
     return render_template("error.html", error=err, lookup_error=lookup_error,
                            domain=request.args.get("domain", "") if lookup_error else ""), err.status
-
-
-def _case_sort_date(case: dict) -> str:
-    dates = case.get("dates") or {}
-    return str(dates.get("decided") or dates.get("filed") or dates.get("reported") or "")

@@ -113,19 +113,8 @@ def _headline_role(involvements: list[Involvement]) -> str | None:
 
 
 def _related(dataset: Dataset, entity: dict) -> list[dict]:
-    related = []
-    links = [("successor", entity.get("predecessor_of")), ("predecessor", entity.get("successor_of"))]
-    for other in dataset.entities.values():
-        if other.get("successor_of") == entity["id"] and other["id"] != entity.get("predecessor_of"):
-            links.append(("successor", other["id"]))
-        if other.get("predecessor_of") == entity["id"] and other["id"] != entity.get("successor_of"):
-            links.append(("predecessor", other["id"]))
-    for relation, other_id in links:
-        other = dataset.entities.get(other_id) if other_id else None
-        if other:
-            related.append({"id": other["id"], "name": other["name"], "relation": relation,
-                            "domains": other.get("domains", [])})
-    return related
+    return [{"id": other["id"], "name": other["name"], "relation": relation, "domains": other.get("domains", [])}
+            for relation, other in dataset.related(entity["id"])]
 
 
 def entity_summary(entity: dict) -> dict:
@@ -138,21 +127,26 @@ def entity_summary(entity: dict) -> dict:
 
 def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
                 relation: str | None = None) -> dict:
-    """One entry of `matches`. The same for every host that matches the same way, so it is built
-    once per dataset (a batch of sites behind one provider repeats the provider's cases each time);
-    callers must not change it."""
-    key = ("match", entity["id"], matched_by, lang, domain, relation)
+    """One entry of `matches`. All but the matched domain is the same for every host that matches
+    the entity, so that part is built once per dataset (a batch of sites behind one provider
+    repeats the provider's cases each time); callers must not change it."""
+    key = ("match", entity["id"], matched_by, lang)
     entry = dataset.memo.get(key)
     if entry is None:
-        entry = dataset.memo[key] = _build_match_dict(dataset, entity, matched_by, lang, domain, relation)
+        entry = dataset.memo[key] = _build_match_dict(dataset, entity, matched_by, lang)
+    if domain or relation:
+        entry = dict(entry)
+        if domain:
+            entry["matched_domain"] = domain
+        if relation:
+            entry["relation"] = relation
     return entry
 
 
-def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None,
-                      relation: str | None) -> dict:
+def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None) -> dict:
     # the cases that make the entity a target first, then newest first (the dataset's order)
     involvements = sorted(dataset.involvements(entity["id"]), key=lambda inv: inv.role not in TARGET_ROLES)
-    data = {
+    return {
         "entity": entity_summary(entity),
         "matched_by": matched_by,
         "role": _headline_role(involvements),
@@ -160,11 +154,6 @@ def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str
         "aliases": [{"domain": a["domain"], "relation": a["relation"]} for a in entity.get("aliases", [])],
         "related": _related(dataset, entity),
     }
-    if domain:
-        data["matched_domain"] = domain
-    if relation:
-        data["relation"] = relation
-    return data
 
 
 def _case_count(n: int) -> str:
@@ -219,12 +208,13 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
             continue
         entity = dataset.entities.get(provider["entity_id"])
         provider_name = provider.get("name") or (entity or {}).get("name", provider_id)
+        summary = _describe_evidence(provider_name, evidence)
         provider_entries.append({
             "id": provider_id, "name": provider_name, "short_label": provider["short_label"],
             "entity_id": provider["entity_id"], "evidence": [e.to_dict() for e in evidence],
-            "summary": _describe_evidence(provider_name, evidence),
+            "summary": summary,
         })
-        reasons.append(_describe_evidence(provider_name, evidence))
+        reasons.append(summary)
         if entity is not None and dataset.involvements(entity["id"]):
             if level == NONE:
                 level, badge_text = INFRASTRUCTURE, provider["short_label"]
