@@ -1,8 +1,11 @@
 """Host name parsing: one normalised Hostname from any form a user or browser gives."""
 
+import idna
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from caseflag.domains import Hostname, parse
+from caseflag.domains import Hostname, SuffixList, parse
 from caseflag.errors import InvalidDomain, NotPublicName
 
 
@@ -83,3 +86,69 @@ def test_candidates_walk_from_host_to_registrable_domain():
 
 def test_classmethod_matches_module_function():
     assert Hostname.parse("Example.com") == parse("example.com")
+
+
+# --- SuffixList.is_registrable: the per-parent shortcut must answer exactly as the full split ---
+
+GENERIC_LABELS = ("caseflag-probe", "www", "city", "a", "0", "a-b", "_dmarc", "xn--bcher-kva", "blogspot")
+
+
+def _full_answer(suffixes: SuffixList, name: str) -> bool:
+    return suffixes.split(name)[1] == name
+
+
+def _ascii(name: str) -> str | None:
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return None
+
+
+@pytest.mark.parametrize("include_private", [True, False])
+def test_is_registrable_agrees_with_split_under_every_rule(include_private):
+    """Under each rule and each parent of one: its own children (exact, wildcard, exception rules:
+    *.ck with !www.ck, *.kobe.jp with !city.kobe.jp, blogspot.com, …) and generic labels."""
+    suffixes = SuffixList(include_private=include_private)
+    rules = [rule.removeprefix("!").removeprefix("*.") for rule in suffixes._extract.tlds]
+    children: dict[str, set[str]] = {}
+    for rule in rules:
+        labels = rule.split(".")
+        for index in range(len(labels)):
+            children.setdefault(".".join(labels[index + 1:]), set()).add(labels[index])
+    checked = 0
+    for parent, labels in children.items():
+        # generic labels first, so the parent's answer is cached before its special children ask
+        for label in (*GENERIC_LABELS, *sorted(labels)):
+            name = _ascii(f"{label}.{parent}" if parent else label)
+            if name is None or "." not in name:
+                continue
+            assert suffixes.is_registrable(name) == _full_answer(suffixes, name), name
+            checked += 1
+    assert checked > 5_000
+
+
+_RULE_LABELS = sorted({label for rule in SuffixList()._extract.tlds for label in rule.split(".")
+                       if label.isascii() and label not in ("*",)})
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_RULE_LABELS), st.sampled_from(GENERIC_LABELS),
+                          st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)),
+                min_size=2, max_size=5))
+def test_is_registrable_agrees_with_split_on_random_names(labels):
+    """Names built from the list's own labels ("!www" read as "www"), in any order and depth."""
+    suffixes = _SHARED  # one instance across examples, so answers cached by earlier names are reused
+    name = ".".join(label.removeprefix("!") for label in labels)
+    assert suffixes.is_registrable(name) == _full_answer(suffixes, name), name
+
+
+_SHARED = SuffixList()
+
+
+def test_is_registrable_known_answers():
+    suffixes = SuffixList()
+    for name, expected in [("www.ck", True), ("foo.ck", False), ("a.foo.ck", True), ("city.kobe.jp", True),
+                           ("other.kobe.jp", False), ("www.other.kobe.jp", True), ("blogspot.com", False),
+                           ("me.blogspot.com", True), ("example.co.uk", True), ("co.uk", False),
+                           ("www.example.com", False), ("xn--bcher-kva.de", True)]:
+        assert suffixes.is_registrable(name) is expected, name

@@ -24,6 +24,8 @@ MAX_LABEL_LENGTH = 63
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_PROBE_LABEL = "caseflag-probe"  # stands for any label no rule names
+_MAX_PARENTS = 65_536
 
 
 class SuffixList:
@@ -38,6 +40,7 @@ class SuffixList:
             fallback_to_snapshot=True,
             include_psl_private_domains=include_private,
         )
+        self._parents: dict[str, bool] = {}  # parent -> are its plain children registrable
 
     def split(self, ascii_name: str) -> tuple[str, str]:
         """Return (public_suffix, registrable_domain) of an ASCII name; '' where there is none."""
@@ -45,6 +48,36 @@ class SuffixList:
         if not result.suffix or not result.domain:
             return result.suffix, ""
         return result.suffix, f"{result.domain}.{result.suffix}"
+
+    def is_registrable(self, name: str) -> bool:
+        """Whether a normalised name (lowercase letter-digit-hyphen labels) is its own registrable
+        domain, i.e. ``split(name)[1] == name``, with one split per parent instead of per name.
+
+        For label.parent the answer is the parent's alone, unless a rule reaches into the name
+        itself (``label.parent``, ``!label.parent`` or a deeper rule through it) or a label is
+        punycode (rules are matched in Unicode): those names take the full split.
+        """
+        parent = name.partition(".")[2]
+        if not parent or "xn--" in name or name in self._rule_names or "!" + name in self._rule_names:
+            return self.split(name)[1] == name
+        answer = self._parents.get(parent)
+        if answer is None:
+            probe = f"{_PROBE_LABEL}.{parent}"
+            if probe in self._rule_names or "!" + probe in self._rule_names:
+                return self.split(name)[1] == name
+            if len(self._parents) >= _MAX_PARENTS:
+                self._parents.clear()
+            answer = self._parents[parent] = self.split(probe)[1] == probe
+        return answer
+
+    @cached_property
+    def _rule_names(self) -> frozenset[str]:
+        """Every rule of the list and every parent of one, as written ("*.ck", "!www.ck", "ck")."""
+        names = set()
+        for rule in self._extract.tlds:
+            labels = rule.split(".")
+            names.update(".".join(labels[index:]) for index in range(len(labels)))
+        return frozenset(names)
 
 
 _default_suffix_list: SuffixList | None = None

@@ -333,7 +333,7 @@ class Checker:
                     break
 
     def _check_registrable(self, record: RawRecord, keys: tuple, domain: str) -> None:
-        if isinstance(domain, str) and _PLAIN_NAME.fullmatch(domain) and self._suffixes.split(domain)[1] == domain:
+        if isinstance(domain, str) and _PLAIN_NAME.fullmatch(domain) and self._suffixes.is_registrable(domain):
             return  # the common case, decided without the full parse
         try:
             hostname = parse_hostname(domain)
