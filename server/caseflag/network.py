@@ -24,6 +24,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
+from . import dnswire
+from .dnswire import Reply
 from .errors import InvalidInput
 
 OK = "ok"
@@ -147,8 +149,8 @@ class DnsSession:
         _, mux = await asyncio.shield(opening)
         return mux
 
-    async def exchange(self, query: dns.message.Message, deadline: float) -> dns.message.Message:
-        """Send a query and return the answer: retries over UDP, TCP when the answer is truncated.
+    async def exchange(self, query: _Query, deadline: float) -> Reply | dns.message.Message:
+        """Ask one question and return the response: retries over UDP, TCP when it is truncated.
 
         Raises dns.exception.Timeout when the deadline passes, OSError when no server can be reached.
         """
@@ -172,32 +174,74 @@ class DnsSession:
                     raise
                 continue
             if response.flags & dns.flags.TC:
-                return await dns.asyncquery.tcp(query, server[0], timeout=max(deadline - time.monotonic(), 0.01),
-                                                port=server[1])
+                return await dns.asyncquery.tcp(query.message(), server[0],
+                                                timeout=max(deadline - time.monotonic(), 0.01), port=server[1])
             return response
 
-    async def _udp(self, server: tuple[str, int], query: dns.message.Message, timeout: float) -> dns.message.Message:
+    async def _udp(self, server: tuple[str, int], query: _Query, timeout: float) -> Reply | dns.message.Message:
         mux = await self._mux(server)
+        loop = asyncio.get_running_loop()
+        query.id = dns.entropy.random_16()
         while query.id in mux.pending:  # ids must be unique among the queries in flight
             query.id = dns.entropy.random_16()
-        waiter = asyncio.get_running_loop().create_future()
-        mux.pending[query.id] = waiter
+        waiter = mux.pending[query.id] = loop.create_future()
+        # One timer per query rather than asyncio.wait_for, which costs a task of its own.
+        expires = loop.time() + timeout
+        timer = loop.call_at(expires, _expire, waiter)
         try:
-            mux.transport.sendto(query.to_wire())
+            mux.transport.sendto(query.wire())
             while True:
-                data = await asyncio.wait_for(waiter, timeout)
-                try:
-                    response = dns.message.from_wire(data)
-                except dns.exception.DNSException:
-                    response = None
-                if response is not None and query.is_response(response):
+                response = query.read(await waiter)
+                if response is not None:
                     return response
                 # garbage or someone else's answer under our id: keep waiting for ours
-                waiter = asyncio.get_running_loop().create_future()
-                mux.pending[query.id] = waiter
+                timer.cancel()
+                waiter = mux.pending[query.id] = loop.create_future()
+                timer = loop.call_at(expires, _expire, waiter)
         finally:
+            timer.cancel()
             if mux.pending.get(query.id) is waiter:
                 del mux.pending[query.id]
+
+
+def _expire(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
+
+
+class _Query:
+    """One question: its wire form (written by dnswire, or dnspython for unusual names) and how
+    to recognise its response."""
+
+    def __init__(self, name: str, rdtype: str) -> None:
+        self.name, self.rdtype = name, rdtype
+        self.id = 0
+        self._plain = dnswire.build_query(0, name, rdtype)
+        self._message: dns.message.Message | None = None
+
+    def wire(self) -> bytes:
+        if self._plain is not None:
+            return self.id.to_bytes(2, "big") + self._plain[2:]
+        message = self.message()
+        return message.to_wire()
+
+    def message(self) -> dns.message.Message:
+        """The query as a dnspython message, with the current id (for TCP and unusual answers)."""
+        if self._message is None:
+            self._message = dns.message.make_query(dns.name.from_text(self.name), self.rdtype)
+        self._message.id = self.id
+        return self._message
+
+    def read(self, data: bytes) -> Reply | dns.message.Message | None:
+        """The response in data if it answers this query, else None."""
+        reply = dnswire.read_reply(data) if self._plain is not None else None
+        if reply is not None:
+            return reply if reply.id == self.id and reply.answers(self.name, dnswire.RDTYPES[self.rdtype]) else None
+        try:
+            response = dns.message.from_wire(data)
+        except dns.exception.DNSException:
+            return None
+        return response if self.message().is_response(response) else None
 
 
 class Resolver:
@@ -240,34 +284,23 @@ class Resolver:
             return DnsAnswer(name, rdtype, "error", self.unavailable_reason)
         if deadline - time.monotonic() <= 0:
             return DnsAnswer(name, rdtype, "timeout", "the time budget ran out before this query")
-        qname = dns.name.from_text(name)
-        query = dns.message.make_query(qname, rdtype)
         try:
-            response = await session.exchange(query, deadline)
+            response = await session.exchange(_Query(name, rdtype), deadline)
         except dns.exception.Timeout:
             return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
         except OSError as err:
             return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({err.strerror or err})")
         except (dns.exception.DNSException, ValueError) as err:
             return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {err}")
-        rcode = response.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
-            return DnsAnswer(name, rdtype, "nxdomain", f"{name} does not exist (NXDOMAIN)")
-        if rcode == dns.rcode.REFUSED:
-            return DnsAnswer(name, rdtype, "refused", f"the DNS server refused to answer for {name}")
-        if rcode != dns.rcode.NOERROR:
-            return DnsAnswer(name, rdtype, "servfail",
-                             f"the DNS server failed to answer for {name} ({dns.rcode.to_text(rcode)})")
-        try:
-            # Answer follows the CNAME chain inside the response, as dnspython's resolver does.
-            answer = dns.resolver.Answer(qname, dns.rdatatype.from_text(rdtype), dns.rdataclass.IN, response)
-        except dns.exception.DNSException as err:
-            return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
-        if answer.rrset is None:
-            return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records",
-                             cnames=_cnames_of(response, name))
-        records = tuple(sorted({rdata.to_text().rstrip(".").lower() for rdata in answer}))
-        return DnsAnswer(name, rdtype, OK, "", records, answer.rrset.ttl, _chain(answer))
+        if isinstance(response, Reply):
+            answer = _answer_from_reply(name, rdtype, response)
+            if answer is not None:
+                return answer
+            try:
+                response = dns.message.from_wire(response.wire)
+            except dns.exception.DNSException as err:
+                return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
+        return _answer_from_message(name, rdtype, response)
 
     async def host_records(self, hostname: str, registrable_domain: str | None,
                            session: DnsSession | None = None) -> HostRecords:
@@ -284,6 +317,50 @@ class Resolver:
         a, aaaa = answers[0], answers[1]
         ns = answers[2] if registrable_domain else None
         return HostRecords(a, aaaa, ns, time.monotonic() - started, tuple(answers))
+
+
+def _rcode_answer(name: str, rdtype: str, rcode: int) -> DnsAnswer | None:
+    """The answer an error rcode stands for; None for NOERROR."""
+    if rcode == dns.rcode.NXDOMAIN:
+        return DnsAnswer(name, rdtype, "nxdomain", f"{name} does not exist (NXDOMAIN)")
+    if rcode == dns.rcode.REFUSED:
+        return DnsAnswer(name, rdtype, "refused", f"the DNS server refused to answer for {name}")
+    if rcode != dns.rcode.NOERROR:
+        return DnsAnswer(name, rdtype, "servfail",
+                         f"the DNS server failed to answer for {name} ({dns.rcode.to_text(rcode)})")
+    return None
+
+
+def _answer_from_reply(name: str, rdtype: str, reply: Reply) -> DnsAnswer | None:
+    """The answer read by dnswire; None when dnspython should decide (an unusual CNAME chain)."""
+    failed = _rcode_answer(name, rdtype, reply.rcode)
+    if failed is not None:
+        return failed
+    resolved = reply.resolve()
+    if resolved is None:
+        return None
+    records, ttl, chain = resolved
+    if not records:
+        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records", cnames=reply.cname_targets())
+    return DnsAnswer(name, rdtype, OK, "", records, ttl, chain)
+
+
+def _answer_from_message(name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer:
+    """The answer in a message dnspython has read."""
+    failed = _rcode_answer(name, rdtype, response.rcode())
+    if failed is not None:
+        return failed
+    qname = dns.name.from_text(name)
+    try:
+        # Answer follows the CNAME chain inside the response, as dnspython's resolver does.
+        answer = dns.resolver.Answer(qname, dns.rdatatype.from_text(rdtype), dns.rdataclass.IN, response)
+    except dns.exception.DNSException as err:
+        return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
+    if answer.rrset is None:
+        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records",
+                         cnames=_cnames_of(response, name))
+    records = tuple(sorted({rdata.to_text().rstrip(".").lower() for rdata in answer}))
+    return DnsAnswer(name, rdtype, OK, "", records, answer.rrset.ttl, _chain(answer))
 
 
 def _chain(answer) -> tuple[str, ...]:

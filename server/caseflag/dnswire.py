@@ -1,0 +1,168 @@
+"""DNS messages on the wire for the common exchange, without building dnspython objects.
+
+dnspython renders and parses a message object by object, which was most of a batch run's time.
+The common case — one question; A, AAAA, NS and CNAME answers with plain host names — is
+written and read here directly. Anything else (other record types in the answer section, names
+with unusual bytes, a CNAME chain with a fork, anything malformed) makes these functions return
+None, and the caller falls back to dnspython, which stays the reference: the tests check that
+both read every message the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+from dataclasses import dataclass, field
+
+import dns.ipv6
+
+RDTYPES = {"A": 1, "NS": 2, "CNAME": 5, "AAAA": 28}
+A, NS, CNAME, AAAA = 1, 2, 5, 28
+IN = 1
+QR, TC, RD = 0x8000, 0x0200, 0x0100
+MAX_CHAIN = 16  # as dnspython's resolver: a longer CNAME chain is an error
+
+_HEADER = struct.Struct("!HHHHHH")
+_QUESTION = struct.Struct("!HH")
+_RECORD = struct.Struct("!HHIH")
+# Labels whose text form needs no escaping; anything else is left to dnspython.
+_PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_-]{1,63}")
+
+
+class Unusual(ValueError):
+    """The message is not the common case; dnspython should read it."""
+
+
+def build_query(qid: int, name: str, rdtype: str) -> bytes | None:
+    """A recursive query for `name`, byte for byte what dnspython's make_query writes;
+    None when the name is not a plain host name."""
+    try:
+        raw = name.encode("ascii").rstrip(b".")
+    except UnicodeEncodeError:
+        return None
+    labels = raw.split(b".")
+    if len(raw) > 253 or not all(_PLAIN_LABEL.fullmatch(label) for label in labels):
+        return None
+    qname = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
+    return _HEADER.pack(qid, RD, 1, 0, 0, 0) + qname + _QUESTION.pack(RDTYPES[rdtype], IN)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response read from the wire: header, its one question, and the answer section.
+
+    records: (owner, rdtype, ttl, text) with owner names lowercased and without the final dot.
+    """
+
+    id: int
+    flags: int
+    rcode: int
+    qname: str
+    qtype: int
+    qclass: int
+    records: tuple[tuple[str, int, int, str], ...]
+    wire: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.flags & TC)
+
+    def answers(self, qname: str, qtype: int) -> bool:
+        """Is this a response to that question (as dnspython's Message.is_response decides)?"""
+        return bool(self.flags & QR) and not (self.flags & 0x7800) and self.qclass == IN \
+            and self.qtype == qtype and self.qname == qname.lower().rstrip(".")
+
+    def resolve(self) -> tuple[tuple[str, ...], int | None, tuple[str, ...]] | None:
+        """Follow the CNAME chain from the question: (texts, ttl, cname targets) of the answer,
+        texts empty (ttl None) when there is no data; None when dnspython should decide."""
+        name, chain, owners = self.qname, [], set()
+        while True:
+            matching = [(ttl, text) for owner, rdtype, ttl, text in self.records
+                        if owner == name and rdtype == self.qtype]
+            if matching:
+                return tuple(sorted({text for _, text in matching})), min(ttl for ttl, _ in matching), tuple(chain)
+            cnames = [text for owner, rdtype, _, text in self.records if owner == name and rdtype == CNAME]
+            if not cnames or self.qtype == CNAME:
+                return (), None, tuple(chain)
+            if len(cnames) > 1 or len(chain) + 1 >= MAX_CHAIN or name in owners:
+                return None
+            owners.add(name)
+            chain.append(cnames[0])
+            name = cnames[0]
+
+    def cname_targets(self) -> tuple[str, ...]:
+        """The CNAME target of each name in the answer section. As in dnspython, a name holds one
+        CNAME: a later record replaces an earlier one."""
+        by_owner: dict[str, str] = {}
+        for owner, rdtype, _, text in self.records:
+            if rdtype == CNAME:
+                by_owner[owner] = text
+        return tuple(by_owner.values())
+
+
+def read_reply(data: bytes) -> Reply | None:
+    """The response in `data`, or None when it is not the common case (or not well formed)."""
+    try:
+        qid, flags, qdcount, ancount, _, _ = _HEADER.unpack_from(data, 0)
+        if qdcount != 1:
+            raise Unusual("not one question")
+        qname, pos = _read_name(data, 12)
+        qtype, qclass = _QUESTION.unpack_from(data, pos)
+        pos += 4
+        records = []
+        for _ in range(ancount):
+            owner, pos = _read_name(data, pos)
+            rdtype, rdclass, ttl, length = _RECORD.unpack_from(data, pos)
+            pos += 10
+            end = pos + length
+            if end > len(data) or rdclass != IN:
+                raise Unusual("short record or not class IN")
+            records.append((owner, rdtype, ttl, _read_rdata(data, pos, end, rdtype)))
+            pos = end
+    except (Unusual, struct.error, IndexError):
+        return None
+    return Reply(qid, flags, flags & 0xF, qname, qtype, qclass, tuple(records), data)
+
+
+def _read_rdata(data: bytes, pos: int, end: int, rdtype: int) -> str:
+    if rdtype == A and end - pos == 4:
+        return socket.inet_ntoa(data[pos:end])
+    if rdtype == AAAA and end - pos == 16:
+        return dns.ipv6.inet_ntoa(data[pos:end])
+    if rdtype in (NS, CNAME):
+        target, after = _read_name(data, pos)
+        if after == end:
+            return target
+    raise Unusual(f"record type {rdtype} or its length")
+
+
+def _read_name(data: bytes, pos: int) -> tuple[str, int]:
+    """A (possibly compressed) name at pos: its lowercase text and the offset after it."""
+    labels: list[bytes] = []
+    after = None
+    limit = pos  # as dnspython: every pointer must go further back than the last
+    size = 0
+    while True:
+        length = data[pos]
+        if length >= 0xC0:
+            pointer = (length & 0x3F) << 8 | data[pos + 1]
+            if after is None:
+                after = pos + 2
+            if pointer >= limit:
+                raise Unusual("compression pointer does not point back")
+            pos = limit = pointer
+            continue
+        if length > 63:
+            raise Unusual("reserved label type")
+        if length == 0:
+            break
+        label = data[pos + 1:pos + 1 + length]
+        size += length + 1
+        if size > 254 or not _PLAIN_LABEL.fullmatch(label):
+            raise Unusual("long name or a label that needs escaping")
+        labels.append(label)
+        pos += 1 + length
+    if not labels:
+        raise Unusual("the root name")
+    return b".".join(labels).decode("ascii").lower(), pos + 1 if after is None else after
