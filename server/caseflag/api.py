@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -11,7 +12,7 @@ from .errors import InvalidInput, TooLarge
 from .lint import schema_dir_for
 from .lookup import LookupService
 from .openapi import build as build_openapi
-from .verdict import case_dict, entity_summary, sources_for
+from .verdict import answer_json, case_dict, entity_summary, sources_for
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -37,7 +38,7 @@ def check_one():
         raise InvalidInput("Give the host name to check: /api/v1/check?domain=example.com", field="domain")
     fmt = _format()
     result = service().check(domain, lang=_lang())
-    return _csv_response([result]) if fmt == "csv" else result
+    return _csv_response([result]) if fmt == "csv" else _json_response(answer_json(result))
 
 
 @api.post("/check")
@@ -55,7 +56,8 @@ def check_many():
     results = service().check_many(domains, lang=_lang())
     if fmt == "csv":
         return _csv_response(results)
-    return {"results": results, "count": len(results), "dataset_version": service().dataset.version}
+    tail = json.dumps({"count": len(results), "dataset_version": service().dataset.version})
+    return _json_response('{"results": [' + ", ".join(answer_json(result) for result in results) + "], " + tail[1:])
 
 
 @api.get("/entities")
@@ -145,6 +147,11 @@ def _format() -> str:
     if fmt not in ("json", "csv"):
         raise InvalidInput("format must be json or csv", field="format")
     return fmt
+
+
+def _json_response(text: str) -> Response:
+    """A JSON body made by verdict.answer_json (answers splice in their shared parts' text)."""
+    return Response(text, mimetype="application/json")
 
 
 def _csv_response(results: list[dict]) -> Response:

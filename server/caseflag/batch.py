@@ -28,6 +28,7 @@ from typing import IO
 
 from .errors import CaseflagError, InvalidInput
 from .lookup import LookupService
+from .verdict import answer_json
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error")
@@ -128,7 +129,7 @@ def count_items(path: str) -> int | None:
 def format_record(fmt: str, item: Item, result: dict) -> str:
     """One record as the text written for it: a JSON line or a CSV row, newline included."""
     if fmt == "jsonl":
-        return json.dumps({"line": item.line, **result}, ensure_ascii=False) + "\n"
+        return answer_json({"line": item.line, **result}) + "\n"
     buffer = io.StringIO()
     csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, item.line))
     return buffer.getvalue()

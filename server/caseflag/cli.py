@@ -58,6 +58,7 @@ def _print_summary(result: dict, out) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .app import create_service
+    from .verdict import answer_json
 
     service = create_service(config_module.resolve())
     failed = 0
@@ -72,7 +73,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"caseflag: {text!r}: {err.message}", file=sys.stderr)
             continue
         if args.json:
-            print(json.dumps(result, ensure_ascii=False))
+            print(answer_json(result))
         else:
             _print_summary(result, sys.stdout)
     return 1 if failed else 0

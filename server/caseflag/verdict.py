@@ -125,22 +125,53 @@ def entity_summary(entity: dict) -> dict:
     return data
 
 
+class SharedEntry(dict):
+    """A match entry shared by every answer that matches its entity, with its JSON text made
+    once: `answer_json` splices that text in instead of encoding the cases and sources again."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, data: dict, text: str | None = None) -> None:
+        super().__init__(data)
+        self.json = text if text is not None else _dumps(data)
+
+    def with_fields(self, **extra: str) -> SharedEntry:
+        """A copy with more fields (after the shared ones), its text made from the shared text."""
+        text = self.json[:-1] + "".join(f", {_dumps(key)}: {_dumps(value)}" for key, value in extra.items()) + "}"
+        return SharedEntry({**self, **extra}, text)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def answer_json(answer: dict) -> str:
+    """The answer as JSON text. Shared match entries are spliced in as made (they are most of a
+    large answer's text), so `matches` comes last; the rest is encoded as usual."""
+    matches = answer.get("matches")
+    if not matches:
+        return _dumps(answer)
+    rest = {key: value for key, value in answer.items() if key != "matches"}
+    parts = [entry.json if isinstance(entry, SharedEntry) else _dumps(entry) for entry in matches]
+    head = _dumps(rest)
+    return (head[:-1] + ", " if rest else "{") + '"matches": [' + ", ".join(parts) + "]}"
+
+
 def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
-                relation: str | None = None) -> dict:
+                relation: str | None = None) -> SharedEntry:
     """One entry of `matches`. All but the matched domain is the same for every host that matches
     the entity, so that part is built once per dataset (a batch of sites behind one provider
     repeats the provider's cases each time); callers must not change it."""
     key = ("match", entity["id"], matched_by, lang)
     entry = dataset.memo.get(key)
     if entry is None:
-        entry = dataset.memo[key] = _build_match_dict(dataset, entity, matched_by, lang)
-    if domain or relation:
-        entry = dict(entry)
-        if domain:
-            entry["matched_domain"] = domain
-        if relation:
-            entry["relation"] = relation
-    return entry
+        entry = dataset.memo[key] = SharedEntry(_build_match_dict(dataset, entity, matched_by, lang))
+    extra = {}
+    if domain:
+        extra["matched_domain"] = domain
+    if relation:
+        extra["relation"] = relation
+    return entry.with_fields(**extra) if extra else entry
 
 
 def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None) -> dict:
