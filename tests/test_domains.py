@@ -127,22 +127,25 @@ def test_is_registrable_agrees_with_split_under_every_rule(include_private):
     assert checked > 5_000
 
 
-_RULE_LABELS = sorted({label for rule in SuffixList()._extract.tlds for label in rule.split(".")
-                       if label.isascii() and label not in ("*",)})
+_RULE_LABELS = sorted({label.removeprefix("!") for rule in SuffixList()._extract.tlds for label in rule.split(".")
+                       if label.isascii() and label != "*"})
+_LABELS = st.one_of(st.sampled_from(_RULE_LABELS), st.sampled_from(GENERIC_LABELS),
+                    st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True))
+_NAMES = st.lists(_LABELS, min_size=2, max_size=5).map(".".join)
+_SHARED = SuffixList()  # one instance across examples, so answers cached by earlier names are reused
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.sampled_from(_RULE_LABELS), st.sampled_from(GENERIC_LABELS),
-                          st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)),
-                min_size=2, max_size=5))
-def test_is_registrable_agrees_with_split_on_random_names(labels):
-    """Names built from the list's own labels ("!www" read as "www"), in any order and depth."""
-    suffixes = _SHARED  # one instance across examples, so answers cached by earlier names are reused
-    name = ".".join(label.removeprefix("!") for label in labels)
-    assert suffixes.is_registrable(name) == _full_answer(suffixes, name), name
+@given(_NAMES)
+def test_is_registrable_agrees_with_split_on_random_names(name):
+    """Names built from the list's own labels, in any order and depth."""
+    assert _SHARED.is_registrable(name) == _full_answer(_SHARED, name), name
 
 
-_SHARED = SuffixList()
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_NAMES, max_size=8))
+def test_all_registrable_agrees_with_split_on_lists(names):
+    assert _SHARED.all_registrable(names) == all(_full_answer(_SHARED, name) for name in names), names
 
 
 def test_is_registrable_known_answers():

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from caseflag.lint import lint, locate
+from caseflag.lint import Checker, lint, locate
+from caseflag.records import RawRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +93,34 @@ def test_locate_follows_table_arrays():
     text = 'id = "x"\n[[parties]]\nrole = "a"\n[[parties]]\nrole = "b"\n'
     assert locate(text, ("parties", 1, "role")) == 5
     assert locate(text, ("id",)) == 1
+
+
+def _entity(name: str, domains: list, aliases: tuple = ()) -> RawRecord:
+    text = f'id = "{name}"\ndomains = [\n' + "".join(f'    "{d}",\n' for d in domains) + "]\n"
+    text += "".join(f'[[aliases]]\ndomain = "{a}"\n' for a in aliases)
+    data = {"id": name, "domains": domains, "aliases": [{"domain": a} for a in aliases]}
+    return RawRecord("entities", Path(f"/data/entities/{name}.toml"), text, data)
+
+
+def test_domain_claims_and_registrability_in_and_out_of_the_bulk_path():
+    """Clean lists are decided in bulk; any list with a problem is walked name by name, same messages."""
+    records = [_entity("clean", [f"site{n}.co.uk" for n in range(50)] + ["me.blogspot.com", "www.ck"]),
+               _entity("twice", ["a.com", "b.com", "a.com"]),
+               _entity("shared", ["b.com", "c.de"], aliases=["site7.co.uk"]),
+               _entity("wrong", ["x.com", "www.y.com", "co.uk", "foo.ck", "Upper.com", 3], aliases=["x.com"])]
+    checker = Checker(records, ROOT / "data" / "schema")
+    checker._check_domains(records)
+    found = sorted((p.path.stem, p.line, p.message.split(":")[0]) for p in checker.problems)
+    assert found == [
+        ("clean", 10, "'site7.co.uk' is also claimed by shared.toml"),
+        ("shared", 3, "'b.com' is also claimed by twice.toml"),
+        ("shared", 7, "'site7.co.uk' is also claimed by clean.toml"),
+        ("twice", 3, "'a.com' is listed twice in this entity"),
+        ("twice", 4, "'b.com' is also claimed by shared.toml"),
+        ("wrong", 3, "'x.com' is listed twice in this entity"),
+        ("wrong", 4, "'www.y.com' is not a registrable domain (its registrable domain is 'y.com')"),
+        ("wrong", 5, "'co.uk' is not a public domain"),
+        ("wrong", 6, "'foo.ck' is not a public domain"),
+        ("wrong", 7, "'Upper.com' is not a registrable domain (its registrable domain is 'upper.com')"),
+        ("wrong", 8, "3 is not a public domain"),
+    ]

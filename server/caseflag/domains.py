@@ -11,6 +11,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import repeat
+from operator import itemgetter
 
 import idna
 import tldextract
@@ -24,7 +26,6 @@ MAX_LABEL_LENGTH = 63
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
-_PROBE_LABEL = "caseflag-probe"  # stands for any label no rule names
 _MAX_PARENTS = 65_536
 
 
@@ -50,34 +51,47 @@ class SuffixList:
         return result.suffix, f"{result.domain}.{result.suffix}"
 
     def is_registrable(self, name: str) -> bool:
-        """Whether a normalised name (lowercase letter-digit-hyphen labels) is its own registrable
-        domain, i.e. ``split(name)[1] == name``, with one split per parent instead of per name.
+        """Whether a normalised name is its own registrable domain: ``split(name)[1] == name``."""
+        return self.all_registrable([name])
+
+    def all_registrable(self, names: list[str]) -> bool:
+        """Whether every normalised name (lowercase letter-digit-hyphen labels) is its own
+        registrable domain, deciding most with one split per parent instead of one per name.
 
         For label.parent the answer is the parent's alone, unless a rule reaches into the name
         itself (``label.parent``, ``!label.parent`` or a deeper rule through it) or a label is
-        punycode (rules are matched in Unicode): those names take the full split.
+        punycode (rules are matched in Unicode): then every name takes the full split.
         """
-        parent = name.partition(".")[2]
-        if not parent or "xn--" in name or name in self._rule_names or "!" + name in self._rule_names:
-            return self.split(name)[1] == name
-        answer = self._parents.get(parent)
-        if answer is None:
-            probe = f"{_PROBE_LABEL}.{parent}"
-            if probe in self._rule_names or "!" + probe in self._rule_names:
-                return self.split(name)[1] == name
-            if len(self._parents) >= _MAX_PARENTS:
-                self._parents.clear()
-            answer = self._parents[parent] = self.split(probe)[1] == probe
-        return answer
+        special_names, probe_label = self._rules
+        if "xn--" in "\n".join(names) or not special_names.isdisjoint(names):
+            return all(self.split(name)[1] == name for name in names)
+        parents = set(map(itemgetter(2), map(str.partition, names, repeat("."))))
+        if "" in parents:
+            return False  # a single label is never a registrable domain
+        for parent in parents:
+            answer = self._parents.get(parent)
+            if answer is None:
+                if len(self._parents) >= _MAX_PARENTS:
+                    self._parents.clear()
+                probe = f"{probe_label}.{parent}"
+                answer = self._parents[parent] = self.split(probe)[1] == probe
+            if not answer:
+                return False
+        return True
 
     @cached_property
-    def _rule_names(self) -> frozenset[str]:
-        """Every rule of the list and every parent of one, as written ("*.ck", "!www.ck", "ck")."""
+    def _rules(self) -> tuple[frozenset[str], str]:
+        """The names a rule reaches into (each rule and each parent of one, "!" dropped), and a
+        label no rule holds, to stand for any other label."""
         names = set()
         for rule in self._extract.tlds:
-            labels = rule.split(".")
+            labels = rule.removeprefix("!").split(".")
             names.update(".".join(labels[index:]) for index in range(len(labels)))
-        return frozenset(names)
+        used = {label for name in names for label in name.split(".")}
+        probe = "caseflag-probe"
+        while probe in used:
+            probe += "-x"
+        return frozenset(names), probe
 
 
 _default_suffix_list: SuffixList | None = None

@@ -310,16 +310,25 @@ class Checker:
                                 f"move it to the ipv{network.version} list", value=cidr)
 
     def _check_domains(self, entities: list[RawRecord]) -> None:
-        owners: dict[str, list[tuple[RawRecord, tuple]]] = {}
+        first_claims: dict[str, tuple[RawRecord, tuple]] = {}
+        repeated: dict[str, list[tuple[RawRecord, tuple]]] = {}  # every claim of a domain claimed more than once
         for record in entities:
-            claimed = [(("domains",), d) for d in record.data.get("domains", [])]
-            claimed += [(("aliases", i, "domain"), a["domain"]) for i, a in enumerate(record.data.get("aliases", []))]
+            domains = record.data.get("domains", [])
+            claimed = [(("aliases", i, "domain"), a["domain"]) for i, a in enumerate(record.data.get("aliases", []))]
+            if (self._all_plain_registrable(domains) and len(set(domains)) == len(domains)
+                    and first_claims.keys().isdisjoint(domains)):
+                first_claims.update(dict.fromkeys(domains, (record, ("domains",))))  # the common case, in bulk
+            else:
+                claimed = [(("domains",), d) for d in domains] + claimed
             for keys, domain in claimed:
                 self._check_registrable(record, keys, domain)
                 if not isinstance(domain, str):
                     continue
-                owners.setdefault(domain, []).append((record, keys))
-        for domain, claims in owners.items():
+                claim = (record, keys)
+                first = first_claims.setdefault(domain, claim)
+                if first is not claim:
+                    repeated.setdefault(domain, [first]).append(claim)
+        for domain, claims in repeated.items():
             records = {id(record) for record, _ in claims}
             for record, keys in claims:
                 others = sorted({other.path.name for other, _ in claims if other is not record})
@@ -327,14 +336,23 @@ class Checker:
                     self.report(record, keys, f"{domain!r} is also claimed by {', '.join(others)}",
                                 "a domain belongs to one entity only; keep it where reporting places it",
                                 value=domain)
-                elif len(records) == 1 and len(claims) > 1:
+                elif len(records) == 1:
                     self.report(record, keys, f"{domain!r} is listed twice in this entity",
                                 "remove the duplicate", value=domain)
                     break
 
+    def _all_plain_registrable(self, domains: list) -> bool:
+        """Whether every item is a plain name (what parse() passes through unchanged) that is its
+        own registrable domain: the common case, decided without a full parse."""
+        try:
+            plain = all(map(_PLAIN_NAME.fullmatch, domains))
+        except TypeError:  # not a string
+            return False
+        return plain and self._suffixes.all_registrable(domains)
+
     def _check_registrable(self, record: RawRecord, keys: tuple, domain: str) -> None:
-        if isinstance(domain, str) and _PLAIN_NAME.fullmatch(domain) and self._suffixes.is_registrable(domain):
-            return  # the common case, decided without the full parse
+        if self._all_plain_registrable([domain]):
+            return
         try:
             hostname = parse_hostname(domain)
         except CaseflagError as err:
