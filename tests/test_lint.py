@@ -1,5 +1,6 @@
 """The data linter: passes the real data/, and flags each deliberately broken record with file and line."""
 
+import json
 import os
 import re
 import subprocess
@@ -7,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
-from caseflag.lint import Checker, lint, locate
-from caseflag.records import RawRecord
+from caseflag.lint import SCHEMA_FILES, Checker, inline_refs, lint, locate
+from caseflag.records import RawRecord, read_all
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,3 +126,30 @@ def test_domain_claims_and_registrability_in_and_out_of_the_bulk_path():
         ("wrong", 7, "'Upper.com' is not a registrable domain (its registrable domain is 'upper.com')"),
         ("wrong", 8, "3 is not a public domain"),
     ]
+
+
+def _errors(validator, instance) -> list:
+    return sorted((e.message, list(e.absolute_path), e.validator, repr(e.validator_value))
+                  for e in validator.iter_errors(instance))
+
+
+def test_inlined_schemas_report_the_same_errors():
+    """Every record of the fixtures and data/, and each with one field broken in several ways,
+    gets the same errors from the schema with its $refs inlined as from the schema itself."""
+    bad_values = [3, "", "Not Valid!", [], [3], ["x", "x"], {"x": 1}, "2024-13-01", True]
+    checked = 0
+    for folder in (FIXTURES / "valid", FIXTURES / "broken", ROOT / "data"):
+        for record in read_all(folder):
+            if record.data is None:
+                continue
+            schema = json.loads((ROOT / "data" / "schema" / SCHEMA_FILES[record.kind]).read_text())
+            plain, inlined = Draft202012Validator(schema), Draft202012Validator(inline_refs(schema))
+            variants = [record.data] + [{**record.data, key: bad} for key in record.data for bad in bad_values]
+            variants += [{k: v for k, v in record.data.items() if k != key} for key in record.data]
+            for nested in ("aliases", "parties"):
+                for item in record.data.get(nested, [])[:1]:
+                    variants += [{**record.data, nested: [{**item, key: bad}]} for key in item for bad in bad_values]
+            for variant in variants:
+                assert _errors(plain, variant) == _errors(inlined, variant)
+                checked += 1
+    assert checked > 5_000
