@@ -97,6 +97,10 @@ def test_match_walks_subdomains_and_aliases():
     assert alias.entity["id"] == "boerse" and alias.matched_by == "alias" and alias.relation == "former"
     assert dataset.match(parse("notthepiratebay.org")) is None
     assert dataset.match(parse("thepiratebay.org.evil.com")) is None
+    sub = dataset.match(parse("deep.www.thepiratebay.org"))
+    assert (sub.matched_by, sub.domain, sub.relation) == ("registrable_domain", "thepiratebay.org", None)
+    with pytest.raises(AttributeError):
+        sub.domain = "other.org"  # a match is a value: it cannot be changed after the fact
 
 
 def test_provider_indexes():

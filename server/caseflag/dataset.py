@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .domains import Hostname
 from .errors import DatasetError, NotFound
@@ -20,8 +21,7 @@ log = logging.getLogger(__name__)
 TARGET_ROLES = frozenset({"defendant", "subject"})
 
 
-@dataclass(frozen=True, slots=True)  # slots: built on every list hit, a quarter cheaper to make
-class DomainMatch:
+class DomainMatch(NamedTuple):  # built on every list hit: a tuple is made in a fraction of a dataclass's time
     """Which entity a host name belongs to, and through which listed domain."""
 
     entity: dict
