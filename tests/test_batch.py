@@ -271,16 +271,16 @@ class _SlowService:
     def session(self):
         return contextlib.nullcontext()
 
-    async def check_many_async(self, texts, lang, offline, concurrency, session=None):
+    async def check_one_async(self, text, lang, offline, session=None):
         self.started += 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.most_ahead = max(self.most_ahead, self.started - len(self.written))
         # The first lookup is slow: the writer must wait for it while the others finish.
-        await asyncio.sleep(0.3 if texts[0] == "n0.com" else 0.001)
+        await asyncio.sleep(0.3 if text == "n0.com" else 0.001)
         self.in_flight -= 1
-        return [{"query": texts[0], "verdict": {"level": "none"},
-                 "infrastructure": {"status": "resolved", "providers": []}}]
+        return {"query": text, "verdict": {"level": "none"}, "matches": [],
+                "infrastructure": {"status": "resolved", "providers": []}}
 
 
 class _Lines(io.StringIO):

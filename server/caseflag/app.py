@@ -6,32 +6,7 @@ from flask import Flask
 
 from . import config as config_module
 from . import errors, ratelimit
-from .cache import SharedCache, TTLStore
-from .dataset import DatasetStore
-from .lookup import LookupService
-from .network import Resolver
-from .verdict import Infrastructure
-
-
-def make_cache(config: dict):
-    """The in-process cache, with Redis behind it when CASEFLAG_REDIS_URL is set."""
-    local = TTLStore(int(config["CACHE_SIZE"]))
-    if not config.get("REDIS_URL"):
-        return local
-    return SharedCache(local, str(config["REDIS_URL"]), Infrastructure.to_json, Infrastructure.from_json)
-
-
-def create_service(config: dict) -> LookupService:
-    """The Flask-free service the API and the CLI share, built from a resolved config."""
-    return LookupService(
-        store=DatasetStore(config["DATA_DIR"], check_every=float(config["RELOAD_INTERVAL"])),
-        resolver=Resolver(config["DNS_NAMESERVERS"], float(config["DNS_BUDGET"])),
-        cache=make_cache(config),
-        dns_enabled=bool(config["DNS_ENABLED"]),
-        min_ttl=int(config["CACHE_MIN_TTL"]),
-        max_ttl=int(config["CACHE_MAX_TTL"]),
-        failure_ttl=int(config["CACHE_FAILURE_TTL"]),
-    )
+from .lookup import create_service
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -364,8 +364,7 @@ class BatchRun:
             return {"query": item.text, **item.error.to_dict(), "status": item.error.status}
         async with gate:
             try:
-                return (await self.service.check_many_async([item.text], self.lang, self.offline, 1,
-                                                            self._session))[0]
+                return await self.service.check_one_async(item.text, self.lang, self.offline, self._session)
             except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
                 error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
                 return {"query": item.text, "error": error, "status": 500}

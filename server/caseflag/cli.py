@@ -57,7 +57,7 @@ def _print_summary(result: dict, out) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .app import create_service
+    from .lookup import create_service
     from .verdict import answer_json
 
     service = create_service(config_module.resolve())
@@ -110,7 +110,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .app import create_service
+    from .lookup import create_service
     from .batch import run_batch
 
     return run_batch(lambda: create_service(config_module.resolve()), args.file, fmt=args.format,

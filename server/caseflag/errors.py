@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from werkzeug.exceptions import HTTPException
-
 
 class CaseflagError(Exception):
     """Base of every error caseflag raises on purpose.
@@ -93,6 +91,8 @@ _HTTP_CODES = {
 
 
 def init_app(app) -> None:
+    from werkzeug.exceptions import HTTPException  # here, so the CLI's start needs no web stack
+
     """Turn every error, ours or Werkzeug's, into the one JSON shape; never an HTML page."""
 
     @app.errorhandler(CaseflagError)

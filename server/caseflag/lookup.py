@@ -11,7 +11,7 @@ import time
 
 from cachetools import LRUCache
 
-from .cache import TTLStore
+from .cache import SharedCache, TTLStore
 from .dataset import Dataset, DatasetStore
 from .domains import Hostname, parse
 from .errors import CaseflagError
@@ -95,14 +95,19 @@ class LookupService:
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(text: str) -> dict:
-            try:
-                hostname = parse(text)
-            except CaseflagError as err:
-                return {"query": text, **err.to_dict(), "status": err.status}
             async with gate:
-                return await self.check_hostname(text, hostname, lang, offline, session)
+                return await self.check_one_async(text, lang, offline, session)
 
         return list(await asyncio.gather(*(one(text) for text in texts)))
+
+    async def check_one_async(self, text: str, lang: str | None = None, offline: bool = False,
+                              session: DnsSession | None = None) -> dict:
+        """Check one input in this event loop; a refused input comes back as its error record."""
+        try:
+            hostname = parse(text)
+        except CaseflagError as err:
+            return {"query": text, **err.to_dict(), "status": err.status}
+        return await self.check_hostname(text, hostname, lang, offline, session)
 
     async def check_hostname(self, query: str, hostname: Hostname, lang: str | None = None,
                              offline: bool = False, session: DnsSession | None = None) -> dict:
@@ -172,3 +177,24 @@ def _literal_records(address: str):
     own = DnsAnswer(address, rdtype, "ok", records=(address,))
     other = DnsAnswer(address, "A" if rdtype == "AAAA" else "AAAA", "nodata")
     return (own, other, None) if rdtype == "A" else (other, own, None)
+
+
+def make_cache(config: dict):
+    """The in-process cache, with Redis behind it when CASEFLAG_REDIS_URL is set."""
+    local = TTLStore(int(config["CACHE_SIZE"]))
+    if not config.get("REDIS_URL"):
+        return local
+    return SharedCache(local, str(config["REDIS_URL"]), Infrastructure.to_json, Infrastructure.from_json)
+
+
+def create_service(config: dict) -> LookupService:
+    """The service the API and the CLI share, built from a resolved config (see config.resolve)."""
+    return LookupService(
+        store=DatasetStore(config["DATA_DIR"], check_every=float(config["RELOAD_INTERVAL"])),
+        resolver=Resolver(config["DNS_NAMESERVERS"], float(config["DNS_BUDGET"])),
+        cache=make_cache(config),
+        dns_enabled=bool(config["DNS_ENABLED"]),
+        min_ttl=int(config["CACHE_MIN_TTL"]),
+        max_ttl=int(config["CACHE_MAX_TTL"]),
+        failure_ttl=int(config["CACHE_FAILURE_TTL"]),
+    )

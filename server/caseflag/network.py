@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import time
 from dataclasses import dataclass, field
@@ -149,64 +150,104 @@ class DnsSession:
         _, mux = await asyncio.shield(opening)
         return mux
 
-    async def exchange(self, query: _Query, deadline: float) -> Reply | dns.message.Message:
-        """Ask one question and return the response: retries over UDP, TCP when it is truncated.
+    async def exchange_all(self, queries: list[_Query], deadline: float) -> list:
+        """Ask several questions at once. Each gets its response (a dnswire Reply or a dnspython
+        Message) or the exception it ended with: dns.exception.Timeout when the deadline passed,
+        OSError when no server could be reached, another DNS error from a TCP retry.
 
-        Raises dns.exception.Timeout when the deadline passes, OSError when no server can be reached.
+        Unanswered queries are sent again, to the next server if there are several, until the
+        deadline; truncated answers are asked again over TCP.
         """
+        outcomes: list = [None] * len(queries)
+        answered_by: dict[int, tuple[str, int]] = {}
         unreachable: set[tuple[str, int]] = set()
         attempt = 0
-        while True:
+        todo = list(range(len(queries)))
+        while todo:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise dns.exception.Timeout()
+                break
             server = self._nameservers[attempt % len(self._nameservers)]
             attempt += 1
             if server in unreachable:
                 continue
             try:
-                response = await self._udp(server, query, min(self._timeout, remaining))
-            except asyncio.TimeoutError:
-                continue
-            except OSError:
+                responses = await self._udp_all(server, [queries[i] for i in todo], min(self._timeout, remaining))
+            except OSError as err:
                 unreachable.add(server)
                 if len(unreachable) == len(set(self._nameservers)):
-                    raise
+                    for index in todo:
+                        outcomes[index] = err
+                    return outcomes
                 continue
-            if response.flags & dns.flags.TC:
-                return await dns.asyncquery.tcp(query.message(), server[0],
-                                                timeout=max(deadline - time.monotonic(), 0.01), port=server[1])
-            return response
+            for index, response in zip(todo, responses):
+                if response is not None:
+                    outcomes[index], answered_by[index] = response, server
+            todo = [index for index in todo if outcomes[index] is None]
+        for index in todo:
+            outcomes[index] = dns.exception.Timeout()
+        for index, server in answered_by.items():
+            if outcomes[index].flags & dns.flags.TC:
+                outcomes[index] = await self._tcp(server, queries[index], deadline)
+        return outcomes
 
-    async def _udp(self, server: tuple[str, int], query: _Query, timeout: float) -> Reply | dns.message.Message:
+    async def _udp_all(self, server: tuple[str, int], queries: list[_Query], timeout: float) -> list:
+        """Send the queries to one server; their responses within the timeout (None where none came).
+
+        The answers complete futures that are awaited in turn, under one timer: no task per query.
+        """
         mux = await self._mux(server)
         loop = asyncio.get_running_loop()
-        query.id = dns.entropy.random_16()
-        while query.id in mux.pending:  # ids must be unique among the queries in flight
-            query.id = dns.entropy.random_16()
-        waiter = mux.pending[query.id] = loop.create_future()
-        # One timer per query rather than asyncio.wait_for, which costs a task of its own.
+        waiters: list[asyncio.Future] = []
+        ids = os.urandom(2 * len(queries))  # unpredictable ids, one system call for all of them
+        for number, query in enumerate(queries):
+            query.id = int.from_bytes(ids[2 * number:2 * number + 2], "big")
+            while query.id in mux.pending:  # ids must be unique among the queries in flight
+                query.id = dns.entropy.random_16()
+            waiters.append(loop.create_future())
+            mux.pending[query.id] = waiters[-1]
         expires = loop.time() + timeout
-        timer = loop.call_at(expires, _expire, waiter)
+        timer = loop.call_at(expires, _expire, waiters)
+        responses: list = [None] * len(queries)
         try:
-            mux.transport.sendto(query.wire())
-            while True:
-                response = query.read(await waiter)
-                if response is not None:
-                    return response
-                # garbage or someone else's answer under our id: keep waiting for ours
-                timer.cancel()
-                waiter = mux.pending[query.id] = loop.create_future()
-                timer = loop.call_at(expires, _expire, waiter)
+            for query in queries:
+                mux.transport.sendto(query.wire())
+            for index, query in enumerate(queries):
+                while True:
+                    try:
+                        response = query.read(await waiters[index])
+                    except asyncio.TimeoutError:
+                        break
+                    if response is not None:
+                        responses[index] = response
+                        break
+                    if loop.time() >= expires:
+                        break
+                    # garbage or someone else's answer under our id: keep waiting for ours
+                    waiters[index] = mux.pending[query.id] = loop.create_future()
         finally:
             timer.cancel()
-            if mux.pending.get(query.id) is waiter:
-                del mux.pending[query.id]
+            for query, waiter in zip(queries, waiters):
+                if mux.pending.get(query.id) is waiter:
+                    del mux.pending[query.id]
+                if not waiter.done():
+                    waiter.cancel()
+                elif not waiter.cancelled():
+                    waiter.exception()  # seen: an ICMP error reaches every waiter, only one raises it
+        return responses
+
+    async def _tcp(self, server: tuple[str, int], query: _Query, deadline: float):
+        try:
+            return await dns.asyncquery.tcp(query.message(), server[0],
+                                            timeout=max(deadline - time.monotonic(), 0.01), port=server[1])
+        except (dns.exception.DNSException, OSError, EOFError, ValueError) as err:
+            return err
 
 
-def _expire(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_exception(asyncio.TimeoutError())
+def _expire(waiters: list[asyncio.Future]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_exception(asyncio.TimeoutError())
 
 
 class _Query:
@@ -280,27 +321,18 @@ class Resolver:
         return resolver
 
     async def query(self, session: DnsSession, name: str, rdtype: str, deadline: float) -> DnsAnswer:
+        return (await self.query_all(session, [(name, rdtype)], deadline))[0]
+
+    async def query_all(self, session: DnsSession, questions: list[tuple[str, str]],
+                        deadline: float) -> list[DnsAnswer]:
+        """Ask (name, rdtype) questions at once; an answer for each, in order."""
         if self.unavailable_reason:
-            return DnsAnswer(name, rdtype, "error", self.unavailable_reason)
+            return [DnsAnswer(name, rdtype, "error", self.unavailable_reason) for name, rdtype in questions]
         if deadline - time.monotonic() <= 0:
-            return DnsAnswer(name, rdtype, "timeout", "the time budget ran out before this query")
-        try:
-            response = await session.exchange(_Query(name, rdtype), deadline)
-        except dns.exception.Timeout:
-            return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
-        except OSError as err:
-            return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({err.strerror or err})")
-        except (dns.exception.DNSException, ValueError) as err:
-            return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {err}")
-        if isinstance(response, Reply):
-            answer = _answer_from_reply(name, rdtype, response)
-            if answer is not None:
-                return answer
-            try:
-                response = dns.message.from_wire(response.wire)
-            except dns.exception.DNSException as err:
-                return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
-        return _answer_from_message(name, rdtype, response)
+            return [DnsAnswer(name, rdtype, "timeout", "the time budget ran out before this query")
+                    for name, rdtype in questions]
+        outcomes = await session.exchange_all([_Query(name, rdtype) for name, rdtype in questions], deadline)
+        return [_answer(name, rdtype, outcome) for (name, rdtype), outcome in zip(questions, outcomes)]
 
     async def host_records(self, hostname: str, registrable_domain: str | None,
                            session: DnsSession | None = None) -> HostRecords:
@@ -309,14 +341,32 @@ class Resolver:
             async with self.session() as own:
                 return await self.host_records(hostname, registrable_domain, own)
         started = time.monotonic()
-        deadline = started + self.budget
-        queries = [self.query(session, hostname, "A", deadline), self.query(session, hostname, "AAAA", deadline)]
+        questions = [(hostname, "A"), (hostname, "AAAA")]
         if registrable_domain:
-            queries.append(self.query(session, registrable_domain, "NS", deadline))
-        answers = await asyncio.gather(*queries)
+            questions.append((registrable_domain, "NS"))
+        answers = await self.query_all(session, questions, started + self.budget)
         a, aaaa = answers[0], answers[1]
         ns = answers[2] if registrable_domain else None
         return HostRecords(a, aaaa, ns, time.monotonic() - started, tuple(answers))
+
+
+def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
+    """The DnsAnswer for what one query ended with."""
+    if isinstance(outcome, dns.exception.Timeout):
+        return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
+    if isinstance(outcome, OSError):
+        return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({outcome.strerror or outcome})")
+    if isinstance(outcome, (dns.exception.DNSException, EOFError, ValueError)):
+        return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {outcome}")
+    if isinstance(outcome, Reply):
+        answer = _answer_from_reply(name, rdtype, outcome)
+        if answer is not None:
+            return answer
+        try:
+            outcome = dns.message.from_wire(outcome.wire)
+        except dns.exception.DNSException as err:
+            return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
+    return _answer_from_message(name, rdtype, outcome)
 
 
 def _rcode_answer(name: str, rdtype: str, rcode: int) -> DnsAnswer | None:

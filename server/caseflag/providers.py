@@ -8,6 +8,7 @@ configured resolver and within the same time budget as every other query.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import time
@@ -93,6 +94,11 @@ def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _network_text(network) -> str:
+    return str(network)  # an IPv6 network's text is slow to make, and few networks are ever hit
+
+
 class ProviderDetector:
     """Turns DNS records into providers with evidence, using a dataset's indexes."""
 
@@ -106,7 +112,7 @@ class ProviderDetector:
         for address in records.addresses:
             hits = dataset.providers_for_address(address)
             for provider_id, network in hits:
-                findings.add(provider_id, Evidence("ip_range", address, str(network)))
+                findings.add(provider_id, Evidence("ip_range", address, _network_text(network)))
             if not hits and ipaddress.ip_address(address).is_global:
                 unexplained.append(address)
         if records.ns is not None:

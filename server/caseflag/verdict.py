@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 
 from .dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
@@ -288,7 +289,14 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    """The current UTC time to the second, as ISO 8601 text (made once per second)."""
+    second = int(time.time())
+    if _now[0] != second:
+        _now[:] = [second, dt.datetime.fromtimestamp(second, dt.timezone.utc).isoformat(timespec="seconds")]
+    return _now[1]
+
+
+_now: list = [None, ""]
 
 
 def _status_words(status: str) -> str:
