@@ -116,7 +116,7 @@ class Hostname:
     @cached_property
     def unicode(self) -> str:
         """The name for display: IDN labels decoded."""
-        if self.is_ip:
+        if self.is_ip or "xn--" not in self.name:
             return self.name
         try:
             return idna.decode(self.name)
