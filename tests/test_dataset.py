@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from caseflag.dataset import Dataset, DatasetStore
+from caseflag.dataset import Dataset, DatasetStore, DomainMatch
 from caseflag.domains import parse
 from caseflag.errors import DatasetError
 from caseflag.lint import lint
@@ -98,6 +98,7 @@ def test_match_walks_subdomains_and_aliases():
     assert dataset.match(parse("notthepiratebay.org")) is None
     assert dataset.match(parse("thepiratebay.org.evil.com")) is None
     sub = dataset.match(parse("deep.www.thepiratebay.org"))
+    assert isinstance(sub, DomainMatch)
     assert (sub.matched_by, sub.domain, sub.relation) == ("registrable_domain", "thepiratebay.org", None)
     with pytest.raises(AttributeError):
         sub.domain = "other.org"  # a match is a value: it cannot be changed after the fact

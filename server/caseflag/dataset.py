@@ -30,6 +30,9 @@ class DomainMatch(NamedTuple):  # built on every list hit: a tuple is made in a 
     relation: str | None = None  # for aliases: mirror | former | successor | redirect
 
 
+_new_match = tuple.__new__  # DomainMatch._make without its Python-level call: ~150 ns less per hit
+
+
 @dataclass(frozen=True)
 class Involvement:
     """One entity's part in one case."""
@@ -80,12 +83,12 @@ class Dataset:
     loaded_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
-        self._domains: dict[str, tuple[str, str | None]] = {}
+        self._domains: dict[str, tuple[dict, str | None]] = {}  # domain -> (entity, alias relation)
         for entity in self.entities.values():
             # One tuple shared by all the entity's domains, added without a Python loop (a million of them).
-            self._domains.update(dict.fromkeys(entity.get("domains", []), (entity["id"], None)))
+            self._domains.update(dict.fromkeys(entity.get("domains", []), (entity, None)))
             for alias in entity.get("aliases", []):
-                self._domains[alias["domain"]] = (entity["id"], alias["relation"])
+                self._domains[alias["domain"]] = (entity, alias["relation"])
         self._involvements: dict[str, list[Involvement]] = {}
         for case in sorted(self.cases.values(), key=case_sort_date, reverse=True):
             for party in case.get("parties", []):
@@ -147,22 +150,22 @@ class Dataset:
         parents = 0 if hostname.is_ip or not registrable else name.count(".") - registrable.count(".")
         if parents < 0:
             return None
-        candidate = name
-        hit = self._domains.get(candidate)
+        candidate, listed = name, self._domains.get
+        hit = listed(candidate)
         while hit is None and parents > 0:
             candidate = candidate.partition(".")[2]
             parents -= 1
-            hit = self._domains.get(candidate)
+            hit = listed(candidate)
         if hit is None:
             return None
-        entity_id, relation = hit
+        entity, relation = hit
         if relation is not None:
             matched_by = "alias"
         elif candidate == registrable:
             matched_by = "registrable_domain"
         else:
             matched_by = "hostname"
-        return DomainMatch(self.entities[entity_id], matched_by, candidate, relation)
+        return _new_match(DomainMatch, (entity, matched_by, candidate, relation))
 
     def entity(self, entity_id: str) -> dict:
         """The entity with that id; NotFound when none is listed."""
