@@ -293,12 +293,13 @@ class _Lines(io.StringIO):
         return super().write(text)
 
 
-def test_window_bounds_lookups_and_unwritten_records():
+@pytest.mark.parametrize("blocking_input", [True, False], ids=["reader-thread", "read-in-loop"])
+def test_window_bounds_lookups_and_unwritten_records(blocking_input):
     """At most `concurrency` lookups at once, at most 2×concurrency ahead of the writer, output in order."""
     written: list = []
     service = _SlowService(written)
     run = BatchRun(service, _Lines(written), "jsonl", concurrency=8)
-    run.run(iter([Item(n + 1, f"n{n}.com") for n in range(500)]))
+    run.run(iter([Item(n + 1, f"n{n}.com") for n in range(500)]), blocking_input=blocking_input)
     assert service.most_in_flight == 8
     # the queue of 2×8, the record the writer is waiting on, and the one the reader holds while the queue is full
     assert service.most_ahead <= 2 * 8 + 2

@@ -32,3 +32,16 @@ def test_many_ranges_agree_with_a_scan():
         address = ipaddress.ip_address(rng.randrange(2**32))
         expected = {c for c in cidrs if address in ipaddress.ip_network(c)}
         assert {owner for owner, _ in index.lookup(address)} == expected
+
+
+def test_addresses_are_read_strictly_and_both_forms_agree():
+    import ipaddress
+
+    import pytest
+
+    index = RangeIndex([("104.16.0.0/13", "cf"), ("::ffff:0:0/96", "mapped")])
+    assert index.lookup("104.16.0.1") == index.lookup(ipaddress.ip_address("104.16.0.1")) != ()
+    assert index.lookup("::ffff:104.16.0.1")[0][0] == "mapped"
+    for text in ("104.16", "104.16.0.1.5", "nonsense", "1:2:3"):
+        with pytest.raises(ValueError):
+            index.lookup(text)

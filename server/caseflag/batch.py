@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -285,6 +286,25 @@ def summary_text(tally: Tally, elapsed: float, target: str, interrupted: bool) -
 _END = object()
 
 
+def _inline_reader(items: Iterator[Item]):
+    """The next item straight from a regular file, in the event loop (such reads never stall)."""
+
+    async def next_item():
+        try:
+            return next(items, _END)
+        except OSError as err:
+            return InvalidInput(f"reading the input failed: {err}")
+
+    return next_item
+
+
+def _is_regular_file(stream: IO[bytes]) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
 class BatchRun:
     """Checks every item of an input stream and writes one record each, in input order.
 
@@ -303,28 +323,45 @@ class BatchRun:
         self._head: tuple[Item, asyncio.Task] | None = None  # the record the writer is waiting for
         self._session = None  # the DNS sockets of the run, open while it lasts
 
-    def run(self, items: Iterator[Item]) -> None:
-        """Blocking. Ctrl-C stops after the records already written and raises KeyboardInterrupt."""
-        asyncio.run(self._run(items))
+    def run(self, items: Iterator[Item], blocking_input: bool = True) -> None:
+        """Blocking. Ctrl-C stops after the records already written and raises KeyboardInterrupt.
 
-    async def _run(self, items: Iterator[Item]) -> None:
+        blocking_input: the input may keep us waiting (a pipe, a terminal), so a thread reads it;
+        a regular file is read in the event loop, a line whenever there is room for one.
+        """
+        asyncio.run(self._run(items, blocking_input))
+
+    async def _run(self, items: Iterator[Item], blocking_input: bool = True) -> None:
         loop = asyncio.get_running_loop()
         # ASN lookups run in threads (ipwhois is blocking); give them room to match the concurrency.
         loop.set_default_executor(ThreadPoolExecutor(max_workers=min(64, self.concurrency)))
         window = 2 * self.concurrency
-        lines: asyncio.Queue = asyncio.Queue()
-        room = threading.Semaphore(window)
         stop = threading.Event()
-        threading.Thread(target=self._read, args=(items, loop, lines, room, stop), daemon=True).start()
+        next_item = self._reader_thread(items, window, stop) if blocking_input else _inline_reader(items)
         pending: asyncio.Queue = asyncio.Queue(maxsize=window)
         gate = asyncio.Semaphore(self.concurrency)
         async with self.service.session() as session:  # one socket per nameserver for the run
             self._session = session
             try:
-                await asyncio.gather(self._start(lines, pending, room, gate), self._write(pending))
+                await asyncio.gather(self._start(next_item, pending, gate), self._write(pending))
             finally:
                 stop.set()
                 await self._wind_down(pending)
+
+    def _reader_thread(self, items: Iterator[Item], window: int, stop: threading.Event):
+        """Start the reader thread; returns the coroutine function that takes its next item."""
+        lines: asyncio.Queue = asyncio.Queue()
+        room = threading.Semaphore(window)
+        threading.Thread(target=self._read, args=(items, asyncio.get_running_loop(), lines, room, stop),
+                         daemon=True).start()
+
+        async def next_item():
+            item = await lines.get()
+            if isinstance(item, Item):
+                room.release()
+            return item
+
+        return next_item
 
     def _read(self, items: Iterator[Item], loop, lines: asyncio.Queue, room: threading.Semaphore,
               stop: threading.Event) -> None:
@@ -344,16 +381,14 @@ class BatchRun:
         with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is over
             loop.call_soon_threadsafe(lines.put_nowait, _END)
 
-    async def _start(self, lines: asyncio.Queue, pending: asyncio.Queue, room: threading.Semaphore,
-                     gate: asyncio.Semaphore) -> None:
+    async def _start(self, next_item, pending: asyncio.Queue, gate: asyncio.Semaphore) -> None:
         while True:
-            item = await lines.get()
+            item = await next_item()
             if isinstance(item, CaseflagError):
                 raise item
             if item is _END:
                 await pending.put(_END)
                 return
-            room.release()
             if item.key in self.skip:
                 self.tally.skipped += 1
                 continue
@@ -459,7 +494,7 @@ def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: 
                    skip=skip, progress=progress)
     interrupted = broken = False
     try:
-        run.run(read_items(source))
+        run.run(read_items(source), blocking_input=not _is_regular_file(source))
     except KeyboardInterrupt:
         interrupted = True
     except BrokenPipeError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import dns.ipv6
 
@@ -48,8 +48,7 @@ def build_query(qid: int, name: str, rdtype: str) -> bytes | None:
     return _HEADER.pack(qid, RD, 1, 0, 0, 0) + qname + _QUESTION.pack(RDTYPES[rdtype], IN)
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):  # a tuple: one is made for every response, and tuples are cheap to make
     """A response read from the wire: header, its one question, and the answer section.
 
     records: (owner, rdtype, ttl, text) with owner names lowercased and without the final dot.
@@ -62,7 +61,7 @@ class Reply:
     qtype: int
     qclass: int
     records: tuple[tuple[str, int, int, str], ...]
-    wire: bytes = field(default=b"", repr=False, compare=False)
+    wire: bytes = b""
 
     @property
     def truncated(self) -> bool:
