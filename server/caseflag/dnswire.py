@@ -10,6 +10,7 @@ both read every message the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import struct
@@ -37,6 +38,14 @@ class Unusual(ValueError):
 def build_query(qid: int, name: str, rdtype: str) -> bytes | None:
     """A recursive query for `name`, byte for byte what dnspython's make_query writes;
     None when the name is not a plain host name."""
+    qname = _qname(name)
+    if qname is None:
+        return None
+    return _HEADER.pack(qid, RD, 1, 0, 0, 0) + qname + _QUESTION.pack(RDTYPES[rdtype], IN)
+
+
+@functools.lru_cache(maxsize=1024)  # a host's A and AAAA (and often its NS) ask about the same name
+def _qname(name: str) -> bytes | None:
     try:
         raw = name.encode("ascii").rstrip(b".")
     except UnicodeEncodeError:
@@ -44,8 +53,7 @@ def build_query(qid: int, name: str, rdtype: str) -> bytes | None:
     labels = raw.split(b".")
     if len(raw) > 253 or not all(_PLAIN_LABEL.fullmatch(label) for label in labels):
         return None
-    qname = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
-    return _HEADER.pack(qid, RD, 1, 0, 0, 0) + qname + _QUESTION.pack(RDTYPES[rdtype], IN)
+    return b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
 
 
 class Reply(NamedTuple):  # a tuple: one is made for every response, and tuples are cheap to make
@@ -106,42 +114,47 @@ def read_reply(data: bytes) -> Reply | None:
         qid, flags, qdcount, ancount, _, _ = _HEADER.unpack_from(data, 0)
         if qdcount != 1:
             raise Unusual("not one question")
-        qname, pos = _read_name(data, 12)
+        seen: dict[int, str] = {}
+        qname, pos = _read_name(data, 12, seen)
         qtype, qclass = _QUESTION.unpack_from(data, pos)
         pos += 4
         records = []
         for _ in range(ancount):
-            owner, pos = _read_name(data, pos)
+            owner, pos = _read_name(data, pos, seen)
             rdtype, rdclass, ttl, length = _RECORD.unpack_from(data, pos)
             pos += 10
             end = pos + length
             if end > len(data) or rdclass != IN:
                 raise Unusual("short record or not class IN")
-            records.append((owner, rdtype, ttl, _read_rdata(data, pos, end, rdtype)))
+            records.append((owner, rdtype, ttl, _read_rdata(data, pos, end, rdtype, seen)))
             pos = end
     except (Unusual, struct.error, IndexError):
         return None
     return Reply(qid, flags, flags & 0xF, qname, qtype, qclass, tuple(records), data)
 
 
-def _read_rdata(data: bytes, pos: int, end: int, rdtype: int) -> str:
+def _read_rdata(data: bytes, pos: int, end: int, rdtype: int, seen: dict[int, str]) -> str:
     if rdtype == A and end - pos == 4:
         return socket.inet_ntoa(data[pos:end])
     if rdtype == AAAA and end - pos == 16:
         return dns.ipv6.inet_ntoa(data[pos:end])
     if rdtype in (NS, CNAME):
-        target, after = _read_name(data, pos)
+        target, after = _read_name(data, pos, seen)
         if after == end:
             return target
     raise Unusual(f"record type {rdtype} or its length")
 
 
-def _read_name(data: bytes, pos: int) -> tuple[str, int]:
-    """A (possibly compressed) name at pos: its lowercase text and the offset after it."""
+def _read_name(data: bytes, pos: int, seen: dict[int, str]) -> tuple[str, int]:
+    """A (possibly compressed) name at pos: its lowercase text and the offset after it.
+
+    seen: the names already read from this message by offset, where compression points back to.
+    """
+    start = pos
     labels: list[bytes] = []
+    suffix = ""
     after = None
     limit = pos  # as dnspython: every pointer must go further back than the last
-    size = 0
     while True:
         length = data[pos]
         if length >= 0xC0:
@@ -150,6 +163,9 @@ def _read_name(data: bytes, pos: int) -> tuple[str, int]:
                 after = pos + 2
             if pointer >= limit:
                 raise Unusual("compression pointer does not point back")
+            if pointer in seen:
+                suffix = seen[pointer]
+                break
             pos = limit = pointer
             continue
         if length > 63:
@@ -157,11 +173,13 @@ def _read_name(data: bytes, pos: int) -> tuple[str, int]:
         if length == 0:
             break
         label = data[pos + 1:pos + 1 + length]
-        size += length + 1
-        if size > 254 or not _PLAIN_LABEL.fullmatch(label):
-            raise Unusual("long name or a label that needs escaping")
+        if not _PLAIN_LABEL.fullmatch(label):
+            raise Unusual("a label that needs escaping")
         labels.append(label)
         pos += 1 + length
-    if not labels:
-        raise Unusual("the root name")
-    return b".".join(labels).decode("ascii").lower(), pos + 1 if after is None else after
+    text = b".".join(labels).decode("ascii").lower()
+    text = f"{text}.{suffix}" if text and suffix else text or suffix
+    if not text or len(text) > 253:
+        raise Unusual("the root name, or a name longer than 255 bytes")
+    seen[start] = text
+    return text, pos + 1 if after is None else after
