@@ -98,3 +98,20 @@ def test_cached_answers_carry_their_own_query_and_time(service):
     assert {k: v for k, v in third.items() if k not in ("query", "checked_at", "cached")} == \
            {k: v for k, v in first.items() if k not in ("query", "checked_at", "cached")}
     assert service.check("thepiratebay.org", lang="de")["cached"] is True
+
+
+@pytest.mark.parametrize("name", ["www.thepiratebay.org", "cf-shop.com", "www.cf-shop.com", "asn-only.com",
+                                  "plain-site.org", "servfail.com", "xn--mnchen-3ya.de"])
+def test_answer_json_is_the_answer(service, name):
+    """The JSON text with the shared match entries spliced in reads back as the answer itself."""
+    import json
+
+    from caseflag.verdict import SharedEntry, answer_json
+
+    for lang in (None, "de"):
+        answer = service.check(name, lang=lang)
+        text = answer_json(answer)
+        assert text.isascii()
+        assert json.loads(text) == answer
+        assert all(isinstance(entry, SharedEntry) for entry in answer["matches"])
+    assert json.loads(answer_json({"line": 3, **answer})) == {"line": 3, **answer}

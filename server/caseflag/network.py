@@ -320,9 +320,6 @@ class Resolver:
         resolver.timeout = resolver.lifetime = max(lifetime, 0.01)
         return resolver
 
-    async def query(self, session: DnsSession, name: str, rdtype: str, deadline: float) -> DnsAnswer:
-        return (await self.query_all(session, [(name, rdtype)], deadline))[0]
-
     async def query_all(self, session: DnsSession, questions: list[tuple[str, str]],
                         deadline: float) -> list[DnsAnswer]:
         """Ask (name, rdtype) questions at once; an answer for each, in order."""

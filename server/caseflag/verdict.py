@@ -138,7 +138,8 @@ class SharedEntry(dict):
 
     def with_fields(self, **extra: str) -> SharedEntry:
         """A copy with more fields (after the shared ones), its text made from the shared text."""
-        text = self.json[:-1] + "".join(f", {_dumps(key)}: {_dumps(value)}" for key, value in extra.items()) + "}"
+        fields = ", ".join(f"{_dumps(key)}: {_dumps(value)}" for key, value in extra.items())
+        text = self.json[:-1] + (", " if self and fields else "") + fields + "}"
         return SharedEntry({**self, **extra}, text)
 
 
