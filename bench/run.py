@@ -361,17 +361,23 @@ def p3(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200
 
 # --- P4: a million-domain dataset ----------------------------------------------------------------
 
-def p4(log_dir: Path, entities: int, per_entity: int) -> list[Row]:
+def p4(log_dir: Path, entities: int, per_entity: int, rounds: int = 3) -> list[Row]:
     sys.path.insert(0, str(BENCH))
     from gen_dataset import generate
 
+    runs = []
     with tempfile.TemporaryDirectory(prefix="caseflag-p4-") as folder:
         count = generate(Path(folder), entities, per_entity)
-        done = subprocess.run([PYTHON, str(BENCH / "p4_dataset.py"), folder], capture_output=True, text=True,
-                              timeout=300, check=False, cwd=REPO)
-    if done.returncode != 0:
-        raise RuntimeError(f"P4 failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+        os.sync()  # the generator's 10,000 files reach the disk now, not during the timed load
+        for _ in range(rounds):  # each a fresh process; the median load, and the match of that run
+            done = subprocess.run([PYTHON, str(BENCH / "p4_dataset.py"), folder], capture_output=True, text=True,
+                                  timeout=300, check=False, cwd=REPO)
+            if done.returncode != 0:
+                raise RuntimeError(f"P4 failed:\n{done.stderr[-3000:]}")
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    runs.sort(key=lambda run: run["load_s"])
+    result = runs[len(runs) // 2]
+    loads = ", ".join(f"{run['load_s']:.1f}" for run in runs)
     ratio = result["match_ns"] / result["dict_get_ns"]
     size = f"{result['domains']:,} domains ({count:,} generated in {entities:,} entity files)"
     return [
@@ -380,7 +386,8 @@ def p4(log_dir: Path, entities: int, per_entity: int) -> list[Row]:
             "dict.get / match ns by kind: " + ", ".join(
                 f"{kind} {result[kind + '_ns'][0]:,} / {result[kind + '_ns'][1]:,}" for kind in ("listed", "www", "unlisted"))),
         Row("P4", "Dataset.load of that folder (read, TOML, every lint check, indexes)",
-            f"{result['load_s']:.1f} s", "", None, "≤ 5 s", result["load_s"] <= 5),
+            f"{result['load_s']:.1f} s", "", None, "≤ 5 s", result["load_s"] <= 5,
+            f"median of {rounds} fresh processes; their loads took {loads} s"),
         Row("P4", "resident memory after the load (peak in the note)", f"{result['rss_mb']:,} MB", "", None,
             "≤ 600 MB", result["rss_mb"] <= 600, f"peak {result['peak_rss_mb']:,} MB; TOML parser: {result['toml']}"),
     ]
