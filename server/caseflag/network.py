@@ -86,35 +86,67 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     return address, int(port)
 
 
-class _Multiplexer(asyncio.DatagramProtocol):
-    """One UDP socket to one nameserver, many queries in flight, answers matched by message id."""
+class _Multiplexer:
+    """One connected UDP socket to one nameserver, many queries in flight, answers matched by id.
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
+    Each wake-up drains every datagram waiting on the socket; asyncio's datagram transport reads
+    one per loop turn, which cost a turn of the loop and a select() per answer.
+    """
+
+    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
         self.pending: dict[int, asyncio.Future] = {}
+        self._sock, self._loop = sock, loop
+        loop.add_reader(sock.fileno(), self._read_ready)
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
+    @classmethod
+    async def open(cls, server: tuple[str, int]) -> _Multiplexer:
+        loop = asyncio.get_running_loop()
+        family, kind, proto, _, address = (await loop.getaddrinfo(*server, type=socket.SOCK_DGRAM))[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
             # Many answers can arrive at once; a larger buffer keeps bursts from being dropped.
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+            sock.connect(address)  # UDP: only sets the peer, so answers from anyone else are dropped
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock, loop)
 
-    def datagram_received(self, data: bytes, addr) -> None:
-        if len(data) >= 2:
-            waiter = self.pending.get(int.from_bytes(data[:2], "big"))
-            if waiter is not None and not waiter.done():
-                waiter.set_result(data)
+    def send(self, data: bytes) -> None:
+        try:
+            self._sock.send(data)
+        except BlockingIOError:
+            pass  # the send buffer is full: lost like any datagram, and asked again after the timeout
+        except OSError as err:
+            self._fail(err)
 
-    def error_received(self, exc: Exception) -> None:
+    def _read_ready(self) -> None:
+        for _ in range(1024):  # bounded, so a flood cannot keep the loop from its timers
+            try:
+                data = self._sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                self._fail(err)
+                return
+            if len(data) >= 2:
+                waiter = self.pending.get(int.from_bytes(data[:2], "big"))
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(data)
+
+    def _fail(self, exc: Exception) -> None:
         # An ICMP error (nothing listening) is not tied to one query: every waiter learns it.
         for waiter in list(self.pending.values()):
             if not waiter.done():
                 waiter.set_exception(exc)
 
-    def connection_lost(self, exc) -> None:
-        self.error_received(exc or ConnectionError("the DNS socket was closed"))
+    def close(self) -> None:
+        if self._sock.fileno() >= 0:
+            self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+        self._fail(ConnectionError("the DNS socket was closed"))
 
 
 class DnsSession:
@@ -136,19 +168,16 @@ class DnsSession:
             if not opening.done():
                 opening.cancel()
             elif not opening.cancelled() and opening.exception() is None:
-                opening.result()[0].close()
+                opening.result().close()
         self._muxes.clear()
-        await asyncio.sleep(0)  # let the transports finish closing before the loop may end
 
     async def _mux(self, server: tuple[str, int]) -> _Multiplexer:
         # Queries start together: the first opens the socket, the others wait for that same opening.
         opening = self._muxes.get(server)
         if opening is None or (opening.done() and opening.exception() is not None):
-            loop = asyncio.get_running_loop()
-            opening = loop.create_task(loop.create_datagram_endpoint(_Multiplexer, remote_addr=server))
+            opening = asyncio.get_running_loop().create_task(_Multiplexer.open(server))
             self._muxes[server] = opening
-        _, mux = await asyncio.shield(opening)
-        return mux
+        return await asyncio.shield(opening)
 
     async def exchange_all(self, queries: list[_Query], deadline: float) -> list:
         """Ask several questions at once. Each gets its response (a dnswire Reply or a dnspython
@@ -211,7 +240,7 @@ class DnsSession:
         responses: list = [None] * len(queries)
         try:
             for query in queries:
-                mux.transport.sendto(query.wire())
+                mux.send(query.wire())
             for index, query in enumerate(queries):
                 while True:
                     try:
