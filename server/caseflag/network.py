@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import dns.asyncquery
-import dns.entropy
 import dns.exception
 import dns.flags
 import dns.message
@@ -232,7 +231,7 @@ class DnsSession:
         for number, query in enumerate(queries):
             query.id = int.from_bytes(ids[2 * number:2 * number + 2], "big")
             while query.id in mux.pending:  # ids must be unique among the queries in flight
-                query.id = dns.entropy.random_16()
+                query.id = int.from_bytes(os.urandom(2), "big")
             waiters.append(loop.create_future())
             mux.pending[query.id] = waiters[-1]
         expires = loop.time() + timeout
@@ -284,7 +283,7 @@ class _Query:
     to recognise its response."""
 
     def __init__(self, name: str, rdtype: str) -> None:
-        self.name, self.rdtype = name, rdtype
+        self.name, self.rdtype, self.qtype = name, rdtype, dnswire.RDTYPES[rdtype]
         self.id = 0
         self._plain = dnswire.build_query(0, name, rdtype)
         self._message: dns.message.Message | None = None
@@ -292,8 +291,7 @@ class _Query:
     def wire(self) -> bytes:
         if self._plain is not None:
             return self.id.to_bytes(2, "big") + self._plain[2:]
-        message = self.message()
-        return message.to_wire()
+        return self.message().to_wire()
 
     def message(self) -> dns.message.Message:
         """The query as a dnspython message, with the current id (for TCP and unusual answers)."""
@@ -306,7 +304,7 @@ class _Query:
         """The response in data if it answers this query, else None."""
         reply = dnswire.read_reply(data) if self._plain is not None else None
         if reply is not None:
-            return reply if reply.id == self.id and reply.answers(self.name, dnswire.RDTYPES[self.rdtype]) else None
+            return reply if reply.id == self.id and reply.answers(self.name, self.qtype) else None
         try:
             response = dns.message.from_wire(data)
         except dns.exception.DNSException:

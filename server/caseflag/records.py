@@ -11,10 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-try:  # tomli's compiled wheels parse ~3x faster than the stdlib's pure-Python copy of it
-    import tomli as toml_parser
-except ImportError:  # pragma: no cover - same parser, same messages, only slower
-    import tomllib as toml_parser
+import tomli  # tomllib's own source, in compiled wheels: ~3x faster on a big dataset
 
 KINDS = ("entities", "cases", "sources", "providers")
 
@@ -48,7 +45,7 @@ def normalise(value):
 
 
 def _line_of_error(message: str) -> int | None:
-    # tomli (and tomllib) report "... (at line 3, column 7)"
+    # tomli reports "... (at line 3, column 7)"
     marker = "at line "
     if marker not in message:
         return None
@@ -64,8 +61,8 @@ def read_file(kind: str, path: Path) -> RawRecord:
     except (OSError, UnicodeDecodeError) as err:
         return RawRecord(kind, path, "", None, f"cannot read the file as UTF-8: {err}", 1)
     try:
-        data = normalise(toml_parser.loads(text))
-    except toml_parser.TOMLDecodeError as err:
+        data = normalise(tomli.loads(text))
+    except tomli.TOMLDecodeError as err:
         return RawRecord(kind, path, text, None, f"not valid TOML: {err}", _line_of_error(str(err)))
     return RawRecord(kind, path, text, data)
 
