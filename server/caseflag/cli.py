@@ -44,16 +44,27 @@ def _print_summary(result: dict, out) -> None:
         print(f"  - {reason}", file=out)
     for match in result["matches"]:
         print(f"  {match['entity']['name']} ({match['matched_by']}, role: {match['role'] or 'none'})", file=out)
-        for case in match["cases"]:
-            court = f", {case['court']}" if case.get("court") else ""
-            print(f"    * {case['title']} — {case['date'] or 'date unknown'}, {case['status']}{court}; as {case['role']}", file=out)
-            for source in case["sources"][:3]:
-                where = source.get("url") or "(no address known)"
-                print(f"        {source['publisher']}, {source['date'] or 'undated'} [{source['language']}]: {where}", file=out)
+        _print_cases(match["cases"], "    ", out)
+        for other in match.get("related", []):
+            if other["cases"]:
+                count = len(other["cases"])
+                print(f"    {other['relation']}: {other['name']} (role: {other['role']}, "
+                      f"{count} case{'s' if count > 1 else ''})", file=out)
+                if not match["cases"]:  # the related verdict: these cases are the reason
+                    _print_cases(other["cases"], "      ", out)
     infra = result["infrastructure"]
     addresses = ", ".join(infra["addresses"]) or "no addresses"
     print(f"  infrastructure: {infra['status']} ({addresses})" + (f" — {infra['reason']}" if infra["reason"] else ""), file=out)
     print(file=out)
+
+
+def _print_cases(cases: list[dict], indent: str, out) -> None:
+    for case in cases:
+        court = f", {case['court']}" if case.get("court") else ""
+        print(f"{indent}* {case['title']} — {case['date'] or 'date unknown'}, {case['status']}{court}; as {case['role']}", file=out)
+        for source in case["sources"][:3]:
+            where = source.get("url") or "(no address known)"
+            print(f"{indent}    {source['publisher']}, {source['date'] or 'undated'} [{source['language']}]: {where}", file=out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
