@@ -1,4 +1,4 @@
-"""The `caseflag` command: serve, check, data lint, data export — thin wrappers over the service."""
+"""The `caseflag` command: serve, check, batch, data lint, data export, data release — thin wrappers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import config as config_module
 from .errors import CaseflagError
+from .export import EXPORT_FORMATS
 
 
 def _default_workers() -> int:
@@ -120,6 +121,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from .dataset import Dataset
+    from .release import write_release
+
+    dataset = Dataset.load(args.path or config_module.resolve()["DATA_DIR"])
+    names = write_release(dataset, args.output, previous=args.previous, date=args.date)
+    print(f"{args.output}: {len(names)} files ({', '.join(names)}) for dataset {dataset.version}", file=sys.stderr)
+    return 0
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from .lookup import create_service
     from .batch import run_batch
@@ -164,10 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("path", nargs="?", help="the data folder (default: the bundled data/)")
     lint.set_defaults(func=cmd_lint)
     export = data_commands.add_parser("export", help="dump the whole list")
-    export.add_argument("--format", choices=("json", "jsonl", "csv"), default="json")
+    export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="json")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument("--path", help="the data folder (default: the bundled data/)")
     export.set_defaults(func=cmd_export)
+    release = data_commands.add_parser("release", help="write a citable release folder: every export, SQLite, "
+                                                       "CHANGES.md and SHA256SUMS")
+    release.add_argument("--output", "-o", required=True, metavar="DIR", help="the folder to write (new, empty, "
+                                                                             "or an earlier release's)")
+    release.add_argument("--previous", metavar="OLD_DIR", help="an earlier release folder: CHANGES.md says what changed")
+    release.add_argument("--date", help="the release date, YYYY-MM-DD (default: the newest date in the records)")
+    release.add_argument("--path", help="the data folder (default: the bundled data/)")
+    release.set_defaults(func=cmd_release)
     return parser
 
 
