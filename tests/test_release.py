@@ -2,6 +2,7 @@
 SQLite file's answers, the changelog against a previous release, and refusals that lose nothing."""
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -210,3 +211,17 @@ def test_refusals_are_messages_and_lose_nothing(bundled, tmp_path):
     assert release(again).returncode == 0
     assert (again / "CHANGES.md").read_bytes() == (bundled / "CHANGES.md").read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder is left behind"
+
+
+def test_the_readme_queries_show_their_real_output(bundled):
+    """Each `sqlite3 -header caseflag.sqlite "…"` example in the README prints what it shows."""
+    readme = (DATA_DIR.parent / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r'```sh\nsqlite3 -header caseflag\.sqlite "(.+?)"\n```\n\n```text\n(.*?)```', readme, re.S)
+    assert len(examples) == 3
+    db = sqlite3.connect(f"file:{bundled / 'caseflag.sqlite'}?mode=ro", uri=True)
+    for query, shown in examples:
+        cursor = db.execute(query)
+        lines = ["|".join(col[0] for col in cursor.description)]
+        lines += ["|".join("" if value is None else str(value) for value in row) for row in cursor]
+        assert "\n".join(lines) + "\n" == shown, query
+    db.close()
