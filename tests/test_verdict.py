@@ -72,14 +72,16 @@ def test_precedence_related_over_infrastructure_and_none_without_a_tie(data_copy
     (data_copy / "entities" / "copy-bay.toml").write_text(
         entity("copy-bay", "copy-bay-example.com", mirror_of="the-pirate-bay"), encoding="utf-8")
     (data_copy / "entities" / "lonely.toml").write_text(
-        entity("lonely", "lonely-example.com", successor_of="cf-shop"), encoding="utf-8")
+        entity("lonely", "lonely-example.com", operated_by="alone", successor_of="cf-shop"), encoding="utf-8")
     (data_copy / "entities" / "alone.toml").write_text(entity("alone", "alone-example.com"), encoding="utf-8")
+    (data_copy / "entities" / "bare.toml").write_text(entity("bare", "bare-example.com"), encoding="utf-8")
     dataset = Dataset.load(data_copy)
 
     shop = answer(dataset, "cf-shop.com", CLOUDFLARE)
     assert shop["verdict"]["level"] == "related" and shop["verdict"]["badge"]["text"] == "~"
     assert shop["verdict"]["reasons"][0].startswith(
         "cf-shop.com belongs to Cf-Shop, operated by Mediaservices, the defendant in ")
+    assert "Cf-Shop has a successor: Lonely." in shop["verdict"]["reasons"]
     assert [m["entity"]["id"] for m in shop["matches"]] == ["cf-shop", "cloudflare"]
     assert shop["matches"][0]["related"][0]["relation"] == "operator"
     operates = [r for r in answer(dataset, "allofmp3.com")["matches"][0]["related"] if r["id"] == "mediaservices"]
@@ -95,7 +97,13 @@ def test_precedence_related_over_infrastructure_and_none_without_a_tie(data_copy
     assert answer(dataset, "lonely-example.com")["verdict"]["level"] == "none"
     assert answer(dataset, "lonely-example.com", CLOUDFLARE)["verdict"]["level"] == "infrastructure"
     alone = answer(dataset, "alone-example.com")
-    assert alone["verdict"]["level"] == "none" and alone["matches"][0]["related"] == []
+    assert alone["verdict"]["level"] == "none"
+    assert "Alone operates Lonely." in alone["verdict"]["reasons"]
+    (lonely,) = alone["matches"][0]["related"]
+    assert (lonely["relation"], lonely["role"], lonely["cases"]) == ("operates", None, [])
+    bare = answer(dataset, "bare-example.com")
+    assert bare["verdict"]["level"] == "none" and bare["matches"][0]["related"] == []
+    assert bare["verdict"]["reasons"][0] == "bare-example.com belongs to Bare, which is listed but named in no case."
 
 
 def test_relation_fields_are_linted(data_copy):

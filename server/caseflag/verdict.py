@@ -225,6 +225,14 @@ def _chain(rel: dict) -> str:
             f"in \"{first['title']}\"{tail}")
 
 
+def _relation_sentence(name: str, rel: dict) -> str:
+    """'MEGA has a predecessor: Megaupload.', or 'Mediaservices operates AllofMP3.'"""
+    if rel["relation"] == "operates":
+        return f"{name} operates {rel['name']}."
+    article = "an" if rel["relation"][0] in "aeiou" else "a"
+    return f"{name} has {article} {rel['relation']}: {rel['name']}."
+
+
 def _case_count(n: int) -> str:
     return f"{n} case" if n == 1 else f"{n} cases"
 
@@ -274,8 +282,7 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
             reasons.append(f"{match.domain}{via} belongs to {name}, which is listed but named in no case.")
         for rel in entry["related"]:
             if level != RELATED or not rel["cases"]:
-                reasons.append(f"{name} has a{'n' if rel['relation'][0] in 'aeiou' else ''} "
-                               f"{rel['relation']}: {rel['name']}.")
+                reasons.append(_relation_sentence(name, rel))
 
     provider_entries = []
     matched_ids = {m["entity"]["id"] for m in matches}
