@@ -147,7 +147,7 @@ def test_changelog_against_a_previous_release(bundled, tmp_path):
     assert "Removed:\n\n- `ustr` — Office of the United States Trade Representative (USTR)\n" in changes
     assert "- `mega` — MEGA: `aliases`, `description`\n" in changes
     assert "- `streamsite-example.com` (primary, of `streamsite`)" in changes
-    assert "- `mega.co.nz` (redirect, of `mega`): `relation`\n" in changes
+    assert "- `mega.co.nz` (redirect, of `mega`): `relation` (`former` → `redirect`)\n" in changes
     assert "- `us-trade-pressure-allofmp3` — US trade pressure on Russia over Allofmp3.com: `parties`\n" in changes
     assert "- `example-news-2020-02-03-streamsite-sued` — Labels sue a streaming site\n" in changes
 

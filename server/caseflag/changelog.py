@@ -60,6 +60,20 @@ def _label(kind: str, record_id: str, records: dict[str, dict], domains: dict[st
     return f"`{record_id}` — {title}" if title else f"`{record_id}`"
 
 
+def _field_change(name: str, before, after) -> str:
+    """`status` (`pending` → `judgment`) for short values; long text and lists by name only."""
+    def short(value) -> bool:
+        return value is None or (isinstance(value, (str, int)) and len(str(value)) <= 40 and "\n" not in str(value))
+
+    if short(before) and short(after):
+        return f"`{name}` ({_value(before)} → {_value(after)})"
+    return f"`{name}`"
+
+
+def _value(value) -> str:
+    return "none" if value is None else f"`{value}`"
+
+
 def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | None, new: dict,
            previous_version: str | None) -> str:
     """The changelog as Markdown; the same changes give the same text."""
@@ -86,9 +100,12 @@ def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | 
             lines += ["", "Removed:", ""]
             lines += [f"- {_label(kind, rid, (old or {}).get(kind, {}), old_domains)}" for rid in item.removed]
         if item.changed:
+            before = old_domains if kind == "domains" else old[kind]
+            after = new_domains if kind == "domains" else new[kind]
             lines += ["", "Changed:", ""]
             lines += [f"- {_label(kind, rid, new.get(kind, {}), new_domains)}: "
-                      + ", ".join(f"`{name}`" for name in fields) for rid, fields in item.changed.items()]
+                      + ", ".join(_field_change(name, before[rid].get(name), after[rid].get(name)) for name in fields)
+                      for rid, fields in item.changed.items()]
     if previous_version is not None and not any(
             item.added or item.removed or item.changed for item in changes.values()):
         lines += ["", "No record changed."]
