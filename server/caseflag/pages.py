@@ -22,7 +22,7 @@ pages = Blueprint("pages", __name__, template_folder="templates")
 VERDICT_TITLES = {
     "target": "Target of copyright enforcement",
     "party": "Party to copyright cases",
-    "related": "Related to a party to copyright cases",
+    "related": "Related to an entity named in copyright cases",
     "infrastructure": "Served by infrastructure named in cases",
     "none": "Nothing known",
 }
@@ -99,9 +99,10 @@ def verdict_words(result: dict) -> str:
                 else "This site is tied to a party to copyright-enforcement cases, but not their target.")
     if level == "related":
         tied = next((other for other in (subject or {}).get("related", []) if other["cases"]), None)
-        return (f"This site belongs to {name}, which is named in no case itself, but is "
-                f"{RELATION_PHRASES[tied['relation']]} {tied['name']}, which is. That tie is all that is known."
-                if tied else "This site is tied to a party to copyright-enforcement cases through its history.")
+        return (f"This site belongs to {name}, which is named in no case itself. It is "
+                f"{RELATION_PHRASES[tied['relation']]} {tied['name']}, which is named in copyright-enforcement "
+                "cases; that relation is the whole tie." if tied
+                else "This site is tied to copyright-enforcement cases only through a related entity.")
     if level == "infrastructure":
         providers = result["infrastructure"]["providers"]
         provider = providers[0]["name"] if providers else "a provider"
