@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-deps system-deps lint-data extension bench clean
+.PHONY: run test test-deps system-deps lint-data release extension bench clean
 
 $(BIN)/caseflag: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: test-deps
 
 lint-data: $(BIN)/caseflag
 	$(BIN)/caseflag data lint
+
+# The citable data release in dist/release/ (exports, SQLite, CHANGES.md, SHA256SUMS); PREVIOUS=DIR
+# compares with an earlier release folder for CHANGES.md.
+release: $(BIN)/caseflag
+	$(BIN)/caseflag data release -o dist/release $(if $(PREVIOUS),--previous $(PREVIOUS))
+	cd dist/release && sha256sum -c --quiet SHA256SUMS
 
 extension:
 	bash scripts/build-extension.sh

@@ -219,3 +219,16 @@ def test_sources_in_the_requested_language_come_first(client):
 def test_healthz(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["counts"]["entities"] > 10
+
+
+def test_mega_answers_related_with_the_chain(client):
+    """mega.nz: in no case itself, the successor of a defendant; the related entity carries its cases."""
+    status, body = check(client, "www.mega.nz")
+    assert status == 200
+    assert body["verdict"]["level"] == "related"
+    assert body["verdict"]["badge"] == {"text": "~", "color": "#78909c"}
+    assert body["verdict"]["reasons"][0].startswith("mega.nz belongs to MEGA, the successor of Megaupload, the defendant")
+    assert entity_names(body) == ["MEGA"]
+    related = body["matches"][0]["related"][0]
+    assert set(related) == {"id", "name", "relation", "domains", "role", "cases"}
+    assert related["role"] == "defendant" and related["cases"][0]["sources"]

@@ -89,6 +89,19 @@ def test_csv_has_the_exact_columns_and_one_row_per_input_line(dns, tmp_path):
     assert "\r" not in stderr and "Traceback" not in stderr
 
 
+def test_csv_level_related_names_the_cases_that_tie_the_site(tmp_path):
+    """mega.nz: level related; cases are those of the related entity (Megaupload)."""
+    source = tmp_path / "in.txt"
+    source.write_text("mega.nz\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = subprocess.run([CASEFLAG, "batch", str(source), "--output", str(out), "--offline"],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    (row,) = read_csv(out)
+    assert (row["level"], row["entities"], row["cases"]) == ("related", "mega", "united-states-v-dotcom")
+    assert "related 1" in result.stderr.decode()
+
+
 def test_jsonl_from_stdin_gives_the_same_verdict_as_the_api(dns, client):
     """Each JSON line is the API's answer for that input, plus its line number; errors are inline."""
     result = run("-", dns=dns, stdin=b"thepiratebay.org\nlocalhost\nwww.cf-shop.com\n")

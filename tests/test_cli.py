@@ -109,3 +109,11 @@ def test_serve_answers_over_real_http(dns, extra):
     logs = stdout + stderr
     assert "GET /api/v1/check" in logs
     assert "thepiratebay" not in logs and "127.0.0.1 -" not in logs
+
+
+def test_check_summary_names_the_related_level_and_its_cases(dns):
+    result = run("check", "--offline", "mega.co.nz", env=dns_env(dns))
+    assert result.returncode == 0, result.stderr
+    assert "verdict: RELATED  [~]" in result.stdout
+    assert "predecessor: Megaupload (role: defendant, 1 case)" in result.stdout
+    assert "United States v. Kim Dotcom" in result.stdout

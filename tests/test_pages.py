@@ -174,6 +174,18 @@ def test_lookup_shows_what_the_popup_shows(client):
     assert page.fields[0].get("value") == "https://www.thepiratebay.org/search", "the form keeps the input"
 
 
+def test_lookup_of_a_related_site_names_the_chain_and_its_cases(client):
+    page = get_page(client, "/lookup?domain=mega.nz")
+    text = page.text
+    assert "Related to an entity named in copyright cases" in text
+    assert ("This site belongs to MEGA, which is named in no case itself. It is the successor of Megaupload, "
+            "which is named in copyright-enforcement cases") in text
+    assert ("/entities/megaupload", "Megaupload") in page.links
+    assert any(href == "/cases/united-states-v-dotcom" for href, _ in page.links)
+    entity = get_page(client, "/entities/mediaservices").text
+    assert "The operator of AllofMP3" in entity
+
+
 def test_lookup_words_for_unknown_and_missing_infrastructure(client, offline_app):
     missing = get_page(client, "/lookup?domain=nothing-here.example.com").text
     assert "The name does not exist in DNS (NXDOMAIN)." in missing

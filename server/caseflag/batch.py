@@ -51,13 +51,17 @@ def verdict_row(result: dict, line: int | None = None) -> dict[str, str]:
         return row
     matches = result["matches"]
     infrastructure = result["infrastructure"]
+    level = result["verdict"]["level"]
+    case_lists = [match["cases"] for match in matches]
+    if level == "related":  # the cases that tie the site, through the entities related to its own
+        case_lists += [other["cases"] for match in matches for other in match.get("related", [])]
     row.update(
         hostname=result["hostname"],
         registrable_domain=result["registrable_domain"] or "",
-        level=result["verdict"]["level"],
+        level=level,
         entities=";".join(match["entity"]["id"] for match in matches),
         providers=";".join(provider["id"] for provider in infrastructure["providers"]),
-        cases=";".join(dict.fromkeys(case["id"] for match in matches for case in match["cases"])),
+        cases=";".join(dict.fromkeys(case["id"] for cases in case_lists for case in cases)),
         infrastructure_status=infrastructure["status"],
         # Reasons are sentences that may hold ';' themselves: one paragraph, not a list to split.
         reason=" ".join(result["verdict"]["reasons"]),
@@ -238,7 +242,7 @@ def progress_line(tally: Tally, total: int | None, elapsed: float, width: int = 
     parts.append(f"{rate:,.0f}/s")
     if total and rate > 0:
         parts.append(f"ETA {_duration(max(total - done, 0) / rate)}")
-    levels = " ".join(f"{level} {tally.levels[level]:,}" for level in ("target", "party", "infrastructure", "none"))
+    levels = " ".join(f"{level} {tally.levels[level]:,}" for level in ("target", "party", "related", "infrastructure", "none"))
     parts.append(f"{levels} errors {sum(tally.errors.values()):,}")
     return "  ".join(parts)[: max(width - 1, 10)]
 

@@ -1,4 +1,4 @@
-"""The `caseflag` command: serve, check, data lint, data export — thin wrappers over the service."""
+"""The `caseflag` command: serve, check, batch, data lint, data export, data release — thin wrappers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import config as config_module
 from .errors import CaseflagError
+from .export import EXPORT_FORMATS
 
 
 def _default_workers() -> int:
@@ -44,16 +45,27 @@ def _print_summary(result: dict, out) -> None:
         print(f"  - {reason}", file=out)
     for match in result["matches"]:
         print(f"  {match['entity']['name']} ({match['matched_by']}, role: {match['role'] or 'none'})", file=out)
-        for case in match["cases"]:
-            court = f", {case['court']}" if case.get("court") else ""
-            print(f"    * {case['title']} — {case['date'] or 'date unknown'}, {case['status']}{court}; as {case['role']}", file=out)
-            for source in case["sources"][:3]:
-                where = source.get("url") or "(no address known)"
-                print(f"        {source['publisher']}, {source['date'] or 'undated'} [{source['language']}]: {where}", file=out)
+        _print_cases(match["cases"], "    ", out)
+        for other in match.get("related", []):
+            if other["cases"]:
+                count = len(other["cases"])
+                print(f"    {other['relation']}: {other['name']} (role: {other['role']}, "
+                      f"{count} case{'s' if count > 1 else ''})", file=out)
+                if not match["cases"]:  # the related verdict: these cases are the reason
+                    _print_cases(other["cases"], "      ", out)
     infra = result["infrastructure"]
     addresses = ", ".join(infra["addresses"]) or "no addresses"
     print(f"  infrastructure: {infra['status']} ({addresses})" + (f" — {infra['reason']}" if infra["reason"] else ""), file=out)
     print(file=out)
+
+
+def _print_cases(cases: list[dict], indent: str, out) -> None:
+    for case in cases:
+        court = f", {case['court']}" if case.get("court") else ""
+        print(f"{indent}* {case['title']} — {case['date'] or 'date unknown'}, {case['status']}{court}; as {case['role']}", file=out)
+        for source in case["sources"][:3]:
+            where = source.get("url") or "(no address known)"
+            print(f"{indent}    {source['publisher']}, {source['date'] or 'undated'} [{source['language']}]: {where}", file=out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -109,6 +121,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from .dataset import Dataset
+    from .release import write_release
+
+    dataset = Dataset.load(args.path or config_module.resolve()["DATA_DIR"])
+    names = write_release(dataset, args.output, previous=args.previous, date=args.date)
+    print(f"{args.output}: {len(names)} files ({', '.join(names)}) for dataset {dataset.version}", file=sys.stderr)
+    return 0
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     from .lookup import create_service
     from .batch import run_batch
@@ -153,10 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("path", nargs="?", help="the data folder (default: the bundled data/)")
     lint.set_defaults(func=cmd_lint)
     export = data_commands.add_parser("export", help="dump the whole list")
-    export.add_argument("--format", choices=("json", "jsonl", "csv"), default="json")
+    export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="json")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument("--path", help="the data folder (default: the bundled data/)")
     export.set_defaults(func=cmd_export)
+    release = data_commands.add_parser("release", help="write a citable release folder: every export, SQLite, "
+                                                       "CHANGES.md and SHA256SUMS")
+    release.add_argument("--output", "-o", required=True, metavar="DIR", help="the folder to write (new, empty, "
+                                                                             "or an earlier release's)")
+    release.add_argument("--previous", metavar="OLD_DIR", help="an earlier release folder: CHANGES.md says what changed")
+    release.add_argument("--date", help="the release date, YYYY-MM-DD (default: the newest date in the records)")
+    release.add_argument("--path", help="the data folder (default: the bundled data/)")
+    release.set_defaults(func=cmd_release)
     return parser
 
 

@@ -19,6 +19,14 @@ from .records import content_version, data_files, read_all
 log = logging.getLogger(__name__)
 
 TARGET_ROLES = frozenset({"defendant", "subject"})
+# Entity fields that name another entity: field -> (what the other entity is to this one, and
+# what this one is to it). `mega.successor_of = "megaupload"`: Megaupload is MEGA's predecessor.
+RELATION_FIELDS = {
+    "successor_of": ("predecessor", "successor"),
+    "predecessor_of": ("successor", "predecessor"),
+    "mirror_of": ("original", "mirror"),
+    "operated_by": ("operator", "operates"),
+}
 
 
 class DomainMatch(NamedTuple):  # built on every list hit: a tuple is made in a fraction of a dataclass's time
@@ -95,13 +103,12 @@ class Dataset:
                 self._involvements.setdefault(party["entity_id"], []).append(
                     Involvement(case, party["role"], tuple(party.get("source_ids", [])))
                 )
-        # successor/predecessor links, read from both sides so a one-sided record still counts
+        # Relations between entities, read from both sides so a one-sided record still counts.
         self._related: dict[str, dict[str, str]] = {}
         for entity in self.entities.values():
-            if entity.get("successor_of"):
-                self._link(entity["successor_of"], "successor", entity["id"])
-            if entity.get("predecessor_of"):
-                self._link(entity["predecessor_of"], "predecessor", entity["id"])
+            for key, (relation, inverse) in RELATION_FIELDS.items():
+                if entity.get(key):
+                    self._link(entity["id"], relation, inverse, entity[key])
         self._asns: dict[int, str] = {}
         self._nameservers = _PatternIndex()
         self._cnames = _PatternIndex()
@@ -175,14 +182,14 @@ class Dataset:
         """The case with that id; NotFound when none is listed."""
         return _get(self.cases, case_id, "case", "cases")
 
-    def _link(self, entity_id: str, relation: str, other_id: str) -> None:
-        """Record that other_id is entity_id's `relation`, and the inverse."""
-        inverse = "predecessor" if relation == "successor" else "successor"
+    def _link(self, entity_id: str, relation: str, inverse: str, other_id: str) -> None:
+        """Record that other_id is entity_id's `relation`, and entity_id is other_id's `inverse`."""
         self._related.setdefault(entity_id, {}).setdefault(other_id, relation)
         self._related.setdefault(other_id, {}).setdefault(entity_id, inverse)
 
     def related(self, entity_id: str) -> list[tuple[str, dict]]:
-        """(relation, entity) for each successor or predecessor of the entity."""
+        """(relation, entity) for each entity one hop away; relation says what that entity is to
+        this one: successor, predecessor, mirror, original, operator or operates."""
         return [(relation, self.entities[other_id])
                 for other_id, relation in self._related.get(entity_id, {}).items() if other_id in self.entities]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from typing import TextIO
 
 from .dataset import Dataset
 
@@ -31,19 +33,35 @@ def _rows(dataset: Dataset):
                "type": "provider", "roles": f"entity:{provider['entity_id']}"}
 
 
-def write_export(dataset: Dataset, fmt: str, out) -> None:
-    if fmt == "json":
-        json.dump({"dataset_version": dataset.version, "entities": list(dataset.entities.values()),
-                   "cases": list(dataset.cases.values()), "sources": list(dataset.sources.values()),
-                   "providers": list(dataset.providers.values())}, out, ensure_ascii=False, indent=2)
-        out.write("\n")
-    elif fmt == "jsonl":
-        for kind in ("entities", "cases", "sources", "providers"):
-            for record in getattr(dataset, kind).values():
-                out.write(json.dumps({"record_kind": kind[:-1] if kind != "entities" else "entity", **record},
-                                     ensure_ascii=False) + "\n")
-    else:
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in _rows(dataset):
-            writer.writerow({col: row.get(col) or "" for col in CSV_COLUMNS})
+def write_json(dataset: Dataset, out: TextIO) -> None:
+    json.dump({"dataset_version": dataset.version, "entities": list(dataset.entities.values()),
+               "cases": list(dataset.cases.values()), "sources": list(dataset.sources.values()),
+               "providers": list(dataset.providers.values())}, out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def write_jsonl(dataset: Dataset, out: TextIO) -> None:
+    for kind in ("entities", "cases", "sources", "providers"):
+        for record in getattr(dataset, kind).values():
+            out.write(json.dumps({"record_kind": kind[:-1] if kind != "entities" else "entity", **record},
+                                 ensure_ascii=False) + "\n")
+
+
+def write_csv(dataset: Dataset, out: TextIO) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in _rows(dataset):
+        writer.writerow({col: row.get(col) or "" for col in CSV_COLUMNS})
+
+
+# Every format `data export --format` offers, by name: writer(dataset, text stream).
+# `data release` writes each file it finds here, so a format added here reaches the release too.
+EXPORT_FORMATS: dict[str, Callable[[Dataset, TextIO], None]] = {
+    "json": write_json,
+    "jsonl": write_jsonl,
+    "csv": write_csv,
+}
+
+
+def write_export(dataset: Dataset, fmt: str, out: TextIO) -> None:
+    EXPORT_FORMATS[fmt](dataset, out)

@@ -30,6 +30,8 @@ SCHEMA_FILES = {
     "sources": "source.schema.json",
     "providers": "provider.schema.json",
 }
+# Entity fields that name another entity (dataset.RELATION_FIELDS says what each relation means).
+ENTITY_LINKS = ("successor_of", "predecessor_of", "mirror_of", "operated_by")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -218,9 +220,13 @@ class Checker:
         for ref in data.get("source_ids", []):
             self._require(record, ("source_ids",), "sources", ref)
         if record.kind == "entities":
-            for key in ("successor_of", "predecessor_of"):
-                if key in data:
-                    self._require(record, (key,), "entities", data[key])
+            for key in ENTITY_LINKS:
+                if key not in data:
+                    continue
+                self._require(record, (key,), "entities", data[key])
+                if data[key] == data["id"]:
+                    self.report(record, (key,), f"{key} names the entity itself",
+                                "name another entity, or remove the field", value=data[key])
             for index, alias in enumerate(data.get("aliases", [])):
                 for ref in alias.get("source_ids", []):
                     self._require(record, ("aliases", index, "source_ids"), "sources", ref)

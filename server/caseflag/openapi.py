@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .lint import SCHEMA_FILES
-from .verdict import BADGE_COLORS, ROLE_ORDER
+from .verdict import BADGE_COLORS, RELATION_PHRASES, ROLE_ORDER
 
 RECORD_COMPONENTS = {"entities": "Entity", "cases": "Case", "sources": "Source", "providers": "Provider"}
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -101,11 +101,16 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
          "role": {"anyOf": [role, {"type": "null"}]},
          "cases": array(ref("CaseInvolvement")),
          "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
-         "related": array(obj({"id": ref("Entity.id"), "name": {"type": "string"},
-                               "relation": {"enum": ["successor", "predecessor"]},
-                               "domains": array({"type": "string"})}))},
+         "related": array(ref("RelatedEntity"))},
         {"matched_domain": {"type": "string"}, "relation": {"type": "string"}},
     )
+    related = obj({"id": ref("Entity.id"), "name": {"type": "string"},
+                   "relation": {"enum": list(RELATION_PHRASES),
+                                "description": "What the related entity is to the matched one "
+                                               "(predecessor: the matched entity is its successor)."},
+                   "domains": array({"type": "string"}),
+                   "role": {"anyOf": [role, {"type": "null"}], "description": "Its headline role in cases."},
+                   "cases": array(ref("CaseInvolvement"))})
     evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname"]},
                     "value": {"type": "string"}, "detail": {"type": "string"}})
     asn = obj({"address": {"type": "string"}, "status": {"enum": ["ok", "error"]}},
@@ -149,6 +154,7 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
         "CaseInvolvement": involvement,
         "EntitySummary": entity_summary,
         "Match": match,
+        "RelatedEntity": related,
         "Evidence": evidence,
         "AsnInfo": asn,
         "Infrastructure": infrastructure,

@@ -14,7 +14,7 @@ from flask import Blueprint, render_template, request
 from .api import DATA_LICENCE, DATA_LICENCE_URL, service
 from .dataset import Dataset, case_sort_date
 from .errors import CaseflagError, InvalidInput
-from .verdict import case_dict, entity_summary, sources_for
+from .verdict import RELATION_PHRASES, case_dict, entity_summary, sources_for
 
 pages = Blueprint("pages", __name__, template_folder="templates")
 
@@ -22,6 +22,7 @@ pages = Blueprint("pages", __name__, template_folder="templates")
 VERDICT_TITLES = {
     "target": "Target of copyright enforcement",
     "party": "Party to copyright cases",
+    "related": "Related to an entity named in copyright cases",
     "infrastructure": "Served by infrastructure named in cases",
     "none": "Nothing known",
 }
@@ -38,7 +39,8 @@ WORDS = {
                   "court_order": "Court order", "injunction": "Injunction", "settlement": "Settlement",
                   "trade_pressure": "Trade pressure", "raid": "Raid"},
     "relation": {"successor": "Successor", "predecessor": "Predecessor", "mirror": "Mirror",
-                 "former": "Former domain", "redirect": "Redirect"},
+                 "former": "Former domain", "redirect": "Redirect", "original": "Original",
+                 "operator": "Operator", "operates": "Operates"},
     "matched_by": {"registrable_domain": "matched by its domain", "hostname": "matched by the host name",
                    "alias": "matched by", "provider": "matched as the site's provider"},
     "source_kind": {"news": "news", "court_record": "court record", "government": "government",
@@ -95,6 +97,12 @@ def verdict_words(result: dict) -> str:
     if level == "party":
         return (f"This site belongs to {name}, a party to copyright-enforcement cases, but not their target." if name
                 else "This site is tied to a party to copyright-enforcement cases, but not their target.")
+    if level == "related":
+        tied = next((other for other in (subject or {}).get("related", []) if other["cases"]), None)
+        return (f"This site belongs to {name}, which is named in no case itself. It is "
+                f"{RELATION_PHRASES[tied['relation']]} {tied['name']}, which is named in copyright-enforcement "
+                "cases; that relation is the whole tie." if tied
+                else "This site is tied to copyright-enforcement cases only through a related entity.")
     if level == "infrastructure":
         providers = result["infrastructure"]["providers"]
         provider = providers[0]["name"] if providers else "a provider"
@@ -154,10 +162,8 @@ def entity_page(entity_id: str):
     cases = [case_dict(dataset, inv, None) for inv in dataset.involvements(entity_id)]
     aliases = [{**alias, "sources": sources_with_notes(dataset, alias.get("source_ids", []))}
                for alias in entity.get("aliases", [])]
-    related = [(relation, dataset.entities.get(entity.get(key)))
-               for relation, key in (("Successor of", "successor_of"), ("Predecessor of", "predecessor_of"))]
-    return render_template("entity.html", entity=entity, cases=cases, aliases=aliases,
-                           related=[(label, other) for label, other in related if other],
+    related = [(RELATION_PHRASES[relation].capitalize(), other) for relation, other in dataset.related(entity_id)]
+    return render_template("entity.html", entity=entity, cases=cases, aliases=aliases, related=related,
                            sources=sources_with_notes(dataset, entity.get("source_ids", [])))
 
 

@@ -11,8 +11,10 @@ from .dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from .domains import Hostname
 from .providers import AsnInfo, Evidence
 
-TARGET, PARTY, INFRASTRUCTURE, NONE = "target", "party", "infrastructure", "none"
-BADGE_COLORS = {TARGET: "#c62828", PARTY: "#1565c0", INFRASTRUCTURE: "#f9a825", NONE: "#757575"}
+TARGET, PARTY, RELATED, INFRASTRUCTURE, NONE = "target", "party", "related", "infrastructure", "none"
+# In order of precedence: the first level that applies is the verdict.
+BADGE_COLORS = {TARGET: "#c62828", PARTY: "#1565c0", RELATED: "#78909c", INFRASTRUCTURE: "#f9a825", NONE: "#757575"}
+RELATED_BADGE = "~"
 # The most telling role first: what the match's headline role is.
 ROLE_ORDER = ("defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named")
 ROLE_WORDS = {
@@ -23,6 +25,17 @@ ROLE_WORDS = {
     "rights_holder": "a rights holder",
     "named": "named",
 }
+# What the site's entity is to a related one, by the related entity's relation to it
+# (dataset.RELATION_FIELDS): MEGA's predecessor is Megaupload, so MEGA is "the successor of" it.
+RELATION_PHRASES = {
+    "predecessor": "the successor of",
+    "successor": "the predecessor of",
+    "original": "a mirror of",
+    "mirror": "the original of",
+    "operator": "operated by",
+    "operates": "the operator of",
+}
+RELATION_ORDER = tuple(RELATION_PHRASES)
 
 
 @dataclass(frozen=True)
@@ -113,9 +126,23 @@ def _headline_role(involvements: list[Involvement]) -> str | None:
     return next((role for role in ROLE_ORDER if role in roles), None)
 
 
-def _related(dataset: Dataset, entity: dict) -> list[dict]:
-    return [{"id": other["id"], "name": other["name"], "relation": relation, "domains": other.get("domains", [])}
-            for relation, other in dataset.related(entity["id"])]
+def _involvements(dataset: Dataset, entity_id: str) -> list[Involvement]:
+    """The entity's parts in cases: those that make it a target first, then newest first."""
+    return sorted(dataset.involvements(entity_id), key=lambda inv: inv.role not in TARGET_ROLES)
+
+
+def _related(dataset: Dataset, entity: dict, lang: str | None) -> list[dict]:
+    """The entities one hop away, each with its own headline role and cases; those in cases
+    (targets first) before the rest, then by relation."""
+    items = []
+    for relation, other in dataset.related(entity["id"]):
+        involvements = _involvements(dataset, other["id"])
+        items.append({"id": other["id"], "name": other["name"], "relation": relation,
+                      "domains": other.get("domains", []), "role": _headline_role(involvements),
+                      "cases": [case_dict(dataset, inv, lang) for inv in involvements]})
+    items.sort(key=lambda item: (not item["cases"], item["role"] not in TARGET_ROLES,
+                                 RELATION_ORDER.index(item["relation"]), item["name"].lower()))
+    return items
 
 
 def entity_summary(entity: dict) -> dict:
@@ -179,16 +206,31 @@ def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | Non
 
 
 def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None) -> dict:
-    # the cases that make the entity a target first, then newest first (the dataset's order)
-    involvements = sorted(dataset.involvements(entity["id"]), key=lambda inv: inv.role not in TARGET_ROLES)
+    involvements = _involvements(dataset, entity["id"])
     return {
         "entity": entity_summary(entity),
         "matched_by": matched_by,
         "role": _headline_role(involvements),
         "cases": [case_dict(dataset, inv, lang) for inv in involvements],
         "aliases": [{"domain": a["domain"], "relation": a["relation"]} for a in entity.get("aliases", [])],
-        "related": _related(dataset, entity),
+        "related": _related(dataset, entity, lang),
     }
+
+
+def _chain(rel: dict) -> str:
+    """'the successor of Megaupload, the defendant in "United States v. Dotcom" and 1 more case'."""
+    first, more = rel["cases"][0], len(rel["cases"]) - 1
+    tail = f" and {_case_count(more)} more" if more else ""
+    return (f"{RELATION_PHRASES[rel['relation']]} {rel['name']}, {ROLE_WORDS[first['role']]} "
+            f"in \"{first['title']}\"{tail}")
+
+
+def _relation_sentence(name: str, rel: dict) -> str:
+    """'MEGA has a predecessor: Megaupload.', or 'Mediaservices operates AllofMP3.'"""
+    if rel["relation"] == "operates":
+        return f"{name} operates {rel['name']}."
+    article = "an" if rel["relation"][0] in "aeiou" else "a"
+    return f"{name} has {article} {rel['relation']}: {rel['name']}."
 
 
 def _case_count(n: int) -> str:
@@ -224,16 +266,23 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
         name = match.entity["name"]
         via = f" (a {match.relation} domain)" if match.relation else ""
         count = len(entry["cases"])
+        tied = [rel for rel in entry["related"] if rel["cases"]]
         if count:
             first = entry["cases"][0]
             more = f" and appears in {count - 1} more case{'s' if count > 2 else ''}" if count > 1 else ""
             level, badge_text = (TARGET, "!") if dataset.is_target(match.entity["id"]) else (PARTY, "i")
             reasons.append(f"{match.domain}{via} belongs to {name}, {ROLE_WORDS[first['role']]} "
                            f"in \"{first['title']}\"{more}.")
+        elif tied:
+            # Named in no case itself, but one hop from an entity that is: the chain is the reason.
+            level, badge_text = RELATED, RELATED_BADGE
+            reasons.append(f"{match.domain}{via} belongs to {name}, {_chain(tied[0])}.")
+            reasons += [f"{name} is also {_chain(rel)}." for rel in tied[1:]]
         else:
             reasons.append(f"{match.domain}{via} belongs to {name}, which is listed but named in no case.")
         for rel in entry["related"]:
-            reasons.append(f"{name} has a {rel['relation']}: {rel['name']}.")
+            if level != RELATED or not rel["cases"]:
+                reasons.append(_relation_sentence(name, rel))
 
     provider_entries = []
     matched_ids = {m["entity"]["id"] for m in matches}

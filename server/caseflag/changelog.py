@@ -1,0 +1,112 @@
+"""CHANGES.md for a release: which entities, domains, cases, sources and providers were added,
+removed or changed since the previous release, and which fields changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = ("entities", "domains", "cases", "sources", "providers")
+TITLE_FIELDS = {"entities": "name", "cases": "title", "sources": "title", "providers": "name"}
+
+
+@dataclass
+class Changes:
+    """One kind's differences: ids added and removed, and changed ids with the fields that differ."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+
+
+def domain_records(entities: dict[str, dict]) -> dict[str, dict]:
+    """Every domain as a record of its own: which entity holds it, and how (primary or the alias relation)."""
+    domains = {}
+    for entity in entities.values():
+        for domain in entity.get("domains", []):
+            domains[domain] = {"entity_id": entity["id"], "relation": "primary"}
+        for alias in entity.get("aliases", []):
+            domains[alias["domain"]] = {"entity_id": entity["id"], "relation": alias["relation"],
+                                        "source_ids": alias.get("source_ids", [])}
+    return domains
+
+
+def compare(old: dict[str, dict], new: dict[str, dict]) -> Changes:
+    changes = Changes(added=sorted(new.keys() - old.keys()), removed=sorted(old.keys() - new.keys()))
+    for record_id in sorted(old.keys() & new.keys()):
+        before, after = old[record_id], new[record_id]
+        fields = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+        if fields:
+            changes.changed[record_id] = fields
+    return changes
+
+
+def diff(old: dict[str, dict[str, dict]] | None, new: dict[str, dict[str, dict]]) -> dict[str, Changes]:
+    """Changes per kind between two {kind: {id: record}} sets; with no old set, everything is added."""
+    old = old or {kind: {} for kind in TITLE_FIELDS}
+    result = {}
+    for kind in KINDS:
+        if kind == "domains":
+            result[kind] = compare(domain_records(old["entities"]), domain_records(new["entities"]))
+        else:
+            result[kind] = compare(old[kind], new[kind])
+    return result
+
+
+def _label(kind: str, record_id: str, records: dict[str, dict], domains: dict[str, dict]) -> str:
+    if kind == "domains":
+        held = domains[record_id]
+        return f"`{record_id}` ({held['relation']}, of `{held['entity_id']}`)"
+    title = records[record_id].get(TITLE_FIELDS[kind])
+    return f"`{record_id}` — {title}" if title else f"`{record_id}`"
+
+
+def _field_change(name: str, before, after) -> str:
+    """`status` (`pending` → `judgment`) for short values; long text and lists by name only."""
+    def short(value) -> bool:
+        return value is None or (isinstance(value, (str, int)) and len(str(value)) <= 40 and "\n" not in str(value))
+
+    if short(before) and short(after):
+        return f"`{name}` ({_value(before)} → {_value(after)})"
+    return f"`{name}`"
+
+
+def _value(value) -> str:
+    return "none" if value is None else f"`{value}`"
+
+
+def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | None, new: dict,
+           previous_version: str | None) -> str:
+    """The changelog as Markdown; the same changes give the same text."""
+    lines = [f"# caseflag data release {date}", "", f"Dataset version `{version}`, released {date}."]
+    if previous_version is None:
+        lines += ["", "First release: every record is new."]
+    else:
+        lines += ["", f"Changes since the previous release (dataset version `{previous_version}`)."]
+    lines += ["", "| | added | removed | changed |", "|---|---:|---:|---:|"]
+    for kind in KINDS:
+        item = changes[kind]
+        lines.append(f"| {kind} | {len(item.added)} | {len(item.removed)} | {len(item.changed)} |")
+    new_domains = domain_records(new["entities"])
+    old_domains = domain_records(old["entities"]) if old else {}
+    for kind in KINDS:
+        item = changes[kind]
+        if not (item.added or item.removed or item.changed):
+            continue
+        lines += ["", f"## {kind.capitalize()}"]
+        if item.added:
+            lines += ["", "Added:", ""]
+            lines += [f"- {_label(kind, rid, new.get(kind, {}), new_domains)}" for rid in item.added]
+        if item.removed:
+            lines += ["", "Removed:", ""]
+            lines += [f"- {_label(kind, rid, (old or {}).get(kind, {}), old_domains)}" for rid in item.removed]
+        if item.changed:
+            before = old_domains if kind == "domains" else old[kind]
+            after = new_domains if kind == "domains" else new[kind]
+            lines += ["", "Changed:", ""]
+            lines += [f"- {_label(kind, rid, new.get(kind, {}), new_domains)}: "
+                      + ", ".join(_field_change(name, before[rid].get(name), after[rid].get(name)) for name in fields)
+                      for rid, fields in item.changed.items()]
+    if previous_version is not None and not any(
+            item.added or item.removed or item.changed for item in changes.values()):
+        lines += ["", "No record changed."]
+    return "\n".join(lines) + "\n"
