@@ -117,3 +117,16 @@ def test_check_summary_names_the_related_level_and_its_cases(dns):
     assert "verdict: RELATED  [~]" in result.stdout
     assert "predecessor: Megaupload (role: defendant, 1 case)" in result.stdout
     assert "United States v. Kim Dotcom" in result.stdout
+
+
+def test_check_into_a_closed_pipe_ends_quietly():
+    """`caseflag check … | head -c 1`: no BrokenPipeError traceback, exit status 1."""
+    names = ["thepiratebay.org", "mega.nz", "boerse.to"] * 400
+    check = subprocess.Popen([CASEFLAG, "check", "--offline", "--json", *names], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    check.stdout.read(1)
+    check.stdout.close()
+    with check.stderr:
+        stderr = check.stderr.read().decode()
+    assert check.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
