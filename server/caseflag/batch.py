@@ -392,17 +392,25 @@ class BatchRun:
             if item.key in self.skip:
                 self.tally.skipped += 1
                 continue
-            await pending.put((item, asyncio.create_task(self._check(item, gate))))
+            if item.error is not None:
+                await pending.put((item, asyncio.create_task(self._check(item))))
+                continue
+            # A lookup starts once there is room for it, so no more than `concurrency` tasks
+            # exist: thousands of tasks queued on one semaphore cost a scan of its waiters
+            # every time one of them finished.
+            await gate.acquire()
+            task = asyncio.create_task(self._check(item))
+            task.add_done_callback(lambda _: gate.release())
+            await pending.put((item, task))
 
-    async def _check(self, item: Item, gate: asyncio.Semaphore) -> dict:
+    async def _check(self, item: Item) -> dict:
         if item.error is not None:
             return {"query": item.text, **item.error.to_dict(), "status": item.error.status}
-        async with gate:
-            try:
-                return await self.service.check_one_async(item.text, self.lang, self.offline, self._session)
-            except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
-                error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
-                return {"query": item.text, "error": error, "status": 500}
+        try:
+            return await self.service.check_one_async(item.text, self.lang, self.offline, self._session)
+        except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
+            error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
+            return {"query": item.text, "error": error, "status": 500}
 
     async def _write(self, pending: asyncio.Queue) -> None:
         while (entry := await pending.get()) is not _END:

@@ -169,6 +169,8 @@ def _to_ascii(host: str) -> str:
 
 
 def _parse_ip(host: str) -> Hostname | None:
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return None  # IPv4 text is digits and dots only: a host name need not pay for two failed parses
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, repeat
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -375,14 +376,15 @@ class Checker:
         # (entity, alias relation or None). When it ends up with as many names as were claimed,
         # none was claimed twice, and it is that index (self.domain_index); otherwise the claims
         # are walked again one by one, to report each.
-        index: dict[str, tuple[dict, str | None]] = {}
-        claimed_names = 0
+        lists = [record.data.get("domains", []) for record, in_bulk in zip(entities, bulk) if in_bulk]
+        entries = [(record.data, None) for record, in_bulk in zip(entities, bulk) if in_bulk]
+        # the common case in one dict, made without a Python loop over the names
+        index: dict[str, tuple[dict, str | None]] = dict(zip(chain.from_iterable(lists),
+                                                             chain.from_iterable(map(repeat, entries, map(len, lists)))))
+        claimed_names = sum(map(len, lists))
         for record, in_bulk in zip(entities, bulk):
             domains = record.data.get("domains", [])
-            if in_bulk:
-                index.update(dict.fromkeys(domains, (record.data, None)))  # the common case, without a Python loop
-                claimed_names += len(domains)
-            else:
+            if not in_bulk:
                 for domain in domains:
                     if isinstance(domain, str):
                         index[domain] = (record.data, None)
