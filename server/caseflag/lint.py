@@ -366,7 +366,7 @@ class Checker:
         bulk = []
         for record in entities:
             domains = record.data.get("domains", [])
-            bulk.append(self._all_plain_registrable(domains) and len(set(domains)) == len(domains))
+            bulk.append(self._all_plain_registrable(domains))  # a name listed twice is caught by the claims
             if not bulk[-1]:
                 for domain in domains:
                     self._check_registrable(record, ("domains",), domain)
