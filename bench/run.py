@@ -350,7 +350,7 @@ def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency
 BATCH_CPU: dict[int, list[float]] = {}  # CPU seconds (user + system, workers included) of each batch, by --jobs
 
 
-def p3(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200, rounds: int = 3) -> list[Row]:
+def p3(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200, rounds: int = 5) -> list[Row]:
     # Alternating rounds, the median of each side: one stall of the shared machine moves one round only.
     adns_runs, batch_runs, jobs_runs = [], [], []
     BATCH_CPU.clear()
