@@ -337,3 +337,66 @@ def test_an_interrupted_run_never_writes_past_a_gap():
 
     asyncio.run(interrupt())
     assert written == []
+
+
+def _comparable(record: dict) -> dict:
+    """A record without what differs between two runs of the same input (the time, DNS timing),
+    and `cached`: the workers of --jobs do not share a cache, so a repeated name may be asked again."""
+    record = {key: value for key, value in record.items() if key not in ("checked_at", "cached")}
+    if "infrastructure" in record:
+        record["infrastructure"] = {k: v for k, v in record["infrastructure"].items() if k != "elapsed_ms"}
+    return record
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_jobs_write_the_same_records_in_the_same_order(dns, tmp_path, fmt):
+    """--jobs 3 splits the lines between three processes; the output is the one process's."""
+    source = tmp_path / "mixed.txt"
+    source.write_bytes(INPUT + b"".join(f"name{n}.batch-test.com\n".encode() for n in range(40)) + INPUT)
+    outputs = {}
+    for jobs in ("1", "3"):
+        out = tmp_path / f"out-{jobs}.{fmt}"
+        result = run(str(source), "-o", str(out), "--format", fmt, "--jobs", jobs, "--concurrency", "12", dns=dns)
+        assert result.returncode == 0, result.stderr.decode()
+        outputs[jobs] = (read_jsonl(out) if fmt == "jsonl" else read_csv(out)), result.stderr.decode()
+    (one, one_summary), (three, three_summary) = outputs["1"], outputs["3"]
+    assert len(one) == len(three) == 2 * 7 + 40
+    if fmt == "jsonl":
+        one, three = [_comparable(r) for r in one], [_comparable(r) for r in three]
+    assert three == one
+    assert three_summary.split("\n", 1)[1] == one_summary.split("\n", 1)[1]  # the same counts
+
+
+def test_jobs_resume_and_ctrl_c_keep_whole_records_in_order(dns, tmp_path):
+    """With --jobs 2: SIGINT leaves whole records, lines 1..k with no gap; --resume with jobs
+    finishes the file, skipping what is there; the result is every line once, in order."""
+    dns.delay = 0.2
+    source = names_file(tmp_path, 300)
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen([CASEFLAG, "batch", str(source), "-o", str(out), "--concurrency", "10", "--jobs", "2"],
+                               stderr=subprocess.PIPE, env=dns_env(dns))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 20):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr.decode()
+    assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
+    assert out.read_text(encoding="utf-8").endswith("\n")
+    partial = read_jsonl(out)
+    assert 20 <= len(partial) < 300
+    assert [r["line"] for r in partial] == list(range(1, len(partial) + 1))
+
+    dns.delay = 0.0
+    dns.clear()
+    result = run(str(source), "-o", str(out), "--resume", "--jobs", "2", dns=dns)
+    assert result.returncode == 0, result.stderr.decode()
+    assert [r["line"] for r in read_jsonl(out)] == list(range(1, 301))
+    assert f"skipped:        {len(partial)} already in" in result.stderr.decode()
+    assert "name0.batch-test.com" not in dns.names_asked() and "name299.batch-test.com" in dns.names_asked()
+
+
+def test_jobs_on_standard_input_run_in_one_process(dns):
+    result = run("-", "--jobs", "4", dns=dns, stdin=b"plain-site.org\nwww.thepiratebay.org\n")
+    assert result.returncode == 0, result.stderr.decode()
+    assert [json.loads(line)["line"] for line in result.stdout.decode().splitlines()] == [1, 2]

@@ -104,6 +104,42 @@ def test_match_walks_subdomains_and_aliases():
         sub.domain = "other.org"  # a match is a value: it cannot be changed after the fact
 
 
+def _walk_index(dataset: Dataset) -> dict:
+    """The domain index as Dataset builds it from its entities, without the linter's."""
+    index = {}
+    for entity in dataset.entities.values():
+        index.update(dict.fromkeys(entity.get("domains", []), (entity, None)))
+        for alias in entity.get("aliases", []):
+            index[alias["domain"]] = (entity, alias["relation"])
+    return index
+
+
+def test_the_linters_domain_index_is_the_one_the_dataset_would_build(data_copy):
+    add_record(data_copy, "sources", NEW_SOURCE)
+    add_record(data_copy, "entities", NEW_ENTITY)
+    dataset = Dataset.load(data_copy)
+    index = _walk_index(dataset)
+    assert dataset._domains == index and list(dataset._domains) != []
+    assert all(dataset._domains[name][0] is index[name][0] for name in index)  # the entity itself, not a copy
+    assert any(relation is not None for _, relation in index.values())  # aliases included
+
+
+def test_one_lookup_match_answers_as_the_walk():
+    """Dataset.load's match looks up the registrable domain alone (the linter refuses any other
+    listed name); for listed names, their subdomains, aliases, IP addresses and unlisted names it
+    answers exactly what the walk over every candidate answers."""
+    dataset = Dataset.load(DATA_DIR)
+    assert dataset.registrable_only and dataset.match == dataset._match_registrable
+    listed = sorted(_walk_index(dataset))
+    names = listed + [f"www.{name}" for name in listed] + [f"a.b.c.{name}" for name in listed]
+    names += [f"{name}.evil.com" for name in listed] + ["notthepiratebay.org", "1.1.1.1", "2606:4700::1111",
+                                                        "x.blogspot.com", "www.ck", "a.www.ck", "city.kobe.jp"]
+    for name in names:
+        hostname = parse(name)
+        assert dataset.match(hostname) == Dataset.match(dataset, hostname), name
+    assert sum(dataset.match(parse(name)) is not None for name in names) >= 3 * len(listed)
+
+
 def test_provider_indexes():
     dataset = Dataset.load(DATA_DIR)
     assert dataset.providers_for_address("104.21.16.1")[0][0] == "cloudflare"

@@ -119,3 +119,18 @@ def test_unusual_names_are_written_by_dnspython():
     sent = dns.message.from_wire(query.wire())
     assert sent.id == 7
     assert sent.question[0].name == dns.name.from_text("b\\.c.example.com")
+
+
+_GROUPS = st.sampled_from([0, 0, 0, 1, 0xFFFF, 0x2606, 0x4700, 0x0DB8, 0x00AB, 0xABCD, 0x1000])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_GROUPS, min_size=8, max_size=8) | st.binary(min_size=16, max_size=16).map(
+    lambda raw: [int.from_bytes(raw[i:i + 2], "big") for i in range(0, 16, 2)]))
+def test_ipv6_text_is_dnspythons(groups):
+    """AAAA records are written as text by the C library where it and dnspython agree: every
+    address, zero runs of every length and place included (the embedded-IPv4 forms are dnspython's)."""
+    import dns.ipv6
+
+    address = b"".join(group.to_bytes(2, "big") for group in groups)
+    assert dnswire.ipv6_text(address) == dns.ipv6.inet_ntoa(address)

@@ -153,3 +153,106 @@ def test_inlined_schemas_report_the_same_errors():
                 assert _errors(plain, variant) == _errors(inlined, variant)
                 checked += 1
     assert checked > 5_000
+
+
+def _schema_variants(record: RawRecord, bad_values: list) -> list:
+    """The record and copies of it with one field (or one field of a nested item) replaced or removed."""
+    variants = [record.data] + [{**record.data, key: bad} for key in record.data for bad in bad_values]
+    variants += [{k: v for k, v in record.data.items() if k != key} for key in record.data]
+    variants += [{**record.data, "unknown_field": "x"}]
+    for nested in ("aliases", "parties", "dates", "ranges_source"):
+        value = record.data.get(nested)
+        items = value[:1] if isinstance(value, list) else [value] if isinstance(value, dict) else []
+        for item in items:
+            for key in item:
+                for bad in bad_values:
+                    changed = {**item, key: bad}
+                    variants.append({**record.data, nested: [changed] if isinstance(value, list) else changed})
+            variants.append({**record.data, nested: [{}] if isinstance(value, list) else {}})
+    return variants
+
+
+def test_the_fast_schema_gate_passes_nothing_jsonschema_refuses():
+    """fastjsonschema only lets a record skip jsonschema: whatever it accepts, jsonschema accepts
+    too, over every record of the fixtures and data/ and each with one field broken in many ways
+    (types Python mixes up included: bool and int, int and float)."""
+    from caseflag.lint import _fast_validators
+
+    fast = _fast_validators(str(ROOT / "data" / "schema"))
+    bad_values = [3, 0, 1, -1, 1.0, 2.5, 2**70, True, False, None, "", " ", "Not Valid!", "a\n", "x" * 3000,
+                  "2024-13-01", "2024-01-01\n", "https://", "ftp://x", "http://exa mple.com", "AS13335", "ab-CD",
+                  [], [3], [True], [1, True], ["x", "x"], ["b", "a"], [None], [[]], [{}], {"x": 1}, {}]
+    accepted = checked = 0
+    for folder in (FIXTURES / "valid", FIXTURES / "broken", ROOT / "data"):
+        for record in read_all(folder):
+            if record.data is None:
+                continue
+            reference = Draft202012Validator(inline_refs(json.loads(
+                (ROOT / "data" / "schema" / SCHEMA_FILES[record.kind]).read_text())))
+            for variant in _schema_variants(record, bad_values):
+                try:
+                    fast[record.kind](variant)
+                except Exception:  # noqa: BLE001 - refused: jsonschema decides, nothing to hold
+                    continue
+                accepted += 1
+                assert _errors(reference, variant) == [], (record.path, variant)
+            checked += 1
+    assert checked > 100 and accepted > checked  # the gate lets the good records through
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEMA_FILES))
+def test_the_fast_schema_gate_agrees_on_generated_values(kind):
+    """The same property for values Hypothesis makes up, put in each field of a real record."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from caseflag.lint import _fast_validators
+
+    fast = _fast_validators(str(ROOT / "data" / "schema"))[kind]
+    reference = Draft202012Validator(inline_refs(json.loads((ROOT / "data" / "schema" / SCHEMA_FILES[kind]).read_text())))
+    base = next(record.data for record in read_all(ROOT / "data") if record.kind == kind)
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30) \
+        | st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True) | st.sampled_from(["2024-01-02", "2024-01", "US", "en"])
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.sampled_from(sorted(base)) | st.text(max_size=5), inner, max_size=4),
+                          max_leaves=8)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(key=st.sampled_from(sorted(base)), value=values)
+    def check(key, value):
+        variant = {**base, key: value}
+        try:
+            fast(variant)
+        except Exception:  # noqa: BLE001
+            return
+        assert _errors(reference, variant) == []
+
+    check()
+
+
+def test_plain_labels_in_bulk_decides_as_the_per_name_pattern():
+    """Checker._all_plain_registrable decides a list in bulk (plain_labels, then the suffix
+    list) exactly as the per-name pattern and the suffix list did, for generated lists of names
+    full of the characters and label shapes the rules are about."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from caseflag.domains import default_suffix_list
+    from caseflag.lint import _PLAIN_NAME, plain_labels
+
+    suffixes = default_suffix_list()
+    label = st.text(alphabet="ab09_-.\nAé ", min_size=0, max_size=8) | st.sampled_from(
+        ["a", "-a", "a-", "_", "x" * 63, "x" * 64, "123", "xn--p1ai", "www"])
+    tail = st.sampled_from(["com", "co.uk", "ck", "12", "c_m", "blogspot.com", "", "-com", "com-", "kobe.jp"])
+    name = st.builds(lambda labels, end: ".".join([*labels, end]) if end else ".".join(labels),
+                     st.lists(label, min_size=0, max_size=4), tail) | st.text(max_size=12)
+
+    @settings(max_examples=3000, deadline=None)
+    @given(st.lists(name, max_size=6))
+    def check(domains):
+        per_name = all(map(_PLAIN_NAME.fullmatch, domains)) and suffixes.all_registrable(domains)
+        assert (plain_labels(domains) and suffixes.all_registrable(domains)) == per_name
+
+    check()
+    assert plain_labels([f"site{n}.co.uk" for n in range(100)])
+    assert not plain_labels(["a.com", "b..com"]) and not plain_labels(["a.com\nb.com"]) and not plain_labels([3])

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import sys
 import threading
@@ -35,6 +36,7 @@ CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "
                "infrastructure_status", "reason", "line", "error")
 DEFAULT_CONCURRENCY = 200
 MAX_CONCURRENCY = 2000
+MAX_JOBS = 64
 _TRAILING_COMMENT = re.compile(r"\s+#.*$")
 
 
@@ -396,17 +398,25 @@ class BatchRun:
             if item.key in self.skip:
                 self.tally.skipped += 1
                 continue
-            await pending.put((item, asyncio.create_task(self._check(item, gate))))
+            if item.error is not None:
+                await pending.put((item, asyncio.create_task(self._check(item))))
+                continue
+            # A lookup starts once there is room for it, so no more than `concurrency` tasks
+            # exist: thousands of tasks queued on one semaphore cost a scan of its waiters
+            # every time one of them finished.
+            await gate.acquire()
+            task = asyncio.create_task(self._check(item))
+            task.add_done_callback(lambda _: gate.release())
+            await pending.put((item, task))
 
-    async def _check(self, item: Item, gate: asyncio.Semaphore) -> dict:
+    async def _check(self, item: Item) -> dict:
         if item.error is not None:
             return {"query": item.text, **item.error.to_dict(), "status": item.error.status}
-        async with gate:
-            try:
-                return await self.service.check_one_async(item.text, self.lang, self.offline, self._session)
-            except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
-                error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
-                return {"query": item.text, "error": error, "status": 500}
+        try:
+            return await self.service.check_one_async(item.text, self.lang, self.offline, self._session)
+        except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
+            error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
+            return {"query": item.text, "error": error, "status": 500}
 
     async def _write(self, pending: asyncio.Queue) -> None:
         while (entry := await pending.get()) is not _END:
@@ -442,6 +452,207 @@ class BatchRun:
         await asyncio.gather(*(task for _, task in leftover), return_exceptions=True)
 
 
+# --- several processes ----------------------------------------------------------------------
+#
+# With --jobs N and a regular input file, N forked workers share the lines: the k-th line to
+# check (after --resume's skips) goes to worker k mod N. Each worker runs a BatchRun on its
+# share with 1/N of the concurrency and sends its records, in its own input order, through a
+# pipe as frames; the parent writes them in the global order by taking the next frame from
+# worker 0, 1, …, N-1, 0, … in turn. So the output is the one process's, record for record
+# (only `cached`, for a name that repeats, may differ: the workers do not share a cache).
+
+_FRAME = b"%d %d\n"  # the lengths of the tally summary (JSON) and of the record's bytes
+
+
+def _tally_view(result: dict) -> dict:
+    """The parts of a result Tally.add reads, to send with each record."""
+    if "error" in result:
+        return {"error": {"code": result["error"]["code"]}}
+    infrastructure = result["infrastructure"]
+    return {"verdict": {"level": result["verdict"]["level"]},
+            "infrastructure": {"status": infrastructure["status"],
+                               "providers": [{"id": provider["id"]} for provider in infrastructure["providers"]]}}
+
+
+class _WorkerRun(BatchRun):
+    """A worker's BatchRun: each record goes to the parent as a frame instead of to the output."""
+
+    def _emit(self, item: Item, result: dict) -> None:
+        data = format_record(self.fmt, item, result).encode("utf-8")
+        meta = json.dumps(_tally_view(result)).encode("ascii")
+        self.out.write(_FRAME % (len(meta), len(data)) + meta + data)
+        self.out.flush()
+        self.tally.add(result)
+
+
+def _share(items: Iterator[Item], skip: set, number: int, jobs: int) -> Iterator[Item]:
+    index = 0
+    for item in items:
+        if item.key in skip:
+            continue
+        if index % jobs == number:
+            yield item
+        index += 1
+
+
+def _worker(service, path: str, fmt: str, concurrency: int, lang, offline: bool, skip: set, number: int,
+            jobs: int, pipe: int) -> int:
+    """A forked worker's whole life; its exit status is returned to os._exit."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    out = os.fdopen(pipe, "wb", buffering=256 * 1024)
+    run = _WorkerRun(service, out, fmt, concurrency=concurrency, lang=lang, offline=offline)
+    status = 0
+    try:
+        with open(path, "rb") as source:
+            run.run(_share(read_items(source), skip, number, jobs), blocking_input=False)
+    except KeyboardInterrupt:
+        status = 130
+    except BrokenPipeError:
+        return 1
+    except BaseException as err:  # noqa: BLE001 - reported by the parent as the worker's failure
+        sys.stderr.write(f"caseflag batch worker {number}: {err!r}\n")
+        status = 3
+    try:
+        out.close()
+    except BrokenPipeError:
+        return 1
+    return status
+
+
+class _Frames:
+    """The frames read so far from one worker's pipe."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+        self.buffer = bytearray()
+        self.ready: list[tuple[bytes, bytes]] = []  # (summary, record), oldest first
+        self.first = 0  # index of the next unwritten frame in ready
+        self.closed = False
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\n")
+            if end < 0:
+                return
+            meta_size, data_size = map(int, self.buffer[:end].split())
+            if len(self.buffer) < end + 1 + meta_size + data_size:
+                return
+            start = end + 1
+            meta = bytes(self.buffer[start:start + meta_size])
+            record = bytes(self.buffer[start + meta_size:start + meta_size + data_size])
+            del self.buffer[:start + meta_size + data_size]
+            self.ready.append((meta, record))
+
+    def pending(self) -> int:
+        return len(self.ready) - self.first
+
+    def take(self) -> tuple[bytes, bytes]:
+        frame = self.ready[self.first]
+        self.first += 1
+        if self.first > 1024:
+            del self.ready[:self.first]
+            self.first = 0
+        return frame
+
+
+def run_parallel(service, path: str, out: IO[str], fmt: str, jobs: int, concurrency: int, lang, offline: bool,
+                 skip: set, tally: Tally, progress: Progress) -> bool:
+    """Check a regular file with `jobs` forked workers; the records are written to `out` in input
+    order. Returns whether it was interrupted (Ctrl-C); raises BrokenPipeError when out is gone."""
+    import fcntl
+    import selectors
+
+    out.flush()  # nothing of ours may sit in a buffer the workers inherit
+    sys.stderr.flush()
+    sink = out.buffer
+    workers: list[_Frames] = []
+    share = max(1, concurrency // jobs)
+    for number in range(jobs):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            status = 3
+            try:
+                os.close(read_end)
+                for other in workers:
+                    os.close(other.fd)
+                status = _worker(service, path, fmt, share, lang, offline, skip, number, jobs, write_end)
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        with contextlib.suppress(OSError, AttributeError):  # room for ~60 records in flight (Linux)
+            fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 1 << 20)
+        os.set_blocking(read_end, False)
+        workers.append(_Frames(pid, read_end))
+    if skip:
+        with open(path, "rb") as source:
+            tally.skipped = sum(1 for item in read_items(source) if item.key in skip)
+
+    selector = selectors.DefaultSelector()
+    for worker in workers:
+        selector.register(worker.fd, selectors.EVENT_READ, worker)
+    limit = 8 * share + 64  # frames held per worker before its pipe is left to fill
+    interrupted = False
+    turn = 0  # the worker whose frame comes next
+    # Ctrl-C only sets a flag here: an exception between taking a frame and writing it would
+    # leave a gap in the output. The workers are told, and each finishes as one process would.
+    stop: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+
+    def write_ready() -> None:
+        nonlocal turn
+        chunk = []
+        while workers[turn].pending():
+            meta, record = workers[turn].take()
+            chunk.append(record)
+            tally.add(json.loads(meta))
+            turn = (turn + 1) % jobs
+        if chunk:
+            sink.write(b"".join(chunk))  # whole records only
+            sink.flush()
+            progress.update(tally)
+
+    try:
+        while True:
+            if stop and not interrupted:
+                interrupted = True
+                for worker in workers:  # each writes what it finished, in order, and stops
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(worker.pid, signal.SIGINT)
+            write_ready()
+            if workers[turn].closed and not workers[turn].pending():
+                break  # done, or the next record will never come: nothing is written past a gap
+            for key, _ in selector.select(timeout=0.2):
+                worker = key.data
+                if worker.pending() >= limit and worker is not workers[turn]:
+                    continue
+                try:
+                    data = os.read(worker.fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if data:
+                    worker.feed(data)
+                else:
+                    worker.closed = True
+                    selector.unregister(worker.fd)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        selector.close()
+        for worker in workers:
+            if not worker.closed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGTERM)
+            os.close(worker.fd)
+        statuses = [os.waitstatus_to_exitcode(os.waitpid(worker.pid, 0)[1]) for worker in workers]
+    leftover = sum(worker.pending() for worker in workers)
+    failed = [status for status in statuses if status not in (0, 130, -signal.SIGTERM)]
+    if not interrupted and (failed or leftover):
+        raise CaseflagError(f"a batch worker failed (exit status {failed or statuses}); "
+                            "the output holds whole records up to the first missing one: --resume continues")
+    return interrupted or 130 in statuses
+
+
 # --- the command --------------------------------------------------------------------------
 
 def _format_for(fmt: str | None, output: str | None) -> str:
@@ -474,7 +685,7 @@ def _open_output(output: str | None, fmt: str, resume: bool) -> tuple[IO[str], s
 
 def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: str | None = None,
               concurrency: int = DEFAULT_CONCURRENCY, resume: bool = False, lang: str | None = None,
-              offline: bool = False) -> int:
+              offline: bool = False, jobs: int = 1) -> int:
     """The `caseflag batch` command. Returns the exit status: 0 done, 130 interrupted.
 
     Usage problems (unreadable input, unwritable output) raise InvalidInput before any work.
@@ -482,6 +693,8 @@ def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: 
     fmt = _format_for(fmt, output)
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InvalidInput(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
+    if not 1 <= jobs <= MAX_JOBS:
+        raise InvalidInput(f"--jobs must be from 1 to {MAX_JOBS}")
     if output and path != "-" and Path(output).exists() and os.path.samefile(path, output):
         raise InvalidInput(f"the output {output} is the input file; writing it would destroy the input")
     source = open_input(path)
@@ -497,8 +710,13 @@ def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: 
     run = BatchRun(service, out, fmt, concurrency=concurrency, lang=lang, offline=offline,
                    skip=skip, progress=progress)
     interrupted = broken = False
+    parallel = jobs > 1 and _is_regular_file(source) and hasattr(os, "fork")  # else one process reads the stream
     try:
-        run.run(read_items(source), blocking_input=not _is_regular_file(source))
+        if parallel:
+            interrupted = run_parallel(service, path, out, fmt, min(jobs, concurrency), concurrency, lang, offline,
+                                       skip, run.tally, progress)
+        else:
+            run.run(read_items(source), blocking_input=not _is_regular_file(source))
     except KeyboardInterrupt:
         interrupted = True
     except BrokenPipeError:

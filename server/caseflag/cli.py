@@ -137,7 +137,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     return run_batch(lambda: create_service(config_module.resolve()), args.file, fmt=args.format,
                      output=args.output, concurrency=args.concurrency, resume=args.resume,
-                     lang=args.lang, offline=args.offline)
+                     lang=args.lang, offline=args.offline, jobs=args.jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: csv for a .csv --output, else jsonl)")
     batch.add_argument("--output", "-o", help="file to write (default: standard output)")
     batch.add_argument("--concurrency", type=int, default=200, help="lookups in flight at once (default 200)")
+    batch.add_argument("--jobs", "-j", type=int, default=1,
+                       help="processes sharing the lines of a regular input file, the concurrency split between "
+                            "them; records still come out in input order (default 1)")
     batch.add_argument("--resume", action="store_true", help="skip lines already in --output and append the rest")
     batch.add_argument("--offline", action="store_true", help="no DNS: match the list only")
     batch.add_argument("--lang", help="preferred language of the reporting (e.g. de)")

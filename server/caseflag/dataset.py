@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -12,7 +13,7 @@ from typing import NamedTuple
 
 from .domains import Hostname
 from .errors import DatasetError, NotFound
-from .lint import Problem, check_records
+from .lint import Problem, check_and_index
 from .ranges import RangeIndex
 from .records import content_version, data_files, read_all
 
@@ -86,17 +87,26 @@ class Dataset:
     sources: dict[str, dict]
     providers: dict[str, dict]
     warnings: list[Problem] = field(default_factory=list)
+    # True when every listed domain and alias is known to be its own registrable domain (the
+    # linter refuses any other, so Dataset.load passes True): a match then takes one lookup.
+    registrable_only: bool = field(default=False, repr=False, compare=False)
+    # The domain index (domain -> (entity, alias relation)) when the linter already built it from
+    # these same entities (Dataset.load); built here otherwise.
+    domain_index: dict | None = field(default=None, repr=False, compare=False)
     # Values derived from this dataset version and reused across requests (see verdict.py).
     memo: dict = field(default_factory=dict, repr=False, compare=False)
     loaded_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     def __post_init__(self) -> None:
         self._domains: dict[str, tuple[dict, str | None]] = {}  # domain -> (entity, alias relation)
-        for entity in self.entities.values():
-            # One tuple shared by all the entity's domains, added without a Python loop (a million of them).
-            self._domains.update(dict.fromkeys(entity.get("domains", []), (entity, None)))
-            for alias in entity.get("aliases", []):
-                self._domains[alias["domain"]] = (entity, alias["relation"])
+        if self.domain_index is not None:
+            self._domains, self.domain_index = self.domain_index, None
+        else:
+            for entity in self.entities.values():
+                # One tuple shared by all the entity's domains, added without a Python loop (a million of them).
+                self._domains.update(dict.fromkeys(entity.get("domains", []), (entity, None)))
+                for alias in entity.get("aliases", []):
+                    self._domains[alias["domain"]] = (entity, alias["relation"])
         self._involvements: dict[str, list[Involvement]] = {}
         for case in sorted(self.cases.values(), key=case_sort_date, reverse=True):
             for party in case.get("parties", []):
@@ -122,6 +132,9 @@ class Dataset:
                 self._cnames.add(pattern, provider["id"])
             entries += [(cidr, provider["id"]) for cidr in provider.get("ipv4", []) + provider.get("ipv6", [])]
         self._ranges: RangeIndex[str] = RangeIndex(entries)
+        if self.registrable_only:
+            self._listed = self._domains.get
+            self.match = self._match_registrable  # the same answers as the walk, in one lookup
 
     @classmethod
     def load(cls, data_dir: str | Path) -> Dataset:
@@ -129,10 +142,22 @@ class Dataset:
         data_dir = Path(data_dir)
         if not data_dir.is_dir():
             raise DatasetError(f"the data folder {data_dir} does not exist")
+        # A big load makes millions of objects and no reference cycles: the cyclic collector,
+        # which would walk everything made so far each time it ran, waits until the load is done.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._load(data_dir)
+        finally:
+            if collecting:
+                gc.enable()
+
+    @classmethod
+    def _load(cls, data_dir: Path) -> Dataset:
         records = read_all(data_dir)
         if not records:
             raise DatasetError(f"the data folder {data_dir} holds no records")
-        problems = check_records(records, data_dir)
+        problems, domain_index = check_and_index(records, data_dir)
         fatal = [p for p in problems if p.fatal]
         if fatal:
             shown = "; ".join(p.format() for p in fatal[:5])
@@ -145,6 +170,8 @@ class Dataset:
             data_dir=data_dir,
             version=content_version(records, data_dir),
             warnings=problems,
+            registrable_only=True,  # the linter found no fatal problem, so no listed subdomain
+            domain_index=domain_index,  # the linter's claims of these same entities
             **by_kind,
         )
 
@@ -173,6 +200,27 @@ class Dataset:
         else:
             matched_by = "hostname"
         return _new_match(DomainMatch, (entity, matched_by, candidate, relation))
+
+    def _match_registrable(self, hostname: Hostname) -> DomainMatch | None:
+        """match() for a dataset whose listed names are all registrable domains.
+
+        Of a host's candidates (the name, its parents, its registrable domain), only the
+        registrable domain is its own registrable domain: a parent between the two has the
+        host's public suffix, so the same registrable domain. With the default suffix list
+        (what parse() uses, and what the linter checked the list against) nothing else can be
+        listed, and one lookup gives what the walk would."""
+        registrable = hostname.registrable_domain
+        if registrable is None:  # an IP address, which is never listed
+            hit = self._listed(hostname.name)
+            if hit is None:
+                return None
+            return _new_match(DomainMatch, (hit[0], "hostname" if hit[1] is None else "alias", hostname.name, hit[1]))
+        hit = self._listed(registrable)
+        if hit is None:
+            return None
+        if hit[1] is None:
+            return _new_match(DomainMatch, (hit[0], "registrable_domain", registrable, None))
+        return _new_match(DomainMatch, (hit[0], "alias", registrable, hit[1]))
 
     def entity(self, entity_id: str) -> dict:
         """The entity with that id; NotFound when none is listed."""

@@ -137,12 +137,23 @@ def _read_rdata(data: bytes, pos: int, end: int, rdtype: int, seen: dict[int, st
     if rdtype == A and end - pos == 4:
         return socket.inet_ntoa(data[pos:end])
     if rdtype == AAAA and end - pos == 16:
-        return dns.ipv6.inet_ntoa(data[pos:end])
+        return ipv6_text(data[pos:end])
     if rdtype in (NS, CNAME):
         target, after = _read_name(data, pos, seen)
         if after == end:
             return target
     raise Unusual(f"record type {rdtype} or its length")
+
+
+_ZERO_PREFIX = bytes(10)
+
+
+def ipv6_text(address: bytes) -> str:
+    """dns.ipv6.inet_ntoa's text for 16 bytes, from the C library where the two agree: everywhere
+    but addresses starting with 80 zero bits (the embedded-IPv4 forms), left to dnspython."""
+    if address[:10] == _ZERO_PREFIX:
+        return dns.ipv6.inet_ntoa(address)
+    return socket.inet_ntop(socket.AF_INET6, address)
 
 
 def _read_name(data: bytes, pos: int, seen: dict[int, str]) -> tuple[str, int]:

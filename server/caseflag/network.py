@@ -173,6 +173,8 @@ class DnsSession:
     async def _mux(self, server: tuple[str, int]) -> _Multiplexer:
         # Queries start together: the first opens the socket, the others wait for that same opening.
         opening = self._muxes.get(server)
+        if opening is not None and opening.done() and not opening.cancelled() and opening.exception() is None:
+            return opening.result()  # open already: no shield (a future of its own) to wait on
         if opening is None or (opening.done() and opening.exception() is not None):
             opening = asyncio.get_running_loop().create_task(_Multiplexer.open(server))
             self._muxes[server] = opening
@@ -215,7 +217,7 @@ class DnsSession:
         for index in todo:
             outcomes[index] = dns.exception.Timeout()
         for index, server in answered_by.items():
-            if outcomes[index].flags & dns.flags.TC:
+            if outcomes[index].flags & _TC:
                 outcomes[index] = await self._tcp(server, queries[index], deadline)
         return outcomes
 
@@ -270,6 +272,9 @@ class DnsSession:
                                             timeout=max(deadline - time.monotonic(), 0.01), port=server[1])
         except (dns.exception.DNSException, OSError, EOFError, ValueError) as err:
             return err
+
+
+_TC = int(dns.flags.TC)  # an int: `int & Flag` goes through the enum's Python code, three times per host
 
 
 def _expire(waiters: list[asyncio.Future]) -> None:

@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import dns.resolver
-from ipwhois.asn import IPASN
-from ipwhois.exceptions import ASNLookupError, ASNRegistryError, IPDefinedError
-from ipwhois.net import Net
 
 from .dataset import Dataset
 from .network import HostRecords, Resolver
@@ -73,6 +70,12 @@ class Findings:
 
 def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
     """Blocking: the origin ASN of a public address via Team Cymru DNS (ipwhois)."""
+    # imported on first use: ipwhois and what it pulls in are a tenth of a batch run's start-up,
+    # and most hosts (every one in a published provider range) never need it
+    from ipwhois.asn import IPASN
+    from ipwhois.exceptions import ASNLookupError, ASNRegistryError, IPDefinedError
+    from ipwhois.net import Net
+
     try:
         net = Net(address)
         # ipwhois builds its own system resolver; ask ours instead, within our budget.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,15 +33,24 @@ class RawRecord:
         return self.path.stem
 
 
+_TIMES = (dt.date, dt.datetime, dt.time)
+
+
 def normalise(value):
     """TOML dates and times become ISO strings, recursively, so records are plain JSON."""
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+    kind = type(value)
+    if kind is dict:
+        # Most values are strings (names, ids, text): skip the call for each of them.
+        return {key: item if type(item) is str else normalise(item) for key, item in value.items()}
+    if kind is list:
+        # Most lists hold only strings (domains, source ids): the same.
+        return [item if type(item) is str else normalise(item) for item in value]
+    if isinstance(value, _TIMES):
         return value.isoformat()
     if isinstance(value, dict):
         return {key: normalise(item) for key, item in value.items()}
     if isinstance(value, list):
-        # Most lists hold only strings (domains, source ids): skip the call for each of them.
-        return [item if type(item) is str else normalise(item) for item in value]
+        return [normalise(item) for item in value]
     return value
 
 
@@ -84,8 +94,13 @@ def read_all(data_dir: Path) -> list[RawRecord]:
 def content_version(records: list[RawRecord], data_dir: Path) -> str:
     """A short hash of every record file's path and bytes: the dataset version."""
     digest = hashlib.sha256()
+    prefix = os.path.join(str(data_dir), "")
     for record in records:
-        digest.update(record.path.relative_to(data_dir).as_posix().encode())
+        path = str(record.path)
+        if os.sep == "/" and path.startswith(prefix):  # what relative_to gives, without pathlib's cost
+            digest.update(path[len(prefix):].encode())
+        else:
+            digest.update(record.path.relative_to(data_dir).as_posix().encode())
         digest.update(b"\0")
         digest.update(record.text.encode("utf-8"))
         digest.update(b"\0")
