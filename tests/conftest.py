@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -18,6 +19,8 @@ from caseflag.app import create_app  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 BUDGET = 1.0
+# The Pirate Bay's onion address, listed on its entity in the onion_data copy of data/.
+TPB_ONION = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +36,19 @@ def dns(dns_server):
     dns_server.clear()
     dns_server.delay = 0.0
     return dns_server
+
+
+@pytest.fixture(scope="session")
+def onion_data(tmp_path_factory):
+    """A copy of data/ whose Pirate Bay entity also lists its onion address."""
+    target = tmp_path_factory.mktemp("onion") / "data"
+    shutil.copytree(DATA_DIR, target)
+    entity = target / "entities" / "the-pirate-bay.toml"
+    text = entity.read_text(encoding="utf-8")
+    entity.write_text(text.replace('domains = ["thepiratebay.org"]',
+                                   f'domains = ["thepiratebay.org", "{TPB_ONION}"]', 1), encoding="utf-8")
+    assert TPB_ONION in entity.read_text(encoding="utf-8")
+    return target
 
 
 @pytest.fixture

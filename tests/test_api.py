@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conftest import BUDGET
+from conftest import BUDGET, TPB_ONION
 
 
 def check(client, domain, **params):
@@ -219,3 +219,45 @@ def test_sources_in_the_requested_language_come_first(client):
 def test_healthz(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["counts"]["entities"] > 10
+
+
+# --- special-use names and malformed URL parts ------------------------------------------------
+
+@pytest.mark.parametrize("domain", ["shop.onion", "printer.home.arpa", "4.3.2.1.in-addr.arpa", "example.com",
+                                    "www.example.net", "site.test", "box.internal", "thing.alt", "x.invalid",
+                                    "printer.local", "localhost"])
+def test_special_use_names_are_422_and_never_reach_dns(client, dns, domain):
+    status, body = check(client, domain)
+    assert status == 422 and body["error"]["code"] == "not_public", body
+    assert body["error"]["message"]
+    assert dns.queries == []
+
+
+@pytest.mark.parametrize(("domain", "words"), [
+    ("thepiratebay.org:99999", "out of range"), ("thepiratebay.org:0", "out of range"),
+    ("thepiratebay.org:65536", "out of range"), ("thepiratebay.org:", "Nothing follows"),
+    ("[2606:4700::1]x", "Unexpected text"), ("[thepiratebay.org]", "IPv6"), ("th%65piratebay.org", "percent"),
+    ("http://evil.com\\@thepiratebay.org", "backslash"), ("thepiratebay.org:80abc", "not a number"),
+])
+def test_malformed_url_parts_are_400_invalid_domain(client, dns, domain, words):
+    status, body = check(client, domain)
+    assert status == 400 and body["error"]["code"] == "invalid_domain"
+    assert words in body["error"]["message"]
+    assert dns.queries == []
+
+
+def test_listed_onion_name_matches_but_is_never_resolved(app_factory, dns, onion_data):
+    """A listed .onion answers 200 with its match, infrastructure skipped with the reason; DNS is not asked."""
+    client = app_factory(DATA_DIR=str(onion_data)).test_client()
+    for _ in range(2):  # the second time too: nothing about it is cached as if DNS had answered
+        status, body = check(client, f"http://{TPB_ONION}/torrent/1")
+        assert status == 200, body
+        assert body["verdict"]["level"] == "target" and "The Pirate Bay" in entity_names(body)
+        assert body["infrastructure"]["status"] == "skipped"
+        assert "never resolved in DNS" in body["infrastructure"]["reason"]
+    status, body = check(client, "unlisted2345abcdefghijklmnopqrstuvwxyz234567abcdefghijkl.onion")
+    assert status == 422 and body["error"]["code"] == "not_public" and "onion" in body["error"]["message"]
+    batch = client.post("/api/v1/check", json={"domains": [TPB_ONION, "shop.onion", "home.arpa"]}).get_json()
+    assert batch["results"][0]["infrastructure"]["status"] == "skipped"
+    assert [r.get("status") for r in batch["results"][1:]] == [422, 422]
+    assert dns.queries == []

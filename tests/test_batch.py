@@ -324,3 +324,24 @@ def test_an_interrupted_run_never_writes_past_a_gap():
 
     asyncio.run(interrupt())
     assert written == []
+
+
+def test_special_use_names_are_error_records_and_never_reach_dns(dns, tmp_path, onion_data):
+    """The batch refuses special-use names like the API: not_public records, no query sent for them."""
+    from conftest import TPB_ONION
+
+    source = tmp_path / "names.txt"
+    source.write_text(f"shop.onion\nprinter.home.arpa\nexample.com\n{TPB_ONION}\nthepiratebay.org:99999\n"
+                      "plain-site.org\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    env = {**dns_env(dns), "CASEFLAG_DATA_DIR": str(onion_data)}
+    done = subprocess.run([CASEFLAG, "batch", str(source), "-o", str(out)], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    records = read_jsonl(out)
+    assert [r.get("error", {}).get("code") for r in records] == ["not_public", "not_public", "not_public", None,
+                                                                 "invalid_domain", None]
+    assert records[3]["infrastructure"]["status"] == "skipped" and records[3]["verdict"]["level"] == "target"
+    assert records[5]["infrastructure"]["status"] == "resolved"
+    asked = dns.names_asked()
+    assert "plain-site.org" in asked
+    assert not [name for name in asked if name.endswith(("onion", "arpa", "example.com", "thepiratebay.org"))]

@@ -153,3 +153,14 @@ def test_inlined_schemas_report_the_same_errors():
                 assert _errors(plain, variant) == _errors(inlined, variant)
                 checked += 1
     assert checked > 5_000
+
+
+def test_onion_domains_are_accepted_on_entities():
+    """An entity may list its onion address (RFC 7686): matched, never resolved; the lint accepts it,
+    in the bulk path and name by name (a subdomain of one is still not registrable)."""
+    onion = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
+    records = [_entity("bulk", ["site.com", onion]), _entity("walked", ["other.com", "www." + onion, "x.onion"])]
+    checker = Checker(records, ROOT / "data" / "schema")
+    checker._check_domains(records)
+    found = sorted((p.path.stem, p.line, p.message.split(" (")[0]) for p in checker.problems)
+    assert found == [("walked", 4, f"'www.{onion}' is not a registrable domain")]

@@ -175,7 +175,7 @@ def test_lookup_shows_what_the_popup_shows(client):
 
 
 def test_lookup_words_for_unknown_and_missing_infrastructure(client, offline_app):
-    missing = get_page(client, "/lookup?domain=nothing-here.example.com").text
+    missing = get_page(client, "/lookup?domain=nothing-here-at-all.com").text
     assert "The name does not exist in DNS (NXDOMAIN)." in missing
     assert "Nothing known" in get_page(client, "/lookup?domain=plain-site.org").text
     down = get_page(offline_app.test_client(), "/lookup?domain=plain-site.org").text
