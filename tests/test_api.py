@@ -1,5 +1,6 @@
 """The HTTP API through Flask's test client, with DNS answered by the real test server."""
 
+import json
 import time
 
 import pytest
@@ -261,3 +262,55 @@ def test_listed_onion_name_matches_but_is_never_resolved(app_factory, dns, onion
     assert batch["results"][0]["infrastructure"]["status"] == "skipped"
     assert [r.get("status") for r in batch["results"][1:]] == [422, 422]
     assert dns.queries == []
+
+
+# --- bounds on request bodies and parameters (each of these was a 500 or went unchecked) ----------
+
+def post_raw(client, body: bytes, fmt="json"):
+    response = client.post(f"/api/v1/check?format={fmt}", data=body, content_type="application/json")
+    return response.status_code, response.get_json()
+
+
+def test_deeply_nested_body_is_a_400_not_a_recursion_error(client):
+    """100,000 nested arrays made the JSON decoder raise RecursionError (a 500)."""
+    status, body = post_raw(client, b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400 and body["error"]["code"] == "invalid_input" and "deeper than 8" in body["error"]["message"]
+    status, body = post_raw(client, b'{"domains": ' + b"[" * 9 + b'"a.com"' + b"]" * 9 + b"}")
+    assert status == 400 and "deeper" in body["error"]["message"]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client, dns):
+    status, body = post_raw(client, b'{"domains": ["[[[[[[[[[[[[[[[[[[[[thepiratebay.org", "thepiratebay.org"]}')
+    assert status == 200
+    assert body["results"][0]["error"]["code"] == "invalid_domain" and body["results"][1]["verdict"]
+
+
+def test_too_many_keys_is_a_413(client):
+    status, body = post_raw(client, json.dumps({"domains": ["a.com"], **{f"k{n}": n for n in range(64)}}).encode())
+    assert status == 413 and body["error"]["code"] == "too_large" and "64 object keys" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_lone_surrogate_in_a_body_is_a_400(client, fmt):
+    """"\\ud800" is valid JSON syntax but not text: as CSV it was a UnicodeEncodeError (a 500)."""
+    status, body = post_raw(client, b'{"domains": ["\\ud800.com"]}', fmt)
+    assert status == 400 and "surrogate" in body["error"]["message"]
+    status, body = post_raw(client, '{"domains": ["\\ud83d\\ude00.com"]}'.encode(), fmt)  # a pair is text
+    assert status == 200
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe\x00", b'{"domains": ["a.com"]', b"", b"NaN"])
+def test_bodies_that_are_not_json_are_400(client, body):
+    status, answer = post_raw(client, body)
+    assert status == 400 and answer["error"]["message"]
+
+
+@pytest.mark.parametrize("lang", ["x" * 36, "de_DE", "de\n", "<script>", "de-" + "a" * 9])
+def test_lang_must_be_a_short_language_tag(client, lang):
+    for path, params in (("/api/v1/check", {"domain": "thepiratebay.org"}), ("/api/v1/entities/the-pirate-bay", {}),
+                         ("/api/v1/cases/pirate-bay-trial-sweden", {})):
+        response = client.get(path, query_string={**params, "lang": lang})
+        assert response.status_code == 400, path
+        assert response.get_json()["error"] == {"code": "invalid_input", "field": "lang",
+                                                "message": response.get_json()["error"]["message"]}
+    assert client.get("/api/v1/entities/the-pirate-bay?lang=pt-BR").status_code == 200

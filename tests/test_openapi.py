@@ -14,6 +14,7 @@ from referencing.jsonschema import DRAFT202012
 from schemathesis.specs.openapi.definitions import OPENAPI_31  # the official 3.1 meta-schema, shipped with schemathesis
 
 from caseflag.batch import CSV_COLUMNS
+from conftest import fuzzed
 
 DOCUMENT_URI = "urn:caseflag:openapi"
 DATASET_PATHS = ["/api/v1/dataset", "/api/v1/entities", "/api/v1/entities/the-pirate-bay", "/api/v1/cases",
@@ -239,6 +240,7 @@ def _fuzz(operation, mode: GenerationMode, examples: int) -> None:
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     def call(case):
+        fuzzed(f"schemathesis_{mode.value}")
         case.call_and_validate(excluded_checks=NOT_EXPRESSIBLE.get(operation.label, []))
 
     call()
