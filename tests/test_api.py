@@ -6,6 +6,8 @@ import time
 import pytest
 
 from conftest import BUDGET, TPB_ONION
+from dnsserver import HOSTILE
+from test_network import HOSTILE_REASONS
 
 
 def check(client, domain, **params):
@@ -314,3 +316,19 @@ def test_lang_must_be_a_short_language_tag(client, lang):
         assert response.get_json()["error"] == {"code": "invalid_input", "field": "lang",
                                                 "message": response.get_json()["error"]["message"]}
     assert client.get("/api/v1/entities/the-pirate-bay?lang=pt-BR").status_code == 200
+
+
+# --- hostile DNS: every check still answers, in budget, saying what was wrong -------------------
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_dns_answers_200_unavailable_within_the_budget(app_factory, dns, name):
+    budget = 0.5
+    client = app_factory(DNS_BUDGET=budget, CACHE_SIZE=0).test_client()
+    started = time.monotonic()
+    status, body = check(client, name)
+    elapsed = time.monotonic() - started
+    assert status == 200, body
+    assert elapsed <= budget + 0.3, f"{elapsed:.2f} s for a {budget} s budget"
+    infrastructure = body["infrastructure"]
+    assert infrastructure["status"] == "unavailable" and infrastructure["addresses"] == []
+    assert HOSTILE_REASONS[HOSTILE[name]] in infrastructure["reason"], infrastructure["reason"]

@@ -345,3 +345,32 @@ def test_special_use_names_are_error_records_and_never_reach_dns(dns, tmp_path, 
     asked = dns.names_asked()
     assert "plain-site.org" in asked
     assert not [name for name in asked if name.endswith(("onion", "arpa", "example.com", "thepiratebay.org"))]
+
+
+def test_hostile_dns_neither_stops_nor_slows_the_rest_of_the_list(dns, tmp_path):
+    """Hostile names mixed into a list: every record written, in order, normal names resolved, and
+    the run takes about what the same list without them takes, plus one budget at most."""
+    from dnsserver import HOSTILE
+
+    budget = 1.0
+    normal = ["www.thepiratebay.org", "www.cf-shop.com", "plain-site.org", "no-address.org"] * 10
+    mixed = [name for pair in zip(normal, sorted(HOSTILE) * 4) for name in pair]
+    timings = {}
+    for label, names in (("normal", normal), ("mixed", mixed)):
+        source = tmp_path / f"{label}.txt"
+        source.write_text("\n".join(names) + "\n", encoding="utf-8")
+        out = tmp_path / f"{label}.jsonl"
+        started = time.monotonic()
+        done = run(str(source), "-o", str(out), dns=dns, budget=str(budget), timeout=60)
+        timings[label] = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+    records = read_jsonl(tmp_path / "mixed.jsonl")
+    assert [r["line"] for r in records] == list(range(1, len(mixed) + 1))
+    assert [r["query"] for r in records] == mixed
+    for record in records:
+        status = record["infrastructure"]["status"]
+        if record["query"] in HOSTILE:
+            assert status == "unavailable" and record["infrastructure"]["reason"], record["query"]
+        else:
+            assert status == "resolved", record
+    assert timings["mixed"] <= timings["normal"] + budget + 1.5, timings
