@@ -60,6 +60,13 @@ HOSTILE = {f"{mode.replace('_', '-')}.{HOSTILE_DOMAIN}": mode for mode in (
     "tcp_garbage",      # TC over UDP; over TCP a length, then junk
     "tcp_stall",        # TC over UDP; over TCP the length of 64 KiB and 100 bytes of it, then nothing
 )}
+# Words the reason for each hostile mode must contain: what a check should say went wrong.
+HOSTILE_REASONS = {
+    "truncated": "malformed", "pointer_loop": "compression pointer", "pointer_forward": "compression pointer",
+    "other_question": "another question", "other_id": "ids no query had", "garbage": "malformed",
+    "huge": "more than the 100 a site could use", "cname_chain": "CNAME chain is too long", "late": "within the time budget",
+    "tcp_garbage": "over TCP was unusable", "tcp_stall": "within the time budget",
+}
 LATE_SECONDS = 3.0
 CHAIN_LINKS = 100
 _QTYPE_CODES = {"A": (1, 4), "AAAA": (28, 16)}

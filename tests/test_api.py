@@ -6,8 +6,7 @@ import time
 import pytest
 
 from conftest import BUDGET, TPB_ONION
-from dnsserver import HOSTILE
-from test_network import HOSTILE_REASONS
+from dnsserver import HOSTILE, HOSTILE_REASONS
 
 
 def check(client, domain, **params):

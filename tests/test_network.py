@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from caseflag.errors import InvalidInput
 from caseflag.network import Resolver, UnusableAnswer, _answer, _checked, _Query, parse_nameserver
-from dnsserver import HOSTILE, HOSTILE_DOMAIN, closed_port
+from dnsserver import HOSTILE, HOSTILE_DOMAIN, HOSTILE_REASONS, closed_port
 
 
 def records(resolver, host, registrable=None):
@@ -101,12 +101,6 @@ def test_one_session_carries_many_lookups_at_once(dns):
 
 # --- hostile DNS: garbage from a real server on loopback --------------------------------------
 
-HOSTILE_REASONS = {
-    "truncated": "malformed", "pointer_loop": "compression pointer", "pointer_forward": "compression pointer",
-    "other_question": "another question", "other_id": "ids no query had", "garbage": "malformed",
-    "huge": "more than the 100 a site could use", "cname_chain": "CNAME chain is too long", "late": "within the time budget",
-    "tcp_garbage": "over TCP was unusable", "tcp_stall": "within the time budget",
-}
 
 
 def test_every_hostile_mode_has_an_expected_reason():
