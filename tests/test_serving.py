@@ -263,8 +263,6 @@ def _closed_by_server(sock: socket.socket) -> bool:
 def test_slow_and_idle_clients_cannot_starve_the_service(dns):
     """200 connections that never finish their request (half a request line, a byte a second, nothing
     at all): other clients are answered within a second, and each of the 200 is closed in bounded time."""
-    from caseflag.serving import SLOW_CLIENT_LIMITS
-
     served = Served(dns)
     hanging: list[socket.socket] = []
     try:
@@ -291,6 +289,8 @@ def test_slow_and_idle_clients_cannot_starve_the_service(dns):
                 assert status == 200, body[:300]
             time.sleep(0.5)
         assert max(latencies) < 1.0, f"slowest answer {max(latencies):.2f} s while 200 clients hung"
+        from caseflag.serving import SLOW_CLIENT_LIMITS
+
         bound = SLOW_CLIENT_LIMITS["header_seconds"] + 3
         for sock in hanging:
             sock.settimeout(max(bound - (time.monotonic() - opened), 0.1))
