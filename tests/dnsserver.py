@@ -36,6 +36,9 @@ ZONES: dict[str, dict[str, list[str]]] = {
     "1.1.1.1.origin.asn.cymru.com": {"TXT": ["13335 | 1.1.1.0/24 | AU | apnic | 2011-08-11"]},
     "AS15133.asn.cymru.com": {"TXT": ["15133 | US | arin | 2007-03-19 | EDGECAST, US"]},
     "AS13335.asn.cymru.com": {"TXT": ["13335 | US | arin | 2010-07-14 | CLOUDFLARENET, US"]},
+    # A well-formed DNS answer whose TXT is not Team Cymru's format (it made ipwhois raise, a 500).
+    "garbled-asn.com": {"A": ["93.184.216.99"], "NS": ["ns1.plain-host.net"]},
+    "99.216.184.93.origin.asn.cymru.com": {"TXT": ["garbage"]},
 }
 for _n in range(1, 41):
     ZONES[f"{_n}.216.184.93.origin.asn.cymru.com"] = {"TXT": ["15133 | 93.184.216.0/24 | US | arin | 2008-06-02"]}

@@ -331,3 +331,12 @@ def test_hostile_dns_answers_200_unavailable_within_the_budget(app_factory, dns,
     infrastructure = body["infrastructure"]
     assert infrastructure["status"] == "unavailable" and infrastructure["addresses"] == []
     assert HOSTILE_REASONS[HOSTILE[name]] in infrastructure["reason"], infrastructure["reason"]
+
+
+def test_a_garbled_asn_answer_is_an_asn_error_not_a_500(client, dns):
+    """Team Cymru's TXT answer in an unexpected format made ipwhois raise ASNParseError, a 500."""
+    status, body = check(client, "garbled-asn.com")
+    assert status == 200, body
+    assert body["infrastructure"]["status"] == "resolved"
+    assert body["infrastructure"]["asns"][0]["status"] == "error"
+    assert "could not be read" in body["infrastructure"]["asns"][0]["reason"]

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import dns.resolver
 from ipwhois.asn import IPASN
-from ipwhois.exceptions import ASNLookupError, ASNRegistryError, IPDefinedError
+from ipwhois.exceptions import ASNLookupError, ASNParseError, ASNRegistryError, IPDefinedError
 from ipwhois.net import Net
 
 from .dataset import Dataset
@@ -82,6 +82,8 @@ def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
         return AsnInfo(address, "error", reason=f"reserved address: {err}")
     except (ASNLookupError, ASNRegistryError) as err:
         return AsnInfo(address, "error", reason=f"the ASN lookup found no answer ({err})")
+    except ASNParseError as err:  # a TXT answer that is not Team Cymru's "ASN | prefix | ..." line
+        return AsnInfo(address, "error", reason=f"the ASN answer could not be read ({err})")
     except (dns.resolver.NoResolverConfiguration, OSError, ValueError) as err:
         return AsnInfo(address, "error", reason=f"the ASN lookup could not run ({err})")
     try:
