@@ -239,7 +239,8 @@ class Served:
             connection.close()
 
     def stop(self):
-        os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -332,3 +333,40 @@ def test_rate_limits_count_the_real_client_behind_the_proxy(dns):
         assert statuses == [200, 200, 200, 429, 429]
     finally:
         served.stop()
+
+
+def test_a_worker_ending_leaves_nginx_serving_and_stop_is_prompt(dns):
+    """A gunicorn worker that exits (max requests, a timeout) unwinds through run_gunicorn too: it
+    must not stop nginx or remove the socket. And stopping caseflag serve takes seconds, not 10."""
+    served = Served(dns)
+    try:
+        children = subprocess.run(["pgrep", "-P", str(served.process.pid), "-f", "caseflag serve"],
+                                  capture_output=True, text=True, check=True).stdout.split()
+        nginx = subprocess.run(["pgrep", "-P", str(served.process.pid), "-x", "nginx"],
+                               capture_output=True, text=True, check=True).stdout.split()
+        # nginx rewrites its title: "nginx: master process /usr/sbin/nginx -e stderr -p <folder> -c ..."
+        arguments = Path(f"/proc/{nginx[0]}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
+        upstream = Path(arguments[arguments.index("-p") + 1]) / "gunicorn.sock"
+        assert upstream.is_socket()
+        os.kill(int(children[0]), signal.SIGTERM)
+        time.sleep(2)
+        assert [served.get("/healthz")[0] for _ in range(6)] == [200] * 6
+        assert upstream.is_socket(), "the exiting worker removed gunicorn's socket"
+    finally:
+        started = time.monotonic()
+        served.process.send_signal(signal.SIGTERM)
+        served.process.wait(timeout=20)
+        assert time.monotonic() - started < 8
+        served.stop()
+
+
+def test_a_port_in_use_is_a_clear_error_not_a_silent_server(dns):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "CASEFLAG_PORT": str(port), "CASEFLAG_DNS_ENABLED": "false"}
+        done = subprocess.run([CASEFLAG, "serve", "--workers", "1"], env=env, capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode == 2
+    assert "caseflag: error: nginx stopped" in done.stderr and "port in use" in done.stderr

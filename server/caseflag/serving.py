@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -156,6 +157,8 @@ class FrontProxy:
         self.config.write_text(nginx_config(settings, upstream, workdir), encoding="utf-8")
         self.workdir = workdir
         self.process: subprocess.Popen | None = None
+        self.failure: str | None = None  # why nginx ended on its own
+        self._stopping = False
 
     def check(self) -> None:
         done = subprocess.run([self.binary, "-t", "-q", "-e", "stderr", "-p", str(self.workdir), "-c",
@@ -166,15 +169,30 @@ class FrontProxy:
     def start(self) -> None:
         self.process = subprocess.Popen([self.binary, "-e", "stderr", "-p", str(self.workdir), "-c",
                                          str(self.config)], stdin=subprocess.DEVNULL)
+        threading.Thread(target=self._watch, name="nginx-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        """nginx ending on its own (the port taken, a crash) stops gunicorn too: nothing would reach it."""
+        status = self.process.wait()
+        if self._stopping:
+            return
+        if status != 0:  # 0: nginx was asked to stop (SIGTERM or SIGQUIT), like the whole process group
+            self.failure = f"nginx stopped with status {status} (its message is above; is the port in use?)"
+        os.kill(os.getpid(), signal.SIGTERM)  # gunicorn's arbiter: a graceful stop
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)  # graceful: finish the answers in flight
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        self._stopping = True
+        if self.process is None:
+            return
+        # The watcher thread may be waiting on the process too, so returncode, not poll(), says if it ended.
+        with contextlib.suppress(ProcessLookupError):
+            if self.process.returncode is None:
+                self.process.send_signal(signal.SIGQUIT)  # graceful: finish the answers in flight
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
 
 
 def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool = True) -> int:
@@ -200,12 +218,18 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
     options.update(bind=f"unix:{upstream}", keepalive=30,
                    # nginx only listens once gunicorn does, so it never answers 502 at start-up.
                    when_ready=lambda server: proxy.start(), on_exit=lambda server: proxy.stop())
+    master = os.getpid()
     try:
-        _Gunicorn(settings, options, behind_proxy=True).run()
+        _Gunicorn(settings, options, behind_proxy=True).run()  # ends in sys.exit() when stopped
     finally:
-        proxy.stop()
-        with contextlib.suppress(OSError):
-            shutil.rmtree(workdir)
+        # Each forked worker leaves through here as well (its SystemExit unwinds this frame): only
+        # the master may stop nginx and remove the socket's folder.
+        if os.getpid() == master:
+            proxy.stop()
+            with contextlib.suppress(OSError):
+                shutil.rmtree(workdir)
+            if proxy.failure:
+                raise FrontProxyError(proxy.failure)  # in place of gunicorn's SystemExit(0): a failed start
     return 0
 
 
