@@ -369,4 +369,4 @@ def test_a_port_in_use_is_a_clear_error_not_a_silent_server(dns):
         done = subprocess.run([CASEFLAG, "serve", "--workers", "1"], env=env, capture_output=True, text=True,
                               timeout=60)
     assert done.returncode == 2
-    assert "caseflag: error: nginx stopped" in done.stderr and "port in use" in done.stderr
+    assert "caseflag: error: nginx did not start listening" in done.stderr and "port in use" in done.stderr

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -124,7 +125,9 @@ http {{
     large_client_header_buffers {limits["header_lines_buffers"]} {limits["header_line_bytes"]};
     client_max_body_size {max_body};
     client_body_buffer_size {max_body};
-    upstream caseflag {{ server unix:{upstream}; keepalive 64; }}
+    # Idle connections to gunicorn end here before gunicorn ends them (its keepalive is 30 s): a
+    # request sent on one gunicorn was closing would fail, and a POST is not retried.
+    upstream caseflag {{ server unix:{upstream}; keepalive 64; keepalive_timeout 20s; }}
     server {{
         listen {listen}:{int(settings["PORT"])} backlog=4096;
 {chr(10).join(pages)}
@@ -143,21 +146,33 @@ http {{
 """
 
 
+def _holds_pid(pidfile: Path, pid: int) -> bool:
+    try:
+        return pidfile.read_text(encoding="ascii").strip() == str(pid)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def nginx_binary() -> str:
+    binary = shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
+    if binary is None:
+        raise FrontProxyError("caseflag serve puts nginx in front of gunicorn, so that slow clients cannot "
+                              "hold its threads, and nginx is not installed: run `make serve-deps` (it "
+                              "installs Debian's nginx), or use `caseflag serve --dev` to try things out")
+    return binary
+
+
 class FrontProxy:
     """nginx as a child process, configured by nginx_config, stopped with `caseflag serve`."""
 
     def __init__(self, settings: dict, workdir: Path, upstream: str) -> None:
-        self.binary = shutil.which("nginx") or next(
-            (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
-        if self.binary is None:
-            raise FrontProxyError("caseflag serve puts nginx in front of gunicorn, so that slow clients cannot "
-                                  "hold its threads, and nginx is not installed: run `make serve-deps` (it "
-                                  "installs Debian's nginx), or use `caseflag serve --dev` to try things out")
+        self.binary = nginx_binary()
         self.config = workdir / "nginx.conf"
         self.config.write_text(nginx_config(settings, upstream, workdir), encoding="utf-8")
         self.workdir = workdir
         self.process: subprocess.Popen | None = None
-        self.failure: str | None = None  # why nginx ended on its own
+        self.failure: str | None = None  # why nginx could not start
         self._stopping = False
 
     def check(self) -> None:
@@ -167,18 +182,37 @@ class FrontProxy:
             raise FrontProxyError(f"nginx refused the configuration caseflag wrote: {done.stderr.strip()}")
 
     def start(self) -> None:
+        """Start nginx and wait until it listens; if it cannot (the port is taken), stop gunicorn too.
+
+        Readiness is nginx's pid in its pid file, written once its sockets are bound (`nginx -t`
+        leaves the file empty). Its exit status is no use here: gunicorn's master reaps every child
+        it has, nginx included.
+        """
+        pidfile = self.workdir / "nginx.pid"
         self.process = subprocess.Popen([self.binary, "-e", "stderr", "-p", str(self.workdir), "-c",
                                          str(self.config)], stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not _holds_pid(pidfile, self.process.pid):
+            if self._ended() or time.monotonic() > deadline:
+                self.failure = ("nginx did not start listening on the address (its message is above; is the port "
+                                "in use?)")
+                os.kill(os.getpid(), signal.SIGTERM)  # gunicorn's arbiter: a graceful stop
+                return
+            time.sleep(0.02)
         threading.Thread(target=self._watch, name="nginx-watch", daemon=True).start()
 
+    def _ended(self) -> bool:
+        try:
+            return self.process.poll() is not None
+        except ChildProcessError:  # reaped by gunicorn's master
+            return True
+
     def _watch(self) -> None:
-        """nginx ending on its own (the port taken, a crash) stops gunicorn too: nothing would reach it."""
-        status = self.process.wait()
-        if self._stopping:
-            return
-        if status != 0:  # 0: nginx was asked to stop (SIGTERM or SIGQUIT), like the whole process group
-            self.failure = f"nginx stopped with status {status} (its message is above; is the port in use?)"
-        os.kill(os.getpid(), signal.SIGTERM)  # gunicorn's arbiter: a graceful stop
+        """nginx ending on its own later (a crash, a stop) stops gunicorn too: nothing would reach it."""
+        with contextlib.suppress(ChildProcessError):
+            self.process.wait()
+        if not self._stopping:
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def stop(self) -> None:
         self._stopping = True
@@ -211,10 +245,15 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
         options["bind"] = f"{settings['HOST']}:{settings['PORT']}"
         _Gunicorn(settings, options).run()
         return 0
+    nginx_binary()  # a clear error before anything is made
     workdir = Path(tempfile.mkdtemp(prefix="caseflag-serve-"))
     upstream = str(workdir / "gunicorn.sock")
-    proxy = FrontProxy(settings, workdir, upstream)
-    proxy.check()
+    try:
+        proxy = FrontProxy(settings, workdir, upstream)
+        proxy.check()
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     options.update(bind=f"unix:{upstream}", keepalive=30,
                    # nginx only listens once gunicorn does, so it never answers 502 at start-up.
                    when_ready=lambda server: proxy.start(), on_exit=lambda server: proxy.stop())
