@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-deps system-deps lint-data release extension bench clean
+.PHONY: run test test-deps system-deps serve-deps lint-data release extension bench clean
 
 $(BIN)/caseflag: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,19 +11,23 @@ $(BIN)/caseflag: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-# Serve the API with the bundled dataset on http://127.0.0.1:8000 (gunicorn).
-run: $(BIN)/caseflag
+# Serve the API with the bundled dataset on http://127.0.0.1:8000 (nginx in front of gunicorn).
+run: $(BIN)/caseflag serve-deps
 	$(BIN)/caseflag serve
+
+# `caseflag serve` puts Debian's nginx in front of gunicorn, so slow clients never hold a thread.
+serve-deps:
+	bash scripts/apt-install-missing.sh nginx=nginx
 
 $(VENV)/.test-deps: $(BIN)/caseflag pyproject.toml package-lock.json
 	$(BIN)/pip install --quiet -e '.[test]'
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Debian packages the tests need: Chromium (browser tests) and redis-server (shared-cache tests).
-# Installs with apt-get only what is missing: runs as root, or with sudo.
+# Debian packages the tests need: Chromium (browser tests), redis-server (shared-cache tests) and
+# nginx (caseflag serve). Installs with apt-get only what is missing: runs as root, or with sudo.
 system-deps:
-	bash scripts/apt-install-missing.sh chromium=chromium redis-server=redis-server
+	bash scripts/apt-install-missing.sh chromium=chromium redis-server=redis-server nginx=nginx
 
 test-deps: $(VENV)/.test-deps system-deps
 
@@ -50,7 +54,7 @@ $(VENV)/.bench-deps: $(BIN)/caseflag pyproject.toml
 # P1-P4 as ratios measured side by side. Installs wrk and adns-tools with apt-get (root, or sudo);
 # P3's DNS server listens on 127.0.0.77:53, so run as root. Results and the machine: bench/RESULTS.md.
 bench: $(VENV)/.bench-deps
-	bash scripts/apt-install-missing.sh wrk=wrk adnshost=adns-tools
+	bash scripts/apt-install-missing.sh wrk=wrk adnshost=adns-tools nginx=nginx redis-server=redis-server
 	$(BIN)/python bench/run.py
 
 clean:

@@ -3,8 +3,8 @@
     python bench/bare_app.py --port 8100 [--payload answer.json]
 
 The view returns a fixed dict (by default a recorded /api/v1/check answer, so both sides send
-the same bytes): what is left is Flask, JSON encoding and gunicorn, configured by the very
-code `caseflag serve` runs, with its default workers and threads.
+the same bytes): what is left is Flask, JSON encoding and nginx in front of gunicorn, configured
+by the very code `caseflag serve` runs (serving.run_gunicorn), with its default workers and threads.
 """
 
 from __future__ import annotations

@@ -431,6 +431,194 @@ def p4(log_dir: Path, entities: int, per_entity: int, rounds: int = 3) -> list[R
     ]
 
 
+# --- fault drills: the load run with DNS stopped, and with Redis killed, in the middle ------------
+
+DRILL_FAULT_SECONDS = 10
+DRILL_PROBE_EVERY = 0.2
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def start_fastdns(name: str, port: int, log_dir: Path) -> Service:
+    service = Service(name, [PYTHON, str(BENCH / "fastdns.py"), "--host", "127.0.0.1", "--port", str(port),
+                             "--names", str(max(LOAD_POOL, P3_NAMES)), "--prefix", "load-", "--test-zones"],
+                      log_dir=log_dir, stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while "ready" not in service.tail():
+        if service.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start:\n{service.tail()}")
+        time.sleep(0.05)
+    return service
+
+
+def start_redis(name: str, port: int, log_dir: Path) -> Service:
+    redis = shutil.which("redis-server")
+    if redis is None:
+        raise RuntimeError("redis-server is missing; `make bench` installs it")
+    service = Service(name, [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                      log_dir=log_dir)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return service
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{service.tail()}") from None
+            time.sleep(0.05)
+
+
+class DrillProbe(threading.Thread):
+    """Beside wrk: a check for a name no cache holds (so DNS is asked), then /healthz, every 0.2 s,
+    each timed, with its status and what the answer says about DNS and Redis."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port, self.samples, self.started = port, [], time.monotonic()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        number = LOAD_POOL  # names past wrk's pool: in the DNS zone, in no cache
+        while not self._stop_event.wait(DRILL_PROBE_EVERY):
+            name = f"load-{number:06d}.{('com', 'org', 'net', 'de', 'co.uk')[number % 5]}"
+            number = LOAD_POOL + (number - LOAD_POOL + 1) % (P3_NAMES - LOAD_POOL)
+            for path in (f"/api/v1/check?domain={name}", "/healthz"):
+                began = time.monotonic()
+                try:
+                    status, _, body = http_get(self.port, path, timeout=15)
+                    answer = json.loads(body)
+                except (OSError, ValueError) as err:
+                    status, answer = 0, {"error": str(err)}
+                sample = {"t": round(began - self.started, 2), "path": path.split("?")[0], "status": status,
+                          "ms": round((time.monotonic() - began) * 1000, 1)}
+                if path == "/healthz":
+                    sample["redis_ok"] = answer.get("cache", {}).get("redis_ok")
+                else:
+                    sample["dns"] = answer.get("infrastructure", {}).get("status")
+                self.samples.append(sample)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=20)
+
+
+def _window(samples: list[dict], start: float, end: float, path: str) -> list[dict]:
+    return [s for s in samples if start <= s["t"] < end and s["path"] == path]
+
+
+def _ms(samples: list[dict]) -> str:
+    if not samples:
+        return "no samples"
+    values = sorted(s["ms"] for s in samples)
+    return f"median {statistics.median(values):.0f} ms, max {values[-1]:.0f} ms ({len(values)} probes)"
+
+
+def drill_run(log_dir: Path, seconds: int, with_redis: bool) -> dict:
+    """The load run (wrk, 200 connections, the cache-evicting pool) with faults injected by the clock:
+    the DNS server stopped for 10 s; with Redis, redis-server killed (SIGKILL) for 10 s later on."""
+    tag = "drill-redis" if with_redis else "drill"
+    dns_port = free_udp_port()
+    dns = start_fastdns(f"{tag}-dns", dns_port, log_dir)
+    redis = None
+    extra = {"CACHE_SIZE": str(LOAD_CACHE)}
+    if with_redis:
+        redis_port = free_port()
+        redis = start_redis(f"{tag}-redis", redis_port, log_dir)
+        extra["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    port = free_port()
+    server = caseflag_serve(f"{tag}-server", port, f"127.0.0.1:{dns_port}", log_dir, **extra)
+    faults: dict[str, tuple[float, float]] = {}
+    plan = [("dns", seconds * (0.25 if with_redis else 0.4))]
+    if with_redis:
+        plan.append(("redis", seconds * 0.6))
+    probe = DrillProbe(port)
+    result: dict = {}
+
+    def inject() -> None:
+        nonlocal dns, redis
+        for kind, at in plan:
+            time.sleep(max(at - (time.monotonic() - probe.started), 0))
+            began = time.monotonic() - probe.started
+            if kind == "dns":
+                dns.stop()
+            else:
+                os.killpg(redis.pid, signal.SIGKILL)
+                redis.stop()
+            time.sleep(DRILL_FAULT_SECONDS)
+            if kind == "dns":
+                dns = start_fastdns(f"{tag}-dns-again", dns_port, log_dir)
+            else:
+                redis = start_redis(f"{tag}-redis-again", redis_port, log_dir)
+            faults[kind] = (began, time.monotonic() - probe.started)
+
+    injector = threading.Thread(target=inject, daemon=True)
+    try:
+        probe.start()
+        injector.start()
+        result = run_wrk(port, "/", seconds, 200, "pool.lua", [str(LOAD_POOL), "load-"])
+        injector.join(timeout=60)
+        probe.stop()
+    finally:
+        server.stop()
+        dns.stop()
+        if redis is not None:
+            redis.stop()
+    result.update(faults=faults, samples=probe.samples, with_redis=with_redis, seconds=seconds)
+    (log_dir / f"{tag}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return result
+
+
+def drill_summary(result: dict) -> dict:
+    """The figures RESULTS.md reports: 5xx, latency before and during each fault, time to recover."""
+    samples = result["samples"]
+    statuses = {int(key): value for key, value in result["statuses"].items()}
+    probe_5xx = sum(1 for s in samples if s["status"] >= 500)
+    summary = {"wrk_requests": result["requests"], "wrk_5xx": sum(v for k, v in statuses.items() if k >= 500),
+               "wrk_statuses": dict(sorted(statuses.items())), "probe_5xx": probe_5xx,
+               "probe_failures": sum(1 for s in samples if s["status"] == 0),
+               "socket_errors": sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")),
+               "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000, "faults": {}}
+    first_fault = min(start for start, _ in result["faults"].values()) if result["faults"] else result["seconds"]
+    summary["before"] = {"check": _ms(_window(samples, 2, first_fault, "/api/v1/check")),
+                         "healthz": _ms(_window(samples, 2, first_fault, "/healthz"))}
+    for kind, (start, end) in result["faults"].items():
+        during_checks = _window(samples, start, end, "/api/v1/check")
+        figures = {"from_s": round(start, 1), "to_s": round(end, 1),
+                   "check_during": _ms(during_checks), "healthz_during": _ms(_window(samples, start, end, "/healthz")),
+                   "check_after": _ms(_window(samples, end, end + 10, "/api/v1/check"))}
+        if kind == "dns":
+            figures["unavailable_answers_during"] = sum(1 for s in during_checks if s.get("dns") == "unavailable")
+            resolved = [s["t"] for s in samples if s["t"] >= end and s.get("dns") == "resolved"]
+            figures["recovered_after_s"] = round(resolved[0] - end, 2) if resolved else None
+        else:
+            down = [s for s in _window(samples, start, end, "/healthz") if s.get("redis_ok") is False]
+            figures["healthz_saw_redis_down"] = len(down)
+            back = [s["t"] for s in samples if s["t"] >= end and s.get("redis_ok") is True]
+            figures["recovered_after_s"] = round(back[0] - end, 2) if back else None
+        summary["faults"][kind] = figures
+    return summary
+
+
+def print_drill(result: dict) -> None:
+    summary = drill_summary(result)
+    label = "with Redis (CASEFLAG_REDIS_URL, redis-server on loopback)" if result["with_redis"] else "no Redis"
+    print(f"Fault drill, {label}: {result['seconds']} s of the load run; "
+          f"requests {summary['wrk_requests']:,}, 5xx {summary['wrk_5xx']} (probe 5xx {summary['probe_5xx']}, "
+          f"probe failures {summary['probe_failures']}), statuses {summary['wrk_statuses']}, socket errors "
+          f"{summary['socket_errors']}, wrk p50 {summary['p50_ms']:.0f} ms p99 {summary['p99_ms']:.0f} ms")
+    print(f"  before any fault: check {summary['before']['check']}; /healthz {summary['before']['healthz']}")
+    for kind, figures in summary["faults"].items():
+        print(f"  {kind} down {figures['from_s']}-{figures['to_s']} s: check {figures['check_during']}; /healthz "
+              f"{figures['healthz_during']}; 10 s after: check {figures['check_after']}; recovered "
+              f"{figures['recovered_after_s']} s after the restart; "
+              + (f"{figures['unavailable_answers_during']} probe answers said DNS unavailable" if kind == "dns"
+                 else f"{figures['healthz_saw_redis_down']} /healthz probes said Redis down"))
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 def print_table(rows: list[Row]) -> None:
@@ -449,7 +637,8 @@ def print_table(rows: list[Row]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="load,p1,p2,p3,p4", help="comma-separated parts to run")
+    parser.add_argument("--only", default="load,drill,p1,p2,p3,p4", help="comma-separated parts to run "
+                        "(drill: the load run twice more, with DNS stopped, and with Redis killed, mid-run)")
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="short runs and a 100,000-domain P4, to try the bench")
     args = parser.parse_args(argv)
@@ -498,6 +687,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(p1(server_port, log_dir, 4 if quick else 8))
             server.stop()
             server = None
+        if "drill" in parts:
+            for with_redis in (False, True):
+                print_drill(drill_run(log_dir, load_seconds, with_redis))
         if "p2" in parts:
             rows.append(p2(log_dir, 5 if quick else 15))
         if "p3" in parts:

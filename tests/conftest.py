@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,31 @@ from caseflag.app import create_app  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 BUDGET = 1.0
+# The Pirate Bay's onion address, listed on its entity in the onion_data copy of data/.
+TPB_ONION = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
+
+
+# --- fuzzed inputs, counted: every fuzz test calls fuzzed() once per input it tries -------------
+
+FUZZ_COUNTS: Counter = Counter()
+FUZZ_MINIMUM = 10_000  # inputs per full run (make test), across parsers, the API and the DNS reader
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def fuzzed(name: str, count: int = 1) -> None:
+    FUZZ_COUNTS[name] += count
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FUZZ_COUNTS:
+        return
+    total = sum(FUZZ_COUNTS.values())
+    terminalreporter.write_sep("-", f"fuzzed inputs: {total:,} (minimum for a full run {FUZZ_MINIMUM:,})")
+    for name, count in sorted(FUZZ_COUNTS.items()):
+        terminalreporter.write_line(f"  {count:>7,}  {name}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "fuzz-counts.json").write_text(json.dumps({"total": total, "by_test": dict(FUZZ_COUNTS)},
+                                                           indent=1) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +61,19 @@ def dns(dns_server):
     dns_server.clear()
     dns_server.delay = 0.0
     return dns_server
+
+
+@pytest.fixture(scope="session")
+def onion_data(tmp_path_factory):
+    """A copy of data/ whose Pirate Bay entity also lists its onion address."""
+    target = tmp_path_factory.mktemp("onion") / "data"
+    shutil.copytree(DATA_DIR, target)
+    entity = target / "entities" / "the-pirate-bay.toml"
+    text = entity.read_text(encoding="utf-8")
+    entity.write_text(text.replace('domains = ["thepiratebay.org"]',
+                                   f'domains = ["thepiratebay.org", "{TPB_ONION}"]', 1), encoding="utf-8")
+    assert TPB_ONION in entity.read_text(encoding="utf-8")
+    return target
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """The HTTP API through Flask's test client, with DNS answered by the real test server."""
 
+import json
 import time
 
 import pytest
 
-from conftest import BUDGET
+from conftest import BUDGET, TPB_ONION
+from dnsserver import HOSTILE, HOSTILE_REASONS
 
 
 def check(client, domain, **params):
@@ -232,3 +234,122 @@ def test_mega_answers_related_with_the_chain(client):
     related = body["matches"][0]["related"][0]
     assert set(related) == {"id", "name", "relation", "domains", "role", "cases"}
     assert related["role"] == "defendant" and related["cases"][0]["sources"]
+
+
+# --- special-use names and malformed URL parts ------------------------------------------------
+
+@pytest.mark.parametrize("domain", ["shop.onion", "printer.home.arpa", "4.3.2.1.in-addr.arpa", "example.com",
+                                    "www.example.net", "site.test", "box.internal", "thing.alt", "x.invalid",
+                                    "printer.local", "localhost"])
+def test_special_use_names_are_422_and_never_reach_dns(client, dns, domain):
+    status, body = check(client, domain)
+    assert status == 422 and body["error"]["code"] == "not_public", body
+    assert body["error"]["message"]
+    assert dns.queries == []
+
+
+@pytest.mark.parametrize(("domain", "words"), [
+    ("thepiratebay.org:99999", "out of range"), ("thepiratebay.org:0", "out of range"),
+    ("thepiratebay.org:65536", "out of range"), ("thepiratebay.org:", "Nothing follows"),
+    ("[2606:4700::1]x", "Unexpected text"), ("[thepiratebay.org]", "IPv6"), ("th%65piratebay.org", "percent"),
+    ("http://evil.com\\@thepiratebay.org", "backslash"), ("thepiratebay.org:80abc", "not a number"),
+])
+def test_malformed_url_parts_are_400_invalid_domain(client, dns, domain, words):
+    status, body = check(client, domain)
+    assert status == 400 and body["error"]["code"] == "invalid_domain"
+    assert words in body["error"]["message"]
+    assert dns.queries == []
+
+
+def test_listed_onion_name_matches_but_is_never_resolved(app_factory, dns, onion_data):
+    """A listed .onion answers 200 with its match, infrastructure skipped with the reason; DNS is not asked."""
+    client = app_factory(DATA_DIR=str(onion_data)).test_client()
+    for _ in range(2):  # the second time too: nothing about it is cached as if DNS had answered
+        status, body = check(client, f"http://{TPB_ONION}/torrent/1")
+        assert status == 200, body
+        assert body["verdict"]["level"] == "target" and "The Pirate Bay" in entity_names(body)
+        assert body["infrastructure"]["status"] == "skipped"
+        assert "never resolved in DNS" in body["infrastructure"]["reason"]
+    status, body = check(client, "unlisted2345abcdefghijklmnopqrstuvwxyz234567abcdefghijkl.onion")
+    assert status == 422 and body["error"]["code"] == "not_public" and "onion" in body["error"]["message"]
+    batch = client.post("/api/v1/check", json={"domains": [TPB_ONION, "shop.onion", "home.arpa"]}).get_json()
+    assert batch["results"][0]["infrastructure"]["status"] == "skipped"
+    assert [r.get("status") for r in batch["results"][1:]] == [422, 422]
+    assert dns.queries == []
+
+
+# --- bounds on request bodies and parameters (each of these was a 500 or went unchecked) ----------
+
+def post_raw(client, body: bytes, fmt="json"):
+    response = client.post(f"/api/v1/check?format={fmt}", data=body, content_type="application/json")
+    return response.status_code, response.get_json()
+
+
+def test_deeply_nested_body_is_a_400_not_a_recursion_error(client):
+    """100,000 nested arrays made the JSON decoder raise RecursionError (a 500)."""
+    status, body = post_raw(client, b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400 and body["error"]["code"] == "invalid_input" and "deeper than 8" in body["error"]["message"]
+    status, body = post_raw(client, b'{"domains": ' + b"[" * 9 + b'"a.com"' + b"]" * 9 + b"}")
+    assert status == 400 and "deeper" in body["error"]["message"]
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client, dns):
+    status, body = post_raw(client, b'{"domains": ["[[[[[[[[[[[[[[[[[[[[thepiratebay.org", "thepiratebay.org"]}')
+    assert status == 200
+    assert body["results"][0]["error"]["code"] == "invalid_domain" and body["results"][1]["verdict"]
+
+
+def test_too_many_keys_is_a_413(client):
+    status, body = post_raw(client, json.dumps({"domains": ["a.com"], **{f"k{n}": n for n in range(64)}}).encode())
+    assert status == 413 and body["error"]["code"] == "too_large" and "64 object keys" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_lone_surrogate_in_a_body_is_a_400(client, fmt):
+    """"\\ud800" is valid JSON syntax but not text: as CSV it was a UnicodeEncodeError (a 500)."""
+    status, body = post_raw(client, b'{"domains": ["\\ud800.com"]}', fmt)
+    assert status == 400 and "surrogate" in body["error"]["message"]
+    status, body = post_raw(client, '{"domains": ["\\ud83d\\ude00.com"]}'.encode(), fmt)  # a pair is text
+    assert status == 200
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe\x00", b'{"domains": ["a.com"]', b"", b"NaN"])
+def test_bodies_that_are_not_json_are_400(client, body):
+    status, answer = post_raw(client, body)
+    assert status == 400 and answer["error"]["message"]
+
+
+@pytest.mark.parametrize("lang", ["x" * 36, "de_DE", "de\n", "<script>", "de-" + "a" * 9])
+def test_lang_must_be_a_short_language_tag(client, lang):
+    for path, params in (("/api/v1/check", {"domain": "thepiratebay.org"}), ("/api/v1/entities/the-pirate-bay", {}),
+                         ("/api/v1/cases/pirate-bay-trial-sweden", {})):
+        response = client.get(path, query_string={**params, "lang": lang})
+        assert response.status_code == 400, path
+        assert response.get_json()["error"] == {"code": "invalid_input", "field": "lang",
+                                                "message": response.get_json()["error"]["message"]}
+    assert client.get("/api/v1/entities/the-pirate-bay?lang=pt-BR").status_code == 200
+
+
+# --- hostile DNS: every check still answers, in budget, saying what was wrong -------------------
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_dns_answers_200_unavailable_within_the_budget(app_factory, dns, name):
+    budget = 0.5
+    client = app_factory(DNS_BUDGET=budget, CACHE_SIZE=0).test_client()
+    started = time.monotonic()
+    status, body = check(client, name)
+    elapsed = time.monotonic() - started
+    assert status == 200, body
+    assert elapsed <= budget + 0.3, f"{elapsed:.2f} s for a {budget} s budget"
+    infrastructure = body["infrastructure"]
+    assert infrastructure["status"] == "unavailable" and infrastructure["addresses"] == []
+    assert HOSTILE_REASONS[HOSTILE[name]] in infrastructure["reason"], infrastructure["reason"]
+
+
+def test_a_garbled_asn_answer_is_an_asn_error_not_a_500(client, dns):
+    """Team Cymru's TXT answer in an unexpected format made ipwhois raise ASNParseError, a 500."""
+    status, body = check(client, "garbled-asn.com")
+    assert status == 200, body
+    assert body["infrastructure"]["status"] == "resolved"
+    assert body["infrastructure"]["asns"][0]["status"] == "error"
+    assert "could not be read" in body["infrastructure"]["asns"][0]["reason"]

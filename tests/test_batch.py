@@ -400,3 +400,53 @@ def test_jobs_on_standard_input_run_in_one_process(dns):
     result = run("-", "--jobs", "4", dns=dns, stdin=b"plain-site.org\nwww.thepiratebay.org\n")
     assert result.returncode == 0, result.stderr.decode()
     assert [json.loads(line)["line"] for line in result.stdout.decode().splitlines()] == [1, 2]
+
+
+def test_special_use_names_are_error_records_and_never_reach_dns(dns, tmp_path, onion_data):
+    """The batch refuses special-use names like the API: not_public records, no query sent for them."""
+    from conftest import TPB_ONION
+
+    source = tmp_path / "names.txt"
+    source.write_text(f"shop.onion\nprinter.home.arpa\nexample.com\n{TPB_ONION}\nthepiratebay.org:99999\n"
+                      "plain-site.org\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    env = {**dns_env(dns), "CASEFLAG_DATA_DIR": str(onion_data)}
+    done = subprocess.run([CASEFLAG, "batch", str(source), "-o", str(out)], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    records = read_jsonl(out)
+    assert [r.get("error", {}).get("code") for r in records] == ["not_public", "not_public", "not_public", None,
+                                                                 "invalid_domain", None]
+    assert records[3]["infrastructure"]["status"] == "skipped" and records[3]["verdict"]["level"] == "target"
+    assert records[5]["infrastructure"]["status"] == "resolved"
+    asked = dns.names_asked()
+    assert "plain-site.org" in asked
+    assert not [name for name in asked if name.endswith(("onion", "arpa", "example.com", "thepiratebay.org"))]
+
+
+def test_hostile_dns_neither_stops_nor_slows_the_rest_of_the_list(dns, tmp_path):
+    """Hostile names mixed into a list: every record written, in order, normal names resolved, and
+    the run takes about what the same list without them takes, plus one budget at most."""
+    from dnsserver import HOSTILE
+
+    budget = 1.0
+    normal = ["www.thepiratebay.org", "www.cf-shop.com", "plain-site.org", "no-address.org"] * 10
+    mixed = [name for pair in zip(normal, sorted(HOSTILE) * 4) for name in pair]
+    timings = {}
+    for label, names in (("normal", normal), ("mixed", mixed)):
+        source = tmp_path / f"{label}.txt"
+        source.write_text("\n".join(names) + "\n", encoding="utf-8")
+        out = tmp_path / f"{label}.jsonl"
+        started = time.monotonic()
+        done = run(str(source), "-o", str(out), dns=dns, budget=str(budget), timeout=60)
+        timings[label] = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+    records = read_jsonl(tmp_path / "mixed.jsonl")
+    assert [r["line"] for r in records] == list(range(1, len(mixed) + 1))
+    assert [r["query"] for r in records] == mixed
+    for record in records:
+        status = record["infrastructure"]["status"]
+        if record["query"] in HOSTILE:
+            assert status == "unavailable" and record["infrastructure"]["reason"], record["query"]
+        else:
+            assert status == "resolved", record
+    assert timings["mixed"] <= timings["normal"] + budget + 1.5, timings

@@ -49,6 +49,13 @@ def test_check_refusal_is_a_message_not_a_traceback(dns):
     assert "public suffix" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_check_refuses_special_use_names_without_asking_dns(dns):
+    result = run("check", "--json", "shop.onion", "printer.home.arpa", "thepiratebay.org:99999", env=dns_env(dns))
+    codes = [json.loads(line)["error"]["code"] for line in result.stdout.splitlines()]
+    assert codes == ["not_public", "not_public", "invalid_domain"] and result.returncode == 1
+    assert dns.queries == []
+
+
 def test_broken_dataset_is_a_clear_error(tmp_path):
     result = run("check", "--offline", "thepiratebay.org", env={"CASEFLAG_DATA_DIR": str(tmp_path / "missing")})
     assert result.returncode == 2

@@ -14,9 +14,9 @@ from caseflag.errors import InvalidDomain, NotPublicName
     [
         ("thepiratebay.org", "thepiratebay.org", "thepiratebay.org"),
         ("HTTPS://WWW.ThePirateBay.org/x?q=1#frag", "www.thepiratebay.org", "thepiratebay.org"),
-        ("user:secret@Example.COM.:8080/path", "example.com", "example.com"),
+        ("user:secret@Shop-Site.COM.:8080/path", "shop-site.com", "shop-site.com"),
         ("www.example.co.uk.", "www.example.co.uk", "example.co.uk"),
-        ("//cdn.example.com/lib.js", "cdn.example.com", "example.com"),
+        ("//cdn.shop-site.com/lib.js", "cdn.shop-site.com", "shop-site.com"),
         ("a.b.c.mm", "a.b.c.mm", "b.c.mm"),  # wildcard rule *.mm
         ("www.city.kobe.jp", "www.city.kobe.jp", "city.kobe.jp"),  # exception rule !city.kobe.jp
         ("www.食狮.公司.cn", "www.xn--85x722f.xn--55qx5d.cn", "xn--85x722f.xn--55qx5d.cn"),
@@ -77,6 +77,54 @@ def test_malformed_input_is_refused_with_a_message(text):
     assert info.value.message
 
 
+@pytest.mark.parametrize("text", [
+    "shop.onion.example", "printer.home.arpa", "1.0.0.127.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa",
+    "resolver.arpa", "example.com", "www.example.org", "https://example.net/x", "site.example", "shop.test",
+    "WWW.Shop.TEST.", "x.invalid", "db.internal", "home.alt", "printer.local", "localhost", "a.localhost",
+])
+def test_special_use_names_are_not_public(text):
+    """IANA's special-use and locally served names are refused, saying which name they fall under."""
+    with pytest.raises(NotPublicName) as info:
+        parse(text)
+    assert "special-use" in info.value.message or "single label" in info.value.message
+
+
+@pytest.mark.parametrize(("text", "name", "registrable"), [
+    ("shop.onion", "shop.onion", "shop.onion"),
+    ("http://www.Shop.ONION/", "www.shop.onion", "shop.onion"),
+])
+def test_onion_names_parse_but_are_never_resolved(text, name, registrable):
+    """An onion name may be listed, so it parses, marked as never resolved (RFC 7686)."""
+    hostname = parse(text)
+    assert (hostname.name, hostname.registrable_domain, hostname.never_resolved) == (name, registrable, True)
+    assert parse("thepiratebay.org").never_resolved is False
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("thepiratebay.org:99999", "out of range"), ("thepiratebay.org:65536", "out of range"),
+    ("thepiratebay.org:0", "out of range"), ("https://thepiratebay.org:0/x", "out of range"),
+    ("thepiratebay.org:", "Nothing follows"), ("http://thepiratebay.org:/", "Nothing follows"),
+    ("thepiratebay.org:80x", "not a number"), ("thepiratebay.org:８０", "not a number"),
+    ("[2606:4700::1]:70000", "out of range"), ("[2606:4700::1]:", "Nothing follows"),
+    ("[2606:4700::1]junk", "Unexpected text"), ("[2606:4700::1]]", "Unexpected text"),
+    ("[thepiratebay.org]", "only hold an IPv6"), ("[]", "hold nothing"), ("[[2606:4700::1]]", "only hold"),
+    ("2606:4700::1]", "bracket"), ("thepiratebay.org]:80", "bracket"),
+    ("th%65piratebay.org", "percent-encoding"), ("https://user@th%65piratebay.org/", "percent-encoding"),
+    ("http://evil.com\\@thepiratebay.org/", "backslash"), ("https://user:pw@", "empty"),
+])
+def test_malformed_url_parts_say_what_is_wrong(text, words):
+    """Every part cut from a URL must be well formed; the message names the bad part."""
+    with pytest.raises(InvalidDomain) as info:
+        parse(text)
+    assert words in info.value.message
+
+
+@pytest.mark.parametrize("text", ["thepiratebay.org:1", "thepiratebay.org:65535", "thepiratebay.org:0443",
+                                  "[2606:4700::1]:443", "u@v@thepiratebay.org"])
+def test_valid_ports_and_userinfo_are_accepted(text):
+    assert parse(text).registrable_domain in ("thepiratebay.org", None)
+
+
 def test_candidates_walk_from_host_to_registrable_domain():
     """Matching tries the host, then each parent, and stops at the registrable domain."""
     assert parse("a.b.thepiratebay.org").candidates() == ["a.b.thepiratebay.org", "b.thepiratebay.org",
@@ -85,7 +133,7 @@ def test_candidates_walk_from_host_to_registrable_domain():
 
 
 def test_classmethod_matches_module_function():
-    assert Hostname.parse("Example.com") == parse("example.com")
+    assert Hostname.parse("Shop-Site.com") == parse("shop-site.com")
 
 
 # --- SuffixList.is_registrable: the per-parent shortcut must answer exactly as the full split ---

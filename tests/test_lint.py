@@ -256,3 +256,14 @@ def test_plain_labels_in_bulk_decides_as_the_per_name_pattern():
     check()
     assert plain_labels([f"site{n}.co.uk" for n in range(100)])
     assert not plain_labels(["a.com", "b..com"]) and not plain_labels(["a.com\nb.com"]) and not plain_labels([3])
+
+
+def test_onion_domains_are_accepted_on_entities():
+    """An entity may list its onion address (RFC 7686): matched, never resolved; the lint accepts it,
+    in the bulk path and name by name (a subdomain of one is still not registrable)."""
+    onion = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
+    records = [_entity("bulk", ["site.com", onion]), _entity("walked", ["other.com", "www." + onion, "x.onion"])]
+    checker = Checker(records, ROOT / "data" / "schema")
+    checker._check_domains(records)
+    found = sorted((p.path.stem, p.line, p.message.split(" (")[0]) for p in checker.problems)
+    assert found == [("walked", 4, f"'www.{onion}' is not a registrable domain")]

@@ -3,11 +3,15 @@
 import asyncio
 import time
 
+import dns.message
+import dns.rrset
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from caseflag.errors import InvalidInput
-from caseflag.network import Resolver, parse_nameserver
-from dnsserver import closed_port
+from caseflag.network import Resolver, UnusableAnswer, _answer, _checked, _Query, parse_nameserver
+from dnsserver import HOSTILE, HOSTILE_DOMAIN, HOSTILE_REASONS, closed_port
 
 
 def records(resolver, host, registrable=None):
@@ -93,3 +97,80 @@ def test_one_session_carries_many_lookups_at_once(dns):
     expected = {"thepiratebay.org": ("104.21.16.1",), "cf-shop.com": ("104.16.5.5",),
                 "www.plain-site.org": ("93.184.216.34",), "megaupload.com": ()}
     assert [r.a.records for r in results] == [expected[n] for n in names]
+
+
+# --- hostile DNS: garbage from a real server on loopback --------------------------------------
+
+
+
+def test_every_hostile_mode_has_an_expected_reason():
+    assert set(HOSTILE_REASONS) == set(HOSTILE.values())
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_answers_are_failures_with_a_reason_within_the_budget(dns, name):
+    """Truncated, looping, misdirected, forged, huge or late answers: a failure saying what was wrong, in budget."""
+    budget = 0.6
+    started = time.monotonic()
+    result = records(Resolver([dns.nameserver], budget), name, HOSTILE_DOMAIN)
+    elapsed = time.monotonic() - started
+    assert elapsed <= budget + 0.25, f"{elapsed:.2f} s"
+    assert result.addresses == []
+    for answer in (result.a, result.aaaa):
+        assert answer.status in ("error", "timeout"), answer
+        assert HOSTILE_REASONS[HOSTILE[name]] in answer.reason, answer.reason
+
+
+def test_a_normal_answer_still_comes_through_next_to_hostile_ones(dns):
+    """Queries sharing the session's socket with hostile ones get their own answers."""
+    resolver = Resolver([dns.nameserver], 1.0)
+    names = sorted(HOSTILE) + ["thepiratebay.org", "www.plain-site.org"]
+
+    async def run():
+        async with resolver.session() as session:
+            return await asyncio.gather(*(resolver.host_records(n, n, session) for n in names * 3))
+
+    started = time.monotonic()
+    results = asyncio.run(run())
+    assert time.monotonic() - started <= 1.0 + 0.3
+    by_name = dict(zip(names * 3, results))
+    assert by_name["thepiratebay.org"].a.records == ("104.21.16.1",)
+    assert by_name["www.plain-site.org"].a.records == ("93.184.216.34",)
+    assert all(not by_name[name].addresses for name in HOSTILE)
+
+
+def _response_wire(name: str, rdtype: str, qid: int) -> bytes:
+    query = dns.message.make_query(name, rdtype)
+    response = dns.message.make_response(query)
+    response.id = qid
+    response.answer.append(dns.rrset.from_text("www.cf-shop.com.", 300, "IN", "CNAME", "cdn.cf-shop.com."))
+    value = "104.16.0.1" if rdtype == "A" else ("2606:4700::1" if rdtype == "AAAA" else "ns1.cf-shop.com.")
+    response.answer.append(dns.rrset.from_text("cdn.cf-shop.com.", 60, "IN", rdtype, value))
+    return response.to_wire()
+
+
+def test_damaged_answers_are_read_or_refused_never_raised():
+    """Any damage to an answer, through the fast reader and dnspython's: an answer or a reason, no exception."""
+    from conftest import fuzzed
+
+    @settings(max_examples=1500, deadline=None, database=None)
+    @given(st.sampled_from(["A", "AAAA", "NS"]), st.lists(st.tuples(st.integers(0, 120), st.binary(min_size=1, max_size=3)),
+                                                          max_size=4),
+           st.one_of(st.none(), st.integers(2, 120)), st.binary(max_size=40))
+    def each(rdtype, patches, cut, tail):
+        fuzzed("dns_hostile_wire")
+        query = _Query("www.cf-shop.com", rdtype)
+        query.id = 0x1234
+        wire = bytearray(_response_wire("www.cf-shop.com", rdtype, 0x1234))
+        for at, patch in patches:
+            wire[at:at + len(patch)] = patch
+        data = bytes(wire[:cut] if cut is not None else wire) + tail
+        outcome = query.read(data)
+        if outcome is None:
+            assert query.problem
+            outcome = UnusableAnswer(query.problem)
+        answer = _checked(_answer(query.name, rdtype, outcome), query)
+        assert answer.status in ("ok", "nxdomain", "nodata", "servfail", "refused", "error", "timeout")
+        assert answer.ok or answer.reason
+
+    each()

@@ -187,7 +187,7 @@ def test_lookup_of_a_related_site_names_the_chain_and_its_cases(client):
 
 
 def test_lookup_words_for_unknown_and_missing_infrastructure(client, offline_app):
-    missing = get_page(client, "/lookup?domain=nothing-here.example.com").text
+    missing = get_page(client, "/lookup?domain=nothing-here-at-all.com").text
     assert "The name does not exist in DNS (NXDOMAIN)." in missing
     assert "Nothing known" in get_page(client, "/lookup?domain=plain-site.org").text
     down = get_page(offline_app.test_client(), "/lookup?domain=plain-site.org").text

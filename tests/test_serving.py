@@ -1,10 +1,17 @@
 """Serving for real: rate limits, CORS, the Redis-shared cache, and faults in DNS and Redis."""
 
+import contextlib
+import http.client
+import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +203,170 @@ def test_data_change_is_served_without_restart(app_factory, tmp_path):
     client.get("/healthz")
     health = client.get("/healthz").get_json()
     assert health["reload_error"] is None and health["dataset_version"] != version
+
+
+# --- caseflag serve for real: slow and idle clients, nginx's bounds, addresses behind the proxy ---
+
+CASEFLAG = str(Path(sys.executable).with_name("caseflag"))
+
+
+class Served:
+    """`caseflag serve` (nginx in front of gunicorn) as a real process on a free port."""
+
+    def __init__(self, dns, workers=2, **env):
+        self.port = free_port()
+        settings = {"CASEFLAG_DNS_NAMESERVERS": dns.nameserver, "CASEFLAG_DNS_BUDGET": "1",
+                    "CASEFLAG_RELOAD_INTERVAL": "0", "CASEFLAG_PORT": str(self.port), **env}
+        self.process = subprocess.Popen([CASEFLAG, "serve", "--workers", str(workers)], env={**os.environ, **settings},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stderr.read().decode()
+            try:
+                if self.get("/healthz", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("caseflag serve did not answer /healthz within 30 s")
+
+    def get(self, path, timeout=5.0, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request("GET", path, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def stop(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        self.process.stderr.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server ends the stream (after an answer, if it sends one) before the socket's timeout."""
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_slow_and_idle_clients_cannot_starve_the_service(dns):
+    """200 connections that never finish their request (half a request line, a byte a second, nothing
+    at all): other clients are answered within a second, and each of the 200 is closed in bounded time."""
+    served = Served(dns)
+    hanging: list[socket.socket] = []
+    try:
+        for number in range(200):
+            sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
+            if number % 4 == 0:
+                sock.sendall(b"GET /api/v1/check?domain=thepirate")  # half a request line, then nothing
+            elif number % 4 == 1:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never ended
+            elif number % 4 == 2:
+                sock.sendall(b"G")  # will trickle a byte a second
+            hanging.append(sock)
+        opened = time.monotonic()
+        latencies = []
+        for round_ in range(12):
+            for number, sock in enumerate(hanging):
+                if number % 4 == 2 and round_ < 10:
+                    with contextlib.suppress(OSError):
+                        sock.sendall(b"E")
+            for path in ("/healthz", "/api/v1/check?domain=www.thepiratebay.org"):
+                started = time.monotonic()
+                status, body = served.get(path, timeout=5)
+                latencies.append(time.monotonic() - started)
+                assert status == 200, body[:300]
+            time.sleep(0.5)
+        assert max(latencies) < 1.0, f"slowest answer {max(latencies):.2f} s while 200 clients hung"
+        from caseflag.serving import SLOW_CLIENT_LIMITS
+
+        bound = SLOW_CLIENT_LIMITS["header_seconds"] + 3
+        for sock in hanging:
+            sock.settimeout(max(bound - (time.monotonic() - opened), 0.1))
+        still_open = [number for number, sock in enumerate(hanging) if not _closed_by_server(sock)]
+        assert not still_open, f"{len(still_open)} connections still open {bound} s after they were opened"
+        assert time.monotonic() - opened <= bound + 1
+    finally:
+        for sock in hanging:
+            sock.close()
+        served.stop()
+
+
+def test_nginx_refusals_are_in_the_one_error_shape(dns):
+    """What nginx itself refuses (too long a request line or header, too large a body) is JSON too."""
+    served = Served(dns, workers=1)
+    try:
+        status, body = served.get("/api/v1/check?domain=" + "a" * 9000)
+        assert status == 414 and json.loads(body)["error"]["code"] == "too_large"
+        status, body = served.get("/healthz", headers={"X-Long": "a" * 9000})
+        assert status == 400 and json.loads(body)["error"]["message"]
+        connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
+        connection.request("POST", "/api/v1/check", body=b'{"domains": ["' + b"a" * 300_000 + b'"]}',
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 413 and json.loads(response.read())["error"]["code"] == "too_large"
+        connection.close()
+        status, body = served.get("/api/v1/check?domain=shop.onion")
+        assert status == 422 and json.loads(body)["error"]["code"] == "not_public"
+    finally:
+        served.stop()
+
+
+def test_rate_limits_count_the_real_client_behind_the_proxy(dns):
+    """nginx replaces X-Forwarded-For with the peer's address: a client cannot pose as another."""
+    served = Served(dns, workers=1, CASEFLAG_RATE_LIMIT="3/minute", CASEFLAG_DNS_ENABLED="false")
+    try:
+        statuses = [served.get("/api/v1/check?domain=thepiratebay.org",
+                               headers={"X-Forwarded-For": f"192.0.2.{n}"})[0] for n in range(5)]
+        assert statuses == [200, 200, 200, 429, 429]
+    finally:
+        served.stop()
+
+
+def test_a_worker_ending_leaves_nginx_serving_and_stop_is_prompt(dns):
+    """A gunicorn worker that exits (max requests, a timeout) unwinds through run_gunicorn too: it
+    must not stop nginx or remove the socket. And stopping caseflag serve takes seconds, not 10."""
+    served = Served(dns)
+    try:
+        children = subprocess.run(["pgrep", "-P", str(served.process.pid), "-f", "caseflag serve"],
+                                  capture_output=True, text=True, check=True).stdout.split()
+        nginx = subprocess.run(["pgrep", "-P", str(served.process.pid), "-x", "nginx"],
+                               capture_output=True, text=True, check=True).stdout.split()
+        # nginx rewrites its title: "nginx: master process /usr/sbin/nginx -e stderr -p <folder> -c ..."
+        arguments = Path(f"/proc/{nginx[0]}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
+        upstream = Path(arguments[arguments.index("-p") + 1]) / "gunicorn.sock"
+        assert upstream.is_socket()
+        os.kill(int(children[0]), signal.SIGTERM)
+        time.sleep(2)
+        assert [served.get("/healthz")[0] for _ in range(6)] == [200] * 6
+        assert upstream.is_socket(), "the exiting worker removed gunicorn's socket"
+    finally:
+        started = time.monotonic()
+        served.process.send_signal(signal.SIGTERM)
+        served.process.wait(timeout=20)
+        assert time.monotonic() - started < 8
+        served.stop()
+
+
+def test_a_port_in_use_is_a_clear_error_not_a_silent_server(dns):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "CASEFLAG_PORT": str(port), "CASEFLAG_DNS_ENABLED": "false"}
+        done = subprocess.run([CASEFLAG, "serve", "--workers", "1"], env=env, capture_output=True, text=True,
+                              timeout=60)
+    assert done.returncode == 2
+    assert "caseflag: error: nginx did not start listening" in done.stderr and "port in use" in done.stderr

@@ -8,6 +8,7 @@ import re
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .batch import csv_text
+from . import limits
 from .errors import InvalidInput, TooLarge
 from .lint import schema_dir_for
 from .lookup import LookupService
@@ -25,9 +26,9 @@ def service() -> LookupService:
 
 
 def _lang() -> str | None:
-    lang = request.args.get("lang")
+    lang = limits.language(request.args.get("lang"))
     if lang:
-        return lang[:35]
+        return lang
     return request.accept_languages.best_match(SUPPORTED_LANGUAGES)
 
 
@@ -43,7 +44,7 @@ def check_one():
 
 @api.post("/check")
 def check_many():
-    body = request.get_json(silent=True)
+    body = limits.load_json(request.get_data(cache=False)) if request.is_json else None
     if not isinstance(body, dict) or "domains" not in body:
         raise InvalidInput('Send a JSON object: {"domains": ["example.com", ...]}', field="domains")
     domains = body["domains"]

@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve the HTTP API (gunicorn; --dev for Flask's server)")
+    serve = commands.add_parser("serve", help="serve the HTTP API (nginx in front of gunicorn; --dev for Flask's server)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1, or CASEFLAG_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8000, or CASEFLAG_PORT)")
     serve.add_argument("--workers", type=int, help="gunicorn worker processes (default: cores, 2..8)")

@@ -18,6 +18,7 @@ import idna
 import tldextract
 
 from .errors import InvalidDomain, NotPublicName
+from .specialuse import NEVER_RESOLVED_TLDS, special_use_suffix
 
 MAX_INPUT_LENGTH = 2048
 MAX_NAME_LENGTH = 253
@@ -118,6 +119,8 @@ class Hostname:
     registrable_domain: str | None
     public_suffix: str | None
     is_ip: bool = False
+    # A special-use name that may be listed but is never sent to DNS (RFC 7686 .onion).
+    never_resolved: bool = False
 
     @cached_property
     def unicode(self) -> str:
@@ -143,26 +146,55 @@ class Hostname:
 
 
 def _extract_host(text: str) -> str:
-    """Cut scheme, userinfo, port, path, query and fragment from a URL or bare host."""
+    """Cut scheme, userinfo, port, path, query and fragment from a URL or bare host.
+
+    Every part that is cut must itself be well formed: a port from 1 to 65535, brackets only
+    around an IPv6 address, no backslash or percent-encoding in the authority (browsers read
+    those differently from the text, so the name asked about would not be the site visited).
+    """
     rest = _SCHEME.sub("", text, count=1)
     if rest.startswith("//"):  # scheme-relative URL
         rest = rest[2:]
     for sep in "/?#":
         rest = rest.split(sep, 1)[0]
-    rest = rest.rpartition("@")[2]
+    if "\\" in rest:
+        # WHATWG URL parsing reads a backslash as "/" in http(s) URLs: "a.com\\@b.com" opens a.com.
+        raise InvalidDomain("The host part contains a backslash; write the host name alone.")
+    rest = rest.rpartition("@")[2]  # userinfo: like browsers, everything up to the last "@"
+    if "%" in rest:
+        raise InvalidDomain("The host contains percent-encoding (%); write the host name itself, "
+                            "not an encoded form.")
     if rest.startswith("["):
         end = rest.find("]")
         if end == -1:
             raise InvalidDomain("An IPv6 address in brackets is missing its closing ']'.")
-        port = rest[end + 1 :]
-        if port and not re.fullmatch(r":\d{0,5}", port):
-            raise InvalidDomain("Unexpected text after the bracketed IPv6 address.")
-        return rest[1:end]
+        host, after = rest[1:end], rest[end + 1:]
+        if not host:
+            raise InvalidDomain("The brackets hold nothing; they are for an IPv6 address.")
+        if "[" in host or ":" not in host:
+            raise InvalidDomain(f"Brackets may only hold an IPv6 address, not {host!r}.")
+        if after and not after.startswith(":"):
+            raise InvalidDomain("Unexpected text after the bracketed IPv6 address; only ':port' may follow.")
+        if after:
+            _check_port(after[1:])
+        return host
+    if "[" in rest or "]" in rest:
+        raise InvalidDomain("A bracket outside an IPv6 address in brackets ([2001:db8::1]).")
     if rest.count(":") == 1:
         rest, _, port = rest.partition(":")
-        if port and not port.isdigit():
-            raise InvalidDomain(f"The port {port!r} is not a number.")
+        _check_port(port)
     return rest
+
+
+def _check_port(port: str) -> None:
+    """A port after ':' must be a number from 1 to 65535."""
+    if not port:
+        raise InvalidDomain("Nothing follows the ':' where the port should be; give a port from 1 to 65535 "
+                            "or leave out the ':'.")
+    if not (port.isascii() and port.isdigit()):
+        raise InvalidDomain(f"The port {port[:20]!r} is not a number (ports are 1 to 65535).")
+    if not 0 < int(port) < 65536:
+        raise InvalidDomain(f"The port {port[:20]} is out of range; ports are 1 to 65535.")
 
 
 def _to_ascii(host: str) -> str:
@@ -238,12 +270,20 @@ def _parse(text: str, suffix_list: SuffixList | None) -> Hostname:
                 f"The label {label!r} has characters a host name cannot have "
                 "(letters, digits and inner hyphens only)."
             )
+    special = special_use_suffix(name)
+    if special is not None and special not in NEVER_RESOLVED_TLDS:
+        where = "" if special == name else f"under {special!r}, "
+        raise NotPublicName(f"{name!r} is {where}a special-use or locally served name (IANA registry, "
+                            "RFC 6761), not a public Internet name; it is never sent to DNS.")
     if "." not in name:
         raise NotPublicName(f"{name!r} is a single label, not a public Internet name.")
 
     suffix, registrable = (suffix_list or default_suffix_list()).split(name)
+    if special is not None:  # .onion: the name's own last two labels, whatever the suffix list says
+        suffix, registrable = special, ".".join(name.split(".")[-2:])
     if not suffix:
         raise NotPublicName(f"{name!r} does not end in a public suffix (like .com or .co.uk).")
     if not registrable:
         raise NotPublicName(f"{name!r} is itself a public suffix; no one can register it as a site.")
-    return Hostname(name=name, registrable_domain=registrable, public_suffix=suffix)
+    return Hostname(name=name, registrable_domain=registrable, public_suffix=suffix,
+                    never_resolved=special is not None)

@@ -14,12 +14,14 @@ from cachetools import LRUCache
 from .cache import SharedCache, TTLStore
 from .dataset import Dataset, DatasetStore
 from .domains import Hostname, parse
-from .errors import CaseflagError
+from .errors import CaseflagError, NotPublicName
 from .network import DnsAnswer, DnsSession, HostRecords, Resolver
 from .providers import ProviderDetector
 from .verdict import Infrastructure, build, now_iso
 
 _FAILED = {"timeout", "servfail", "refused", "error"}
+NEVER_RESOLVED_REASON = ("Onion names (RFC 7686) are never resolved in DNS: only the list was matched, "
+                         "nothing is known about who serves the site.")
 
 
 def _summarise(records: HostRecords) -> tuple[str, str]:
@@ -64,6 +66,7 @@ class LookupService:
         """Parse and check one host; raises InvalidDomain / NotPublicName for refused input."""
         hostname = parse(text)
         dataset = self.dataset
+        _refuse_unlisted(hostname, dataset)
         hit = self._cached(hostname, dataset, offline)
         if hit is not None:  # no event loop needed for an answer already known
             return self._answer_from_cache(dataset, text, hostname, hit, lang)
@@ -105,6 +108,7 @@ class LookupService:
         """Check one input in this event loop; a refused input comes back as its error record."""
         try:
             hostname = parse(text)
+            _refuse_unlisted(hostname, self.dataset)
         except CaseflagError as err:
             return {"query": text, **err.to_dict(), "status": err.status}
         return await self.check_hostname(text, hostname, lang, offline, session)
@@ -117,6 +121,8 @@ class LookupService:
 
     async def infrastructure(self, hostname: Hostname, dataset: Dataset, offline: bool = False,
                              session: DnsSession | None = None) -> tuple[Infrastructure, bool]:
+        if hostname.never_resolved:
+            return Infrastructure("skipped", NEVER_RESOLVED_REASON), False
         if offline or not self.dns_enabled:
             return Infrastructure("skipped", "DNS lookups are switched off (offline mode)."), False
         if self.resolver.unavailable_reason:
@@ -130,7 +136,7 @@ class LookupService:
 
     def _cached(self, hostname: Hostname, dataset: Dataset, offline: bool) -> Infrastructure | None:
         """The cached answer, where DNS would be asked at all."""
-        if offline or not self.dns_enabled or self.resolver.unavailable_reason:
+        if offline or hostname.never_resolved or not self.dns_enabled or self.resolver.unavailable_reason:
             return None
         return self.cache.get(_cache_key(dataset, hostname))
 
@@ -164,6 +170,13 @@ class LookupService:
         ttls = [x.ttl for x in records.answers if x.ok and x.ttl is not None]
         ttl = min(ttls) if ttls else self.min_ttl
         return float(max(self.min_ttl, min(ttl, self.max_ttl)))
+
+
+def _refuse_unlisted(hostname: Hostname, dataset: Dataset) -> None:
+    """A name that is never resolved (.onion) is answered only when the list names it."""
+    if hostname.never_resolved and dataset.match(hostname) is None:
+        raise NotPublicName(f"{hostname.name!r} is an onion name (RFC 7686), which is never resolved in DNS, "
+                            "and it is not in the list.")
 
 
 def _cache_key(dataset: Dataset, hostname: Hostname) -> str:

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
@@ -30,6 +29,15 @@ from .dnswire import Reply
 from .errors import InvalidInput
 
 OK = "ok"
+# More records than this in one answer is not a site's address list but a flood: refused as unusable.
+MAX_RECORDS = 100
+
+
+class UnusableAnswer(dns.exception.DNSException):
+    """Answers came for a query, but none could be used (malformed, for another question, too large).
+
+    Recoverable: another server, or the same one later, may answer properly.
+    """
 
 
 class DnsAnswer(NamedTuple):  # immutable, and cheap to make: three per checked host
@@ -94,6 +102,7 @@ class _Multiplexer:
 
     def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
         self.pending: dict[int, asyncio.Future] = {}
+        self.strays = 0  # datagrams whose id no query in flight had (a stray or forged answer)
         self._sock, self._loop = sock, loop
         loop.add_reader(sock.fileno(), self._read_ready)
 
@@ -130,10 +139,11 @@ class _Multiplexer:
             except OSError as err:
                 self._fail(err)
                 return
-            if len(data) >= 2:
-                waiter = self.pending.get(int.from_bytes(data[:2], "big"))
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(data)
+            waiter = self.pending.get(int.from_bytes(data[:2], "big")) if len(data) >= 2 else None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(data)
+            else:
+                self.strays += 1
 
     def _fail(self, exc: Exception) -> None:
         # An ICMP error (nothing listening) is not tied to one query: every waiter learns it.
@@ -215,9 +225,10 @@ class DnsSession:
                     outcomes[index], answered_by[index] = response, server
             todo = [index for index in todo if outcomes[index] is None]
         for index in todo:
-            outcomes[index] = dns.exception.Timeout()
+            problem = queries[index].problem
+            outcomes[index] = UnusableAnswer(problem) if problem else dns.exception.Timeout()
         for index, server in answered_by.items():
-            if outcomes[index].flags & _TC:
+            if outcomes[index].flags & _TC:  # a Reply or a dnspython Message
                 outcomes[index] = await self._tcp(server, queries[index], deadline)
         return outcomes
 
@@ -228,6 +239,7 @@ class DnsSession:
         """
         mux = await self._mux(server)
         loop = asyncio.get_running_loop()
+        strays = mux.strays
         waiters: list[asyncio.Future] = []
         ids = os.urandom(2 * len(queries))  # unpredictable ids, one system call for all of them
         for number, query in enumerate(queries):
@@ -257,6 +269,11 @@ class DnsSession:
                     waiters[index] = mux.pending[query.id] = loop.create_future()
         finally:
             timer.cancel()
+            if mux.strays > strays:  # only a guess at whose they were, so it does not replace a timeout
+                for query, response in zip(queries, responses):
+                    if response is None and not query.problem:
+                        query.stray_note = (f"{mux.strays - strays} answer(s) with ids no query had "
+                                            f"came from {server[0]} meanwhile")
             for query, waiter in zip(queries, waiters):
                 if mux.pending.get(query.id) is waiter:
                     del mux.pending[query.id]
@@ -267,11 +284,30 @@ class DnsSession:
         return responses
 
     async def _tcp(self, server: tuple[str, int], query: _Query, deadline: float):
+        """Ask again over TCP (the UDP answer was truncated); read like a UDP answer, within the deadline."""
         try:
-            return await dns.asyncquery.tcp(query.message(), server[0],
-                                            timeout=max(deadline - time.monotonic(), 0.01), port=server[1])
-        except (dns.exception.DNSException, OSError, EOFError, ValueError) as err:
-            return err
+            data = await asyncio.wait_for(_tcp_exchange(server, query.wire()), max(deadline - time.monotonic(), 0.01))
+        except asyncio.TimeoutError:
+            return dns.exception.Timeout()
+        except (OSError, EOFError) as err:  # EOFError: asyncio.IncompleteReadError, the server hung up early
+            return UnusableAnswer(f"the UDP answer was truncated and the one over TCP was unusable "
+                                  f"({type(err).__name__}: {err or 'connection closed'})")
+        response = query.read(data)
+        if response is None:
+            return UnusableAnswer(f"the UDP answer was truncated, and over TCP {query.problem}")
+        return response
+
+
+async def _tcp_exchange(server: tuple[str, int], wire: bytes) -> bytes:
+    """One query over TCP: the two-byte length and the message, each way (RFC 7766)."""
+    reader, writer = await asyncio.open_connection(*server)
+    try:
+        writer.write(len(wire).to_bytes(2, "big") + wire)
+        await writer.drain()
+        length = int.from_bytes(await reader.readexactly(2), "big")
+        return await reader.readexactly(length)
+    finally:
+        writer.close()
 
 
 _TC = int(dns.flags.TC)  # an int: `int & Flag` goes through the enum's Python code, three times per host
@@ -292,6 +328,8 @@ class _Query:
         self.id = 0
         self._plain = dnswire.build_query(0, name, rdtype)
         self._message: dns.message.Message | None = None
+        self.problem = ""  # why the last datagram under this query's id was dropped
+        self.stray_note = ""
 
     def wire(self) -> bytes:
         if self._plain is not None:
@@ -306,15 +344,27 @@ class _Query:
         return self._message
 
     def read(self, data: bytes) -> Reply | dns.message.Message | None:
-        """The response in data if it answers this query, else None."""
+        """The response in data if it answers this query, else None (and `problem` says why)."""
+        records = int.from_bytes(data[6:8], "big")
+        if len(data) > 4096 and records > MAX_RECORDS:  # on the header: parsing 64 KiB would stall the loop
+            self.problem = (f"an answer with {records:,} records came, more than the {MAX_RECORDS} "
+                            "a site could use; it was not read")
+            return None
         reply = dnswire.read_reply(data) if self._plain is not None else None
         if reply is not None:
-            return reply if reply.id == self.id and reply.answers(self.name, self.qtype) else None
+            if reply.id == self.id and reply.answers(self.name, self.qtype):
+                return reply
+            self.problem = "an answer to another question came back under this query's id"
+            return None
         try:
             response = dns.message.from_wire(data)
-        except dns.exception.DNSException:
+        except dns.exception.DNSException as err:
+            self.problem = f"the answers were malformed ({type(err).__name__}: {err})"
             return None
-        return response if self.message().is_response(response) else None
+        if not self.message().is_response(response):
+            self.problem = "an answer to another question came back under this query's id"
+            return None
+        return response
 
 
 class Resolver:
@@ -360,8 +410,9 @@ class Resolver:
         if deadline - time.monotonic() <= 0:
             return [DnsAnswer(name, rdtype, "timeout", "the time budget ran out before this query")
                     for name, rdtype in questions]
-        outcomes = await session.exchange_all([_Query(name, rdtype) for name, rdtype in questions], deadline)
-        return [_answer(name, rdtype, outcome) for (name, rdtype), outcome in zip(questions, outcomes)]
+        queries = [_Query(name, rdtype) for name, rdtype in questions]
+        outcomes = await session.exchange_all(queries, deadline)
+        return [_checked(_answer(query.name, query.rdtype, outcome), query) for query, outcome in zip(queries, outcomes)]
 
     async def host_records(self, hostname: str, registrable_domain: str | None,
                            session: DnsSession | None = None) -> HostRecords:
@@ -383,6 +434,8 @@ def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
     """The DnsAnswer for what one query ended with."""
     if isinstance(outcome, dns.exception.Timeout):
         return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
+    if isinstance(outcome, UnusableAnswer):
+        return DnsAnswer(name, rdtype, "error", f"no usable answer for {name} {rdtype}: {outcome}")
     if isinstance(outcome, OSError):
         return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({outcome.strerror or outcome})")
     if isinstance(outcome, (dns.exception.DNSException, EOFError, ValueError)):
@@ -396,6 +449,17 @@ def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
         except dns.exception.DNSException as err:
             return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
     return _answer_from_message(name, rdtype, outcome)
+
+
+def _checked(answer: DnsAnswer, query: _Query) -> DnsAnswer:
+    """An answer too large to be a site's is refused; a timeout mentions stray answers seen meanwhile."""
+    if answer.ok and len(answer.records) > MAX_RECORDS:
+        return DnsAnswer(answer.name, answer.rdtype, "error",
+                         f"the answer for {answer.name} {answer.rdtype} held {len(answer.records):,} records, "
+                         f"more than the {MAX_RECORDS} a site could use; it was not used")
+    if answer.status == "timeout" and query.stray_note:
+        return answer._replace(reason=f"{answer.reason}; {query.stray_note}")
+    return answer
 
 
 def _rcode_answer(name: str, rdtype: str, rcode: int) -> DnsAnswer | None:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from .limits import MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_LANG_LENGTH
 from .lint import SCHEMA_FILES
 from .verdict import BADGE_COLORS, RELATION_PHRASES, ROLE_ORDER
 
@@ -223,7 +224,8 @@ def _ok(schema_name: str, description: str, *, csv: bool = False, cached: bool =
 _LANG = {"name": "lang", "in": "query", "required": False,
          "description": "Preferred language of the reporting, e.g. de (sources in it are listed first). "
                         "Without it, Accept-Language decides.",
-         "schema": {"type": "string"}}
+         "schema": {"type": "string", "maxLength": MAX_LANG_LENGTH,
+                    "pattern": "^([A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)?$"}}
 _FORMAT = {"name": "format", "in": "query", "required": False, "description": "json (default) or csv.",
            "schema": {"enum": ["json", "csv"]}}
 _IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
@@ -233,12 +235,15 @@ _NOT_MODIFIED = {"description": "Not modified: the dataset version is still the 
                  "headers": {"ETag": {"$ref": "#/components/headers/ETag"},
                              "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}}
 _BAD_DOMAIN = _error("The input cannot be a host name (invalid_domain) or the request is malformed (invalid_input).")
-_NOT_PUBLIC = _error("Not a public name: localhost, .local, a bare public suffix, a private or reserved address.")
+_NOT_PUBLIC = _error("Not a public name: a special-use or locally served name (localhost, .local, .test, "
+                     "example.com, home.arpa, an unlisted .onion, ...), a bare public suffix, a private or reserved "
+                     "address. Such names are never sent to DNS.")
 
 
 def _dataset_get(summary: str, schema_name: str, params: list | None = None, not_found: bool = False) -> dict:
     responses = {"200": _ok(schema_name, summary, cached=True), "304": _NOT_MODIFIED}
     if not_found:
+        responses["400"] = _error("A parameter is invalid (lang is not a language tag).")
         responses["404"] = _error("No record with that id.")
     return {"get": {"summary": summary, "tags": ["dataset"], "parameters": [*(params or []), _IF_NONE_MATCH],
                     "responses": responses}}
@@ -273,8 +278,10 @@ def paths() -> dict:
                 "parameters": [_LANG, _FORMAT],
                 "requestBody": {"required": True, "content": {JSON: {"schema": ref("CheckRequest")}}},
                 "responses": {"200": _ok("CheckResults", "One result per input, in order.", csv=True),
-                              "400": _error("The body is not {\"domains\": [strings]}, or a parameter is invalid."),
-                              "413": _error("Too many domains, or too large a body.")},
+                              "400": _error("The body is not {\"domains\": [strings]} in UTF-8 JSON, nests "
+                                            f"deeper than {MAX_JSON_DEPTH} levels, or a parameter is invalid."),
+                              "413": _error(f"Too many domains, more than {MAX_JSON_KEYS} object keys, or too "
+                                            "large a body.")},
             },
         },
         "/api/v1/entities": _dataset_get("The listed sites, companies, organisations and people.", "EntityList"),

@@ -73,7 +73,7 @@ def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
     # imported on first use: ipwhois and what it pulls in are a tenth of a batch run's start-up,
     # and most hosts (every one in a published provider range) never need it
     from ipwhois.asn import IPASN
-    from ipwhois.exceptions import ASNLookupError, ASNRegistryError, IPDefinedError
+    from ipwhois.exceptions import ASNLookupError, ASNParseError, ASNRegistryError, IPDefinedError
     from ipwhois.net import Net
 
     try:
@@ -85,6 +85,8 @@ def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
         return AsnInfo(address, "error", reason=f"reserved address: {err}")
     except (ASNLookupError, ASNRegistryError) as err:
         return AsnInfo(address, "error", reason=f"the ASN lookup found no answer ({err})")
+    except ASNParseError as err:  # a TXT answer that is not Team Cymru's "ASN | prefix | ..." line
+        return AsnInfo(address, "error", reason=f"the ASN answer could not be read ({err})")
     except (dns.resolver.NoResolverConfiguration, OSError, ValueError) as err:
         return AsnInfo(address, "error", reason=f"the ASN lookup could not run ({err})")
     try:
