@@ -20,10 +20,11 @@ $(VENV)/.test-deps: $(BIN)/caseflag pyproject.toml package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Debian packages the tests need: Chromium (browser tests) and redis-server (shared-cache tests).
+# Debian packages the tests need: Chromium (browser tests), Firefox ESR (tests/firefox) and
+# redis-server (shared-cache tests).
 # Installs with apt-get only what is missing: runs as root, or with sudo.
 system-deps:
-	bash scripts/apt-install-missing.sh chromium=chromium redis-server=redis-server
+	bash scripts/apt-install-missing.sh chromium=chromium firefox-esr=firefox-esr redis-server=redis-server
 
 test-deps: $(VENV)/.test-deps system-deps
 
