@@ -101,6 +101,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import write_export
 
     dataset = Dataset.load(args.path or config_module.resolve()["DATA_DIR"])
+    if args.format == "extension":
+        from .extension_index import index_text
+
+        text = index_text(dataset)
+        if args.output:
+            Path(args.output).write_bytes(text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+        return 0
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as out:
             write_export(dataset, args.format, out)
@@ -152,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint = data_commands.add_parser("lint", help="check every record; prints path:line: problem — fix")
     lint.add_argument("path", nargs="?", help="the data folder (default: the bundled data/)")
     lint.set_defaults(func=cmd_lint)
-    export = data_commands.add_parser("export", help="dump the whole list")
-    export.add_argument("--format", choices=("json", "jsonl", "csv"), default="json")
+    export = data_commands.add_parser("export", help="dump the whole list, or the extension's built-in index")
+    export.add_argument("--format", choices=("json", "jsonl", "csv", "extension"), default="json",
+                        help="extension: the compact index the browser extension ships (extension/data/index.json)")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument("--path", help="the data folder (default: the bundled data/)")
     export.set_defaults(func=cmd_export)
