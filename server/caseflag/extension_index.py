@@ -8,6 +8,7 @@ it at /api/v1/dataset/index and `caseflag data export --format extension` writes
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 
@@ -37,6 +38,7 @@ def build_index(dataset: Dataset) -> dict:
         "public_suffixes": public_suffix_rules(),
         "special_use": {"suffixes": list(SPECIAL_USE_SUFFIXES), "never_resolved": list(NEVER_RESOLVED_TLDS)},
         "idna": idna_classes(),
+        "not_global": not_global_networks(),
     }
 
 
@@ -159,3 +161,23 @@ def idna_classes() -> dict[str, list[int]]:
             flat += [packed >> 32, packed & 0xFFFFFFFF]
         classes[name.lower()] = flat
     return classes
+
+
+def not_global_networks() -> dict[str, list[str]]:
+    """The addresses the server refuses as not public (``not ipaddress.ip_address(x).is_global``), as
+    networks, taken from the Python the server runs on: its list changes between Python releases.
+
+    IPv6 holds the IPv4-mapped forms of the IPv4 networks Python calls private in place of the whole
+    ::ffff:0:0/96, as ``IPv6Address.is_private`` decides a mapped address by its IPv4 part."""
+    v4 = ipaddress.IPv4Address._constants  # type: ignore[attr-defined]
+    v6 = ipaddress.IPv6Address._constants  # type: ignore[attr-defined]
+    mapped_space = ipaddress.ip_network("::ffff:0:0/96")
+    ipv6: list = []
+    for network in v6._private_networks:
+        if network.subnet_of(mapped_space):
+            continue
+        ipv6 += network.address_exclude(mapped_space) if mapped_space.subnet_of(network) else [network]
+    ipv6 += [ipaddress.ip_network(f"::ffff:{net.network_address}/{96 + net.prefixlen}")
+             for net in v4._private_networks]
+    ipv4 = [*v4._private_networks, v4._public_network]
+    return {"ipv4": [str(net) for net in sorted(set(ipv4))], "ipv6": [str(net) for net in sorted(set(ipv6))]}

@@ -229,6 +229,7 @@ def extension_index_schema() -> dict:
         "public_suffixes": obj({"icann": strings, "private": strings}),
         "special_use": obj({"suffixes": strings, "never_resolved": strings}),
         "idna": obj({key: array({"type": "integer"}) for key in ("pvalid", "contextj", "contexto")}),
+        "not_global": obj({"ipv4": strings, "ipv6": strings}),
     })
 
 
