@@ -729,17 +729,21 @@ function findListed(host, index) {
   return { entity, relation, matchedBy, domain: candidate };
 }
 
-/** The display form of an ASCII name: each punycode label decoded. */
-function toUnicode(name) {
+/** The display form of an ASCII name: its punycode labels decoded, or the name as it is when one is not valid IDNA. */
+function toUnicode(name, index) {
   if (!name.includes("xn--")) return name;
-  return name
-    .split(".")
-    .map((label) => {
-      if (!label.startsWith("xn--")) return label;
-      const decoded = punycodeDecode(label.slice(4));
-      return decoded === null ? label : decoded;
-    })
-    .join(".");
+  try {
+    return name
+      .split(".")
+      .map((label) => {
+        checkIdnaLabel(label, index);
+        return label.startsWith("xn--") ? punycodeDecode(label.slice(4)) : label;
+      })
+      .join(".");
+  } catch (err) {
+    if (err instanceof Refused) return name;
+    throw err;
+  }
 }
 
 /**
@@ -891,7 +895,7 @@ function build(index, query, host, match, infrastructure) {
   return {
     query,
     hostname: host.name,
-    hostname_unicode: host.isIp ? host.name : toUnicode(host.name),
+    hostname_unicode: host.isIp ? host.name : toUnicode(host.name, index),
     registrable_domain: host.registrable,
     is_ip: host.isIp,
     verdict: { level, badge: { text: badgeText, color: BADGES[level].color }, reasons },
