@@ -44,6 +44,9 @@ export const ONION_REASON = "Onion names are never resolved: they are reached th
 const MAX_INPUT_LENGTH = 2048;
 const MAX_NAME_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;
+// Answers kept per prepared index for inputs without connection info: a browser visits the same few
+// hosts again and again (the server keeps parsed names the same way). The oldest goes first when full.
+const ANSWER_CACHE_SIZE = 2048;
 
 // --- the index -------------------------------------------------------------------------------------
 
@@ -98,6 +101,9 @@ export function validateIndex(json) {
   if (index.public_suffixes.icann.length === 0) fail(`"public_suffixes.icann" is empty`);
   for (const key of ["suffixes", "never_resolved"]) {
     if (!isStrings(index.special_use[key])) fail(`"special_use.${key}" should be a list of names`);
+  }
+  if (index.special_use.suffixes.some((suffix) => suffix.split(".").length > 2)) {
+    fail(`"special_use.suffixes" may hold top-level names and second-level names only`);
   }
   for (const key of ["pvalid", "contextj", "contexto"]) {
     const ranges = index.idna[key];
@@ -167,9 +173,11 @@ class PreparedIndex {
     }
     this.suffixes = new SuffixTrie([...index.public_suffixes.icann, ...index.public_suffixes.private]);
     this.specialTlds = new Set();
-    this.specialDomains = new Set();
+    this.specialSeconds = new Map(); // "com" -> {"example"} for example.com
     for (const suffix of index.special_use.suffixes) {
-      (suffix.includes(".") ? this.specialDomains : this.specialTlds).add(suffix);
+      const [second, tld] = suffix.split(".");
+      if (tld === undefined) this.specialTlds.add(second);
+      else this.specialSeconds.set(tld, (this.specialSeconds.get(tld) ?? new Set()).add(second));
     }
     this.neverResolved = new Set(index.special_use.never_resolved);
     this.idna = {
@@ -184,6 +192,7 @@ class PreparedIndex {
     }));
     this._matches = new Map(); // (entity id, matched_by) -> the shared part of a match entry
     this._cases = new Map(); // entity id -> its cases in the API's shape
+    this._answers = new Map(); // input text -> answer (without connection info)
   }
 
   entity(id) {
@@ -269,16 +278,15 @@ class SuffixTrie {
   }
 
   /**
-   * [public suffix, registrable domain] of a normalised name, "" where there is none. tldextract's
-   * walk, not the PSL algorithm's: no implicit "*" rule (an unknown top-level name has no suffix),
-   * and a wildcard applies only where no explicit rule continues.
+   * The index of the first label of a normalised name's public suffix: labels.length when it has
+   * none, 0 when the whole name is a suffix. tldextract's walk, not the PSL algorithm's: no implicit
+   * "*" rule (an unknown top-level name has no suffix), and a wildcard applies only where no
+   * explicit rule continues.
    */
-  split(name) {
-    const labels = name.split(".");
+  suffixIndex(labels) {
     let node = this.root;
     let index = labels.length;
     let suffixIndex = labels.length;
-    let found = false;
     for (let i = labels.length - 1; i >= 0; i--) {
       const next = node.children.get(labels[i]);
       if (next !== undefined) {
@@ -287,16 +295,10 @@ class SuffixTrie {
         if (node.end) suffixIndex = index;
         continue;
       }
-      if (node.children.has("*")) {
-        suffixIndex = node.children.has("!" + labels[i]) ? index : index - 1;
-        found = true;
-      }
+      if (node.children.has("*")) return node.children.has("!" + labels[i]) ? index : index - 1;
       break;
     }
-    if (!found && suffixIndex === labels.length) return ["", ""];
-    const suffix = labels.slice(suffixIndex).join(".");
-    if (!suffix || suffixIndex === 0) return [suffix, ""];
-    return [suffix, labels[suffixIndex - 1] + "." + suffix];
+    return suffixIndex;
   }
 }
 
@@ -316,7 +318,6 @@ const notPublic = (message) => new Refused("not_public", 422, message);
 const PY_SPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
 const CONTROL = /[\x00-\x20\x7f]/;
 const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.\-]*:\/\//;
-const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 // str.isdigit(): decimal digits and the other digits (superscripts, circled digits, …).
 const PY_DIGITS = /^[\p{Nd}\u00b2\u00b3\u00b9\u1369-\u1371\u19da\u2070\u2074-\u2079\u2080-\u2089\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792\u{10a40}-\u{10a43}\u{10e60}-\u{10e68}\u{11052}-\u{1105a}\u{1f100}-\u{1f10a}]+$/u;
 const PY_DECIMAL = /^\p{Nd}$/u;
@@ -330,7 +331,7 @@ function pyStrip(text) {
 }
 
 function extractHost(text) {
-  let rest = text.replace(SCHEME, "");
+  let rest = text.includes("://") ? text.replace(SCHEME, "") : text;
   if (rest.startsWith("//")) rest = rest.slice(2);
   for (const sep of "/?#") {
     const at = rest.indexOf(sep);
@@ -675,47 +676,64 @@ function parse(text, index) {
 
   const name = toAscii(host, index);
   if (name.length > MAX_NAME_LENGTH) throw invalid(`The name is longer than ${MAX_NAME_LENGTH} characters.`);
-  for (const label of name.split(".")) {
+  const labels = name.split(".");
+  for (const label of labels) {
     if (!label) throw invalid("The name has an empty label (two dots in a row, or a leading dot).");
     if (label.length > MAX_LABEL_LENGTH) throw invalid(`A label is longer than ${MAX_LABEL_LENGTH} characters.`);
-    if (!LABEL.test(label)) {
+    if (!isHostLabel(label)) {
       throw invalid(`The label ${pyRepr(label)} has characters a host name cannot have (letters, digits and inner hyphens only).`);
     }
   }
-  if (!name.includes(".")) throw notPublic(`${pyRepr(name)} is a single label, not a public Internet name.`);
-  const special = specialUseSuffix(name, index);
+  if (labels.length < 2) throw notPublic(`${pyRepr(name)} is a single label, not a public Internet name.`);
+  const special = specialUseSuffix(labels, index);
   const neverResolved = special !== null && index.neverResolved.has(special);
   if (special !== null && !neverResolved) {
     throw notPublic(`${pyRepr(name)} is under .${special}, a special-use name that is never a public Internet site.`);
   }
-  const [suffix, registrable] = index.suffixes.split(name);
-  if (!suffix) throw notPublic(`${pyRepr(name)} does not end in a public suffix (like .com or .co.uk).`);
-  if (!registrable) throw notPublic(`${pyRepr(name)} is itself a public suffix; no one can register it as a site.`);
-  return { name, registrable, isIp: false, neverResolved };
+  const suffixAt = index.suffixes.suffixIndex(labels);
+  if (suffixAt === labels.length) throw notPublic(`${pyRepr(name)} does not end in a public suffix (like .com or .co.uk).`);
+  if (suffixAt === 0) throw notPublic(`${pyRepr(name)} is itself a public suffix; no one can register it as a site.`);
+  // Most names are their own registrable domain or one label above it: no join needed for those.
+  const registrable = suffixAt === 1 ? name : suffixAt === 2 ? name.slice(labels[0].length + 1)
+    : labels.slice(suffixAt - 1).join(".");
+  return { name, registrable, parents: suffixAt - 1, isIp: false, neverResolved };
 }
 
-function specialUseSuffix(name, index) {
-  const tld = name.slice(name.lastIndexOf(".") + 1);
+/** _LABEL of domains.py, ^(?!-)[a-z0-9_-]{1,63}(?<!-)$, without a regular expression. */
+function isHostLabel(label) {
+  const last = label.length - 1;
+  if (label.charCodeAt(0) === 45 || label.charCodeAt(last) === 45) return false;
+  for (let i = 0; i <= last; i++) {
+    const c = label.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return false;
+  }
+  return true;
+}
+
+function specialUseSuffix(labels, index) {
+  const tld = labels[labels.length - 1];
   if (index.specialTlds.has(tld)) return tld;
-  const second = name.lastIndexOf(".", name.length - tld.length - 2);
-  const lastTwo = name.slice(second + 1);
-  return index.specialDomains.has(lastTwo) ? lastTwo : null;
+  const second = labels[labels.length - 2];
+  return index.specialSeconds.get(tld)?.has(second) ? `${second}.${tld}` : null;
 }
 
 function publicIp(host, index) {
+  // An IPv6 address has a colon, an IPv4 one ends in a digit: most host names are neither.
+  const last = host.charCodeAt(host.length - 1);
+  if (!(last >= 48 && last <= 57) && !host.includes(":")) return null;
   const parsed = parseIp(host);
   if (parsed === null) return null;
   const [version, value, scope] = parsed;
   if (inNetworks(index.notGlobal[version], value)) {
     throw notPublic(`${formatIp(version, value, "")} is a private, loopback, link-local or reserved address, not a public one.`);
   }
-  return { name: formatIp(version, value, scope), registrable: null, isIp: true, neverResolved: false };
+  return { name: formatIp(version, value, scope), registrable: null, parents: 0, isIp: true, neverResolved: false };
 }
 
 /** The listed entity for a parsed host: the name, or a parent down to its registrable domain. */
 function findListed(host, index) {
   if (host.isIp) return null;
-  let parents = host.name.split(".").length - host.registrable.split(".").length;
+  let parents = host.parents;
   let candidate = host.name;
   let hit = index.domains.get(candidate);
   while (hit === undefined && parents > 0) {
@@ -753,9 +771,26 @@ function toUnicode(name, index) {
  * options.connection = { ip, headers }: the address the browser connected to and the response
  * headers it got (an array of { name, value } or an object); matched against the providers'
  * ranges and header patterns as the server matches its DNS answers.
+ *
+ * Treat an answer as read-only: answers for the same input share their parts (the match entries,
+ * the verdict), as the server's answers do.
  */
 export function localCheck(text, index, options = {}) {
   const prepared = index instanceof PreparedIndex ? index : prepareIndex(index);
+  const cacheable = !options.connection && typeof text === "string" && text.length <= 255;
+  if (cacheable) {
+    const hit = prepared._answers.get(text);
+    if (hit !== undefined) return hit.error ? { ...hit } : { ...hit, checked_at: nowIso() };
+  }
+  const answer = answerFor(text, prepared, options);
+  if (cacheable) {
+    if (prepared._answers.size >= ANSWER_CACHE_SIZE) prepared._answers.delete(prepared._answers.keys().next().value);
+    prepared._answers.set(text, answer);
+  }
+  return answer;
+}
+
+function answerFor(text, prepared, options) {
   let host;
   try {
     host = parse(text, prepared);
@@ -778,10 +813,10 @@ export function localCheck(text, index, options = {}) {
 
 function infrastructureFrom(index, host, connection) {
   if (host.neverResolved) {
-    return { status: "skipped", reason: ONION_REASON, reason_code: "never_resolved", addresses: [], providers: new Map() };
+    return ONION_SKIPPED;
   }
   if (!connection || (connection.ip == null && connection.headers == null)) {
-    return { status: "skipped", reason: NO_CONNECTION_REASON, reason_code: "no_permission", addresses: [], providers: new Map() };
+    return NOT_READ;
   }
   const providers = new Map(); // provider id -> evidence list, in the index's provider order
   const add = (provider, item) => {
@@ -811,6 +846,19 @@ function infrastructureFrom(index, host, connection) {
   }
   return { status: "resolved", reason: "", reason_code: "", addresses, providers };
 }
+
+// The two answers without evidence, made once: most checks have no connection info.
+const NO_PROVIDERS = new Map();
+const skipped = (reason, code) => Object.freeze({
+  status: "skipped", reason, reason_code: code, addresses: [], providers: NO_PROVIDERS,
+  sentence: `Infrastructure not checked: ${reason}`,
+  json: Object.freeze({ status: "skipped", reason, reason_code: code, addresses: Object.freeze([]),
+                        nameservers: Object.freeze([]), cnames: Object.freeze([]), providers: Object.freeze([]),
+                        asns: Object.freeze([]), elapsed_ms: null }),
+});
+const NOT_READ = skipped(NO_CONNECTION_REASON, "no_permission");
+const ONION_SKIPPED = skipped(ONION_REASON, "never_resolved");
+const FIXED_BADGES = Object.fromEntries(Object.entries(BADGES).map(([level, badge]) => [level, Object.freeze({ ...badge })]));
 
 function headerList(headers) {
   if (!headers) return [];
@@ -887,7 +935,7 @@ function build(index, query, host, match, infrastructure) {
     }
   }
 
-  if (infrastructure.status !== "resolved") reasons.push(`Infrastructure not checked: ${infrastructure.reason}`);
+  if (infrastructure.status !== "resolved") reasons.push(infrastructure.sentence);
   if (level === "none" && match === null) {
     reasons.unshift(`${host.registrable || host.name} is not in the list of entities named in enforcement reporting.`);
   }
@@ -898,9 +946,10 @@ function build(index, query, host, match, infrastructure) {
     hostname_unicode: host.isIp ? host.name : toUnicode(host.name, index),
     registrable_domain: host.registrable,
     is_ip: host.isIp,
-    verdict: { level, badge: { text: badgeText, color: BADGES[level].color }, reasons },
+    verdict: { level, badge: badgeText === BADGES[level].text ? FIXED_BADGES[level] : { text: badgeText, color: BADGES[level].color },
+               reasons },
     matches,
-    infrastructure: {
+    infrastructure: infrastructure.json ?? {
       status: infrastructure.status,
       reason: infrastructure.reason,
       reason_code: infrastructure.reason_code,
