@@ -386,6 +386,9 @@ class Firefox:
         self._probe = None
 
     def screenshot(self, handle: str, path: Path) -> None:
+        """A PNG of the whole page, scrolled content included. Firefox keeps a window at least
+        about 490 px wide, so right of the 360 px popup is blank; the popup's own box scrolls
+        (max-height), so a screenshot of <body> would cut it."""
         self.client.switch_to_window(handle, focus=False)
         png = self.client.screenshot(format="base64", full=True)
         path.parent.mkdir(parents=True, exist_ok=True)
