@@ -411,7 +411,7 @@ def print_table(rows: list[Row]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="load,p1,p2,p3,p4,p5", help="comma-separated parts to run")
+    parser.add_argument("--only", default="load,p1,p2,p3,p4,p5,p6", help="comma-separated parts to run")
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="short runs and a 100,000-domain P4, to try the bench")
     args = parser.parse_args(argv)
@@ -474,6 +474,10 @@ def main(argv: list[str] | None = None) -> int:
             from p5_extension import p5
 
             rows += [Row(**row) for row in p5(rounds=1 if quick else 3)]
+        if "p6" in parts:  # navigation to badge in Chromium, built-in list vs server: bench/p6_badge.py
+            from p6_badge import p6
+
+            rows += [Row(**row) for row in p6(rounds=1 if quick else 3)]
     finally:
         if server is not None:
             server.stop()
