@@ -145,6 +145,19 @@ def messages(lang: str) -> dict[str, str]:
     return {key: entry["message"] for key, entry in json.loads(path.read_text(encoding="utf-8")).items()}
 
 
+def fill(message: str, **values: str) -> str:
+    """A message from messages() with its $NAME$ placeholders filled in."""
+    for name, value in values.items():
+        message = message.replace(f"${name.upper()}$", value)
+    return message
+
+
+def builtin_index() -> dict:
+    """The bundled list's version and date, as the extension ships it."""
+    data = json.loads((EXTENSION_DIR / "data" / "index.json").read_text(encoding="utf-8"))
+    return {"version": data["version"], "date": data["date"]}
+
+
 class Firefox:
     """One headless Firefox ESR with a fresh profile, driven over Marionette."""
 
@@ -333,6 +346,37 @@ class Firefox:
             self.addon_id, list(origins),
         )
 
+    def background_state(self) -> str:
+        """"running", "suspending", "stopped" or "starting": the MV3 event page's state."""
+        return self.chrome("return WebExtensionPolicy.getByID(arguments[0]).extension.backgroundState;",
+                           self.addon_id)
+
+    def stop_background(self) -> None:
+        """Stops the event page as Firefox does when it has been idle (about:debugging's
+        "Terminate background script" does the same); the next event starts it again."""
+        state = self.chrome_async(
+            """const extension = WebExtensionPolicy.getByID(args[0]).extension;
+               await extension.terminateBackground();
+               return extension.backgroundState;""",
+            self.addon_id,
+        )
+        if state != "stopped":
+            raise FirefoxError(f"the background script is {state!r} after terminateBackground()")
+
+    def revoke_granted_origins(self) -> None:
+        """Takes back every host permission granted after the install (as about:addons does)."""
+        self.chrome_async(
+            """const [id, kept] = args;
+               const { ExtensionPermissions } = ChromeUtils.importESModule(
+                 "resource://gre/modules/ExtensionPermissions.sys.mjs");
+               const extension = WebExtensionPolicy.getByID(id).extension;
+               const { origins } = await ExtensionPermissions.get(id);
+               const extra = origins.filter((origin) => !kept.includes(origin));
+               if (extra.length) await ExtensionPermissions.remove(id, { permissions: [], origins: extra }, extension);
+               return true;""",
+            self.addon_id, MANIFEST.get("host_permissions", []),
+        )
+
     def extension_url(self, path: str) -> str:
         return f"{EXTENSION_ORIGIN}/{path.lstrip('/')}"
 
@@ -397,8 +441,10 @@ class Firefox:
     # ---- the extension's state --------------------------------------------------------------------
 
     def reset(self, **settings) -> None:
-        """As a fresh install: no tabs, no stored options or answers; then these options saved."""
+        """As a fresh install: no tabs, no host permission granted since, no stored options or
+        answers; then these options saved."""
         self.close_tabs()
+        self.revoke_granted_origins()
         self.ext(
             """const [settings] = args;
                await browser.storage.session.clear();

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .harness import messages
+from .harness import builtin_index, fill, messages
 
 pytestmark = pytest.mark.firefox
 
@@ -60,6 +60,8 @@ def popup_texts(firefox, handle: str) -> dict:
         "settings": firefox.text_of(handle, "#open-options"),
         "entity": firefox.text_of(handle, ".entity-name"),
         "notice": firefox.text_of(handle, "#notice-title"),
+        "fallback": firefox.text_of(handle, "#fallback"),
+        "source": firefox.text_of(handle, "#source"),
     }
 
 
@@ -77,6 +79,8 @@ def check_popup(browser, sites, lang: str, path) -> dict:
     assert texts["settings"] == strings["popupSettings"], texts
     assert texts["entity"] == "The Pirate Bay", texts
     assert texts["notice"] is None, texts
+    assert texts["fallback"] is None, texts
+    assert texts["source"] == fill(strings["popupSourceBuiltin"], **builtin_index()), texts
     return texts
 
 

@@ -28,7 +28,13 @@ def test_server_mode_sends_only_the_hostname_and_shows_the_answers(firefox, site
     """A target, a Cloudflare-served site and a site with nothing known, each opened with a path,
     query and fragment: the server gets /api/v1/check?domain=<hostname> for each and nothing
     else about them, and each badge is the server's verdict (CF comes from the server's DNS
-    lookups, which the built-in list cannot make)."""
+    lookups, which the built-in list cannot make).
+
+    The host permission for the server is granted first, as saving the address in the settings
+    does (permissions.request; Firefox grants no host permission on its own beyond the manifest's
+    host_permissions). The real server would be readable without it too, as it allows the
+    extension's origin (CORS); the test below shows a server that does not."""
+    firefox.grant_origins("http://127.0.0.1/*")
     firefox.set_options(mode="server", backendUrl=live_server.url)
     expected = {
         "www.thepiratebay.org": ("!", RED, firefox.message("titleTarget", "www.thepiratebay.org", "The Pirate Bay")),
@@ -42,6 +48,10 @@ def test_server_mode_sends_only_the_hostname_and_shows_the_answers(firefox, site
         if color:
             assert state["color"] == color, (host, state)
 
+    popup = firefox.popup(firefox.tab_id("www.thepiratebay.org"))
+    assert firefox.text_of(popup, "#source") == firefox.message("popupSourceServer", live_server.url)
+    assert firefox.text_of(popup, "#fallback") is None
+
     requests = list(live_server.requests)
     assert sorted(checked_domains(requests)) == sorted(expected)
     for target in requests:
@@ -54,11 +64,17 @@ def test_server_mode_sends_only_the_hostname_and_shows_the_answers(firefox, site
 
 def test_an_unreachable_server_falls_back_to_the_built_in_list(firefox, sites):
     """With nothing listening at the server's address, a target still gets the red "!" from the
-    built-in list."""
-    firefox.set_options(mode="server", backendUrl=f"http://127.0.0.1:{closed_port()}")
-    _, _, state = firefox.visit(sites.page_url("www.thepiratebay.org", PAGE_PATH), "www.thepiratebay.org")
+    built-in list, and the popup says the server did not answer."""
+    address = f"http://127.0.0.1:{closed_port()}"
+    firefox.grant_origins("http://127.0.0.1/*")  # as saving the address in the settings does
+    firefox.set_options(mode="server", backendUrl=address)
+    _, tab, state = firefox.visit(sites.page_url("www.thepiratebay.org", PAGE_PATH), "www.thepiratebay.org")
     assert state["text"] == "!"
     assert state["color"] == RED
+    popup = firefox.popup(tab)
+    assert firefox.text_of(popup, "#fallback h2") == firefox.message("noticeFallbackTitle")
+    assert firefox.text_of(popup, "#fallback-text") == firefox.message("noticeFallbackText", address)
+    assert firefox.text_of(popup, "#verdict-title") == firefox.message("verdictTitle_target")
 
 
 def test_a_server_without_cors_needs_its_host_permission(firefox, sites, fake_server_no_cors):
@@ -78,6 +94,10 @@ def test_a_server_without_cors_needs_its_host_permission(firefox, sites, fake_se
     assert firefox.ext(
         'return await browser.permissions.contains({ origins: ["http://localhost/*"] });') is False
     assert f"/api/v1/check?domain={host}" in server.paths()  # asked, but the answer was unreadable
+    popup = firefox.popup(tab)  # the built-in list answered, and the popup says the permission is missing
+    assert firefox.text_of(popup, "#fallback-text") == firefox.message(
+        "noticeFallbackPermission", f"http://localhost:{server.port}")
+    firefox.close_tab(popup)
 
     firefox.grant_origins("http://localhost/*")
     assert "http://localhost/*" in firefox.origins_granted()
