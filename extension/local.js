@@ -105,6 +105,7 @@ export function validateIndex(json) {
   if (index.special_use.suffixes.some((suffix) => suffix.split(".").length > 2)) {
     fail(`"special_use.suffixes" may hold top-level names and second-level names only`);
   }
+  if (kindOf(index.idna.bidi) !== "object") fail(`"idna.bidi" should be an object`);
   for (const key of ["pvalid", "contextj", "contexto"]) {
     const ranges = index.idna[key];
     if (!Array.isArray(ranges) || ranges.length % 2 || !ranges.every(Number.isInteger)) {
@@ -184,6 +185,7 @@ class PreparedIndex {
       pvalid: Uint32Array.from(index.idna.pvalid),
       contextj: Uint32Array.from(index.idna.contextj),
       contexto: Uint32Array.from(index.idna.contexto),
+      bidi: Object.entries(index.idna.bidi).map(([direction, flat]) => [direction, Uint32Array.from(flat)]),
     };
     this.notGlobal = { 4: index.not_global.ipv4.map(parseCidr), 6: index.not_global.ipv6.map(parseCidr) };
     this.providers = index.providers.map((provider) => ({
@@ -411,6 +413,36 @@ function checkIdnaLabel(label, index) {
     if (inRanges(index.idna.contexto, cp) && validContextO(points, position)) return;
     throw invalid(`Not a valid internationalised domain name: Codepoint U+${cp.toString(16).toUpperCase().padStart(4, "0")} not allowed`);
   });
+  checkBidi(points.map((char) => direction(char.codePointAt(0), index)));
+}
+
+function direction(cp, index) {
+  for (const [name, flat] of index.idna.bidi) if (inRanges(flat, cp)) return name;
+  return "L";
+}
+
+const RTL_ALLOWED = new Set(["R", "AL", "AN", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"]);
+const LTR_ALLOWED = new Set(["L", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"]);
+
+/** The Bidi Rule (RFC 5893) for one label, as the idna package applies it: only to a label with R, AL or AN. */
+function checkBidi(directions) {
+  const bad = () => invalid("Not a valid internationalised domain name: the label breaks the Bidi Rule.");
+  if (directions.includes("")) throw bad(); // a code point newer than the server's Unicode data
+  if (!directions.some((d) => d === "R" || d === "AL" || d === "AN")) return;
+  const rtl = directions[0] === "R" || directions[0] === "AL";
+  if (!rtl && directions[0] !== "L") throw bad();
+  let validEnding = false;
+  let numberType = null;
+  for (const d of directions) {
+    if (!(rtl ? RTL_ALLOWED : LTR_ALLOWED).has(d)) throw bad();
+    if (rtl ? d === "R" || d === "AL" || d === "EN" || d === "AN" : d === "L" || d === "EN") validEnding = true;
+    else if (d !== "NSM") validEnding = false;
+    if (rtl && (d === "AN" || d === "EN")) {
+      if (numberType === null) numberType = d;
+      else if (numberType !== d) throw bad();
+    }
+  }
+  if (!validEnding) throw bad();
 }
 
 function inRanges(flat, cp) {

@@ -161,7 +161,9 @@ IDN = ["bücher.de", "BÜCHER.de", "xn--bcher-kva.de", "XN--BCHER-KVA.DE", "mün
        "xn--com-.com", "xn--.com", "xn---bbk.com", "ü.xn---bbk.com", "ü.xn--zz.com", "thepiratеbay.org",
        "thepiratebay.org\u00ad", "mega\u200b.nz", "a\u00b7b.com", "l\u00b7l.cat", "ü%41.com", "ü@x.com",
        "ü.com:80", "https://bücher.de/x", "ü" * 64 + ".com", "\u0301a.com", "e\u0301.com", "日本。jp",
-       "ｗｗｗ．ｍｅｇａ．ｎｚ", "MEGA.NZ", "thepiratebay.org\uff0e", "\u05d0\u05d1.com", "a\u200d.com"]
+       "ｗｗｗ．ｍｅｇａ．ｎｚ", "MEGA.NZ", "thepiratebay.org\uff0e", "\u05d0\u05d1.com", "a\u200d.com",
+       "123.עברית.com", "a1.עברית.com", "עברית1.com", "abc.שלום.co.il", "aעברית.com", "עברית-.com",
+       "jgjf-ku١.com", "١٢.com", "ש١.com", "ش۱١.com"]
 
 IPS = ["1.1.1.1", "104.16.0.1", "8.8.8.8", "10.0.0.1", "127.0.0.1", "192.168.1.1", "100.64.0.1", "0.0.0.0",
        "255.255.255.255", "192.0.0.9", "2606:4700::1", "[2606:4700::1]", "[::1]", "::1", "fe80::1", "fe80::1%eth0",
@@ -216,7 +218,7 @@ def test_onion_names_listed_and_unlisted(onion_pair):
 
 
 ASCII_CHARS = st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789") * 3 + list("-_AZQ"))
-LETTERS = st.sampled_from(list("abcdefghijklmnopqrstuvwxyz-") + list("üßéяжλ中日"))
+LETTERS = st.sampled_from(list("abcdefghijklmnopqrstuvwxyz-") + list("üßéяжλ中日אש١"))
 ODD_CHARS = st.sampled_from(list("abcz09-_.AZ") + list("üßéяж中日ﬁＡ。．💩\u0301\u00b7\u200d\u05d0"))
 LABELS = st.one_of(st.text(ASCII_CHARS, min_size=1, max_size=12), st.text(ASCII_CHARS, min_size=1, max_size=12),
                    st.text(LETTERS, min_size=1, max_size=10), st.text(ODD_CHARS, min_size=1, max_size=6))
@@ -352,6 +354,17 @@ def test_the_answer_has_the_servers_shape(pair):
     assert [[s["id"] for s in c["sources"]] for c in own_server["cases"]] == \
         [[s["id"] for s in c["sources"]] for c in own_local["cases"]]
     assert own_server["aliases"] == own_local["aliases"]
+
+
+def test_a_repeated_check_gives_the_same_answer_and_connection_info_is_not_reused(pair):
+    queries = [{"text": "www.thepiratebay.org"}, {"text": "www.thepiratebay.org"},
+               {"text": "www.thepiratebay.org", "connection": {"ip": "104.21.16.1"}}, {"text": "www.thepiratebay.org"},
+               {"text": "localhost"}, {"text": "localhost"}]
+    first, again, connected, after, refused, refused_again = run_node({"index": str(pair.index), "queries": queries})
+    for answer in (again, after):
+        assert {**answer, "checked_at": None} == {**first, "checked_at": None}
+    assert connected["infrastructure"]["status"] == "resolved" and first["infrastructure"]["status"] == "skipped"
+    assert refused == refused_again and refused["status"] == 422
 
 
 # --- validateIndex --------------------------------------------------------------------------------

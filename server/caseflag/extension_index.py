@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import json
 import re
+import unicodedata
 
 import idna
 import idna.idnadata
@@ -150,17 +151,36 @@ def _ascii_rules(rules) -> list[str]:
     return sorted(out)
 
 
-def idna_classes() -> dict[str, list[int]]:
+def idna_classes() -> dict:
     """The code points IDNA 2008 allows in a label, as the server's `idna` package has them:
     flat [start, end, start, end, …] lists, end exclusive. The browser's URL parser maps names
     (UTS 46) but does not apply these, so the extension checks them itself to refuse what the server refuses."""
-    classes = {}
+    classes: dict = {}
+    directions: dict[str, list[int]] = {}
     for name in ("PVALID", "CONTEXTJ", "CONTEXTO"):
         flat = []
         for packed in idna.idnadata.codepoint_classes[name]:
-            flat += [packed >> 32, packed & 0xFFFFFFFF]
+            start, end = packed >> 32, packed & 0xFFFFFFFF
+            flat += [start, end]
+            for point in range(start, end):
+                direction = unicodedata.bidirectional(chr(point))
+                if direction != "L":
+                    directions.setdefault(direction, []).append(point)
         classes[name.lower()] = flat
+    # The bidi class of each allowed code point that is not L, as the server's unicodedata has it
+    # ("" where it has none): the Bidi Rule (RFC 5893) the idna package applies label by label.
+    classes["bidi"] = {direction: _runs(sorted(points)) for direction, points in sorted(directions.items())}
     return classes
+
+
+def _runs(points: list[int]) -> list[int]:
+    flat: list[int] = []
+    for point in points:
+        if flat and flat[-1] == point:
+            flat[-1] = point + 1
+        else:
+            flat += [point, point + 1]
+    return flat
 
 
 def not_global_networks() -> dict[str, list[str]]:

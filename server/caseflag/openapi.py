@@ -228,7 +228,8 @@ def extension_index_schema() -> dict:
         "providers": array(provider),
         "public_suffixes": obj({"icann": strings, "private": strings}),
         "special_use": obj({"suffixes": strings, "never_resolved": strings}),
-        "idna": obj({key: array({"type": "integer"}) for key in ("pvalid", "contextj", "contexto")}),
+        "idna": obj({**{key: array({"type": "integer"}) for key in ("pvalid", "contextj", "contexto")},
+                     "bidi": {"type": "object", "additionalProperties": array({"type": "integer"})}}),
         "not_global": obj({"ipv4": strings, "ipv6": strings}),
     })
 
