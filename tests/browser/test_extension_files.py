@@ -59,7 +59,7 @@ def test_the_bundled_list_is_the_export_of_data():
 
 
 def test_manifest_loads_in_chrome_and_firefox():
-    """Both background keys, a Gecko id, and localized name and description."""
+    """Both background keys, a Gecko id, localized name and description, and a CSP that keeps http."""
     data = manifest()
     assert data["background"]["service_worker"] == "background.js"
     assert data["background"]["scripts"] == ["background.js"]
@@ -67,6 +67,8 @@ def test_manifest_loads_in_chrome_and_firefox():
     assert data["default_locale"] == "en"
     for key in ("name", "short_name", "description"):
         assert re.fullmatch(r"__MSG_\w+__", data[key])
+    # Firefox's default adds upgrade-insecure-requests, which would turn an http:// server's address into https://.
+    assert data["content_security_policy"]["extension_pages"] == "script-src 'self'; object-src 'self'"
 
 
 def test_icons_exist_at_their_declared_sizes():
