@@ -56,7 +56,7 @@ def test_party_and_unknown_sites_in_built_in_mode(browser):
     assert state["title"] == browser.message("titleNone", "plain-site.org")
 
 
-def test_without_the_connection_permission_no_provider_is_claimed(browser):
+def test_without_the_connection_permission_no_provider_is_claimed(browser, artifacts):
     """cf-shop.com is Cloudflare-served, but the built-in list cannot know it: no badge, and the
     popup says how to let caseflag read the browser's own connection."""
     _, tab, state = browser.visit("cf-shop.com")
@@ -65,9 +65,10 @@ def test_without_the_connection_permission_no_provider_is_claimed(browser):
     assert popup.locator("#infra-status").inner_text() == "Not checked: the built-in list makes no DNS lookups."
     assert popup.locator("#infra-hint-text").inner_text() == browser.message("infraHintPermission")
     assert popup.locator("#infra-settings").is_visible()
+    popup.screenshot(path=str(artifacts / "popup-builtin-en.png"), full_page=True)
 
 
-def test_a_successor_of_a_target_is_related(browser):
+def test_a_successor_of_a_target_is_related(browser, artifacts):
     """me.ga (MEGA, in no case) succeeds Megaupload (a defendant): grey "~", and the popup shows
     the chain with Megaupload's cases and their reporting."""
     _, tab, state = browser.visit("me.ga")
@@ -84,6 +85,7 @@ def test_a_successor_of_a_target_is_related(browser):
         "MEGA is the successor of Megaupload, the defendant in “")
     assert chain.locator("li.case").count() >= 1
     assert chain.locator("li.source").count() >= 1
+    popup.screenshot(path=str(artifacts / "popup-related-en.png"), full_page=True)
 
 
 def test_built_in_mode_sends_nothing_anywhere(browser, fake_server, page_server):
