@@ -1,0 +1,560 @@
+/**
+ * Host names as the server reads them (server/caseflag/domains.py): Python's whitespace, the same URL
+ * cutting, Python idna's UTS 46 + IDNA 2008 (the URL parser maps, the index's tables decide what is
+ * allowed), Python ipaddress's IP literals and non-public networks, tldextract's suffix walk and the
+ * special-use names. Every refusal is a Refused with the server's code and status.
+ */
+
+const MAX_INPUT_LENGTH = 2048;
+const MAX_NAME_LENGTH = 253;
+const MAX_LABEL_LENGTH = 63;
+
+/** What parsing needs from an index, built once: the suffix trie, special-use names, IDNA and IP tables. */
+export class HostnameRules {
+  constructor(index) {
+    this.suffixes = new SuffixTrie([...index.public_suffixes.icann, ...index.public_suffixes.private]);
+    this.specialTlds = new Set();
+    this.specialSeconds = new Map(); // "com" -> {"example"} for example.com
+    for (const suffix of index.special_use.suffixes) {
+      const [second, tld] = suffix.split(".");
+      if (tld === undefined) this.specialTlds.add(second);
+      else this.specialSeconds.set(tld, (this.specialSeconds.get(tld) ?? new Set()).add(second));
+    }
+    this.neverResolved = new Set(index.special_use.never_resolved);
+    this.idna = {
+      pvalid: Uint32Array.from(index.idna.pvalid),
+      contextj: Uint32Array.from(index.idna.contextj),
+      contexto: Uint32Array.from(index.idna.contexto),
+      bidi: Object.entries(index.idna.bidi).map(([direction, flat]) => [direction, Uint32Array.from(flat)]),
+    };
+    this.notGlobal = { 4: index.not_global.ipv4.map(parseCidr), 6: index.not_global.ipv6.map(parseCidr) };
+  }
+
+  /** { name, registrable, parents, isIp, neverResolved } for text, or a thrown Refused. */
+  parse(text) {
+    return parse(text, this);
+  }
+
+  /** The display form of a parsed name, as the server's Hostname.unicode. */
+  toUnicode(name) {
+    return toUnicode(name, this);
+  }
+}
+
+// --- the public suffix list, split as tldextract splits it --------------------------------------------
+
+class SuffixTrie {
+  constructor(rules) {
+    this.root = { children: new Map(), end: false };
+    for (const rule of rules) {
+      let node = this.root;
+      for (const label of rule.split(".").reverse()) {
+        let next = node.children.get(label);
+        if (next === undefined) {
+          next = { children: new Map(), end: false };
+          node.children.set(label, next);
+        }
+        node = next;
+      }
+      node.end = true;
+    }
+  }
+
+  /**
+   * The index of the first label of a normalised name's public suffix: labels.length when it has
+   * none, 0 when the whole name is a suffix. tldextract's walk, not the PSL algorithm's: no implicit
+   * "*" rule (an unknown top-level name has no suffix), and a wildcard applies only where no
+   * explicit rule continues.
+   */
+  suffixIndex(labels) {
+    let node = this.root;
+    let index = labels.length;
+    let suffixIndex = labels.length;
+    for (let i = labels.length - 1; i >= 0; i--) {
+      const next = node.children.get(labels[i]);
+      if (next !== undefined) {
+        index -= 1;
+        node = next;
+        if (node.end) suffixIndex = index;
+        continue;
+      }
+      if (node.children.has("*")) return node.children.has("!" + labels[i]) ? index : index - 1;
+      break;
+    }
+    return suffixIndex;
+  }
+}
+
+// --- parsing, as server/caseflag/domains.py parses ------------------------------------------------------
+
+export class Refused extends Error {
+  constructor(code, status, message) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+const invalid = (message) => new Refused("invalid_domain", 400, message);
+const notPublic = (message) => new Refused("not_public", 422, message);
+
+// Python's str.strip() removes exactly these (str.isspace); JavaScript's trim() differs slightly.
+const PY_SPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
+const CONTROL = /[\x00-\x20\x7f]/;
+const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.\-]*:\/\//;
+// str.isdigit(): decimal digits and the other digits (superscripts, circled digits, …).
+const PY_DIGITS = /^[\p{Nd}\u00b2\u00b3\u00b9\u1369-\u1371\u19da\u2070\u2074-\u2079\u2080-\u2089\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792\u{10a40}-\u{10a43}\u{10e60}-\u{10e68}\u{11052}-\u{1105a}\u{1f100}-\u{1f10a}]+$/u;
+
+function pyStrip(text) {
+  let start = 0;
+  let end = text.length;
+  while (start < end && PY_SPACE.includes(text[start])) start++;
+  while (end > start && PY_SPACE.includes(text[end - 1])) end--;
+  return text.slice(start, end);
+}
+
+function extractHost(text) {
+  let rest = text.includes("://") ? text.replace(SCHEME, "") : text;
+  if (rest.startsWith("//")) rest = rest.slice(2);
+  for (const sep of "/?#") {
+    const at = rest.indexOf(sep);
+    if (at !== -1) rest = rest.slice(0, at);
+  }
+  rest = rest.slice(rest.lastIndexOf("@") + 1);
+  if (rest.startsWith("[")) {
+    const end = rest.indexOf("]");
+    if (end === -1) throw invalid("An IPv6 address in brackets is missing its closing ']'.");
+    const port = rest.slice(end + 1);
+    if (port && !/^:[\p{Nd}]{0,5}$/u.test(port)) throw invalid("Unexpected text after the bracketed IPv6 address.");
+    return rest.slice(1, end);
+  }
+  const colon = rest.indexOf(":");
+  if (colon !== -1 && rest.indexOf(":", colon + 1) === -1) {
+    const port = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (port && !PY_DIGITS.test(port)) throw invalid(`The port ${pyRepr(port)} is not a number.`);
+  }
+  return rest;
+}
+
+export function pyRepr(text) {
+  return text.includes("'") && !text.includes('"') ? `"${text}"` : `'${text.replaceAll("'", "\\'")}'`;
+}
+
+/** The hostname in ASCII, lowercase: the server's _to_ascii (Python idna, UTS 46 then IDNA 2008). */
+function toAscii(host, rules) {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(host)) return host.toLowerCase();
+  // IDNA 2008 allows no ASCII but letters, digits and hyphens in a label; the URL parser would
+  // percent-decode or reject some of them on its own terms.
+  if (/[\x00-\x2c\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/.test(host)) {
+    throw invalid("Not a valid internationalised domain name: it mixes in characters a host name cannot have.");
+  }
+  let mapped;
+  try {
+    // The extra label keeps the URL parser from reading a numeric last label as an IPv4 address.
+    mapped = new URL(`http://${host}.a/`).hostname;
+  } catch {
+    throw invalid("Not a valid internationalised domain name.");
+  }
+  if (!mapped.endsWith(".a")) throw invalid("Not a valid internationalised domain name.");
+  mapped = mapped.slice(0, -2);
+  const labels = mapped.split(".");
+  if (labels.length > 1 && labels[labels.length - 1] === "") labels.pop(); // idna keeps a trailing dot
+  for (const label of labels) {
+    if (label === "") continue; // refused below as an empty label, as the server does
+    checkIdnaLabel(label, rules);
+  }
+  return mapped;
+}
+
+function checkIdnaLabel(label, rules) {
+  let unicode = label;
+  if (label.startsWith("xn--")) {
+    const body = label.slice(4);
+    if (!body || body.endsWith("-")) throw invalid("Not a valid internationalised domain name: a malformed A-label.");
+    unicode = punycodeDecode(body);
+    if (unicode === null || punycodeEncode(unicode) !== body) {
+      throw invalid("Not a valid internationalised domain name: an invalid A-label.");
+    }
+  }
+  if (unicode.normalize("NFC") !== unicode) throw invalid("Not a valid internationalised domain name: not in NFC.");
+  if (unicode.slice(2, 4) === "--") {
+    throw invalid("Not a valid internationalised domain name: Label has disallowed hyphens in 3rd and 4th position");
+  }
+  if (unicode.startsWith("-") || unicode.endsWith("-")) {
+    throw invalid("Not a valid internationalised domain name: Label must not start or end with a hyphen");
+  }
+  if (/^\p{M}/u.test(unicode)) throw invalid("Not a valid internationalised domain name: it starts with a combining mark.");
+  const points = Array.from(unicode);
+  points.forEach((char, position) => {
+    const cp = char.codePointAt(0);
+    if (inRanges(rules.idna.pvalid, cp)) return;
+    if (inRanges(rules.idna.contextj, cp)) return; // the URL parser checked joiners (CheckJoiners)
+    if (inRanges(rules.idna.contexto, cp) && validContextO(points, position)) return;
+    throw invalid(`Not a valid internationalised domain name: Codepoint U+${cp.toString(16).toUpperCase().padStart(4, "0")} not allowed`);
+  });
+  checkBidi(points.map((char) => direction(char.codePointAt(0), rules)));
+}
+
+function direction(cp, rules) {
+  for (const [name, flat] of rules.idna.bidi) if (inRanges(flat, cp)) return name;
+  return "L";
+}
+
+const RTL_ALLOWED = new Set(["R", "AL", "AN", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"]);
+const LTR_ALLOWED = new Set(["L", "EN", "ES", "CS", "ET", "ON", "BN", "NSM"]);
+
+/** The Bidi Rule (RFC 5893) for one label, as the idna package applies it: only to a label with R, AL or AN. */
+function checkBidi(directions) {
+  const bad = () => invalid("Not a valid internationalised domain name: the label breaks the Bidi Rule.");
+  if (directions.includes("")) throw bad(); // a code point newer than the server's Unicode data
+  if (!directions.some((d) => d === "R" || d === "AL" || d === "AN")) return;
+  const rtl = directions[0] === "R" || directions[0] === "AL";
+  if (!rtl && directions[0] !== "L") throw bad();
+  let validEnding = false;
+  let numberType = null;
+  for (const d of directions) {
+    if (!(rtl ? RTL_ALLOWED : LTR_ALLOWED).has(d)) throw bad();
+    if (rtl ? d === "R" || d === "AL" || d === "EN" || d === "AN" : d === "L" || d === "EN") validEnding = true;
+    else if (d !== "NSM") validEnding = false;
+    if (rtl && (d === "AN" || d === "EN")) {
+      if (numberType === null) numberType = d;
+      else if (numberType !== d) throw bad();
+    }
+  }
+  if (!validEnding) throw bad();
+}
+
+function inRanges(flat, cp) {
+  let lo = 0;
+  let hi = flat.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (cp < flat[2 * mid]) hi = mid - 1;
+    else if (cp >= flat[2 * mid + 1]) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
+// RFC 5892 appendix A, as the idna package applies it.
+function validContextO(points, position) {
+  const cp = points[position].codePointAt(0);
+  const before = points[position - 1];
+  const after = points[position + 1];
+  if (cp === 0x00b7) return before === "l" && after === "l";
+  if (cp === 0x0375) return after !== undefined && /\p{Script=Greek}/u.test(after);
+  if (cp === 0x05f3 || cp === 0x05f4) return before !== undefined && /\p{Script=Hebrew}/u.test(before);
+  if (cp === 0x30fb) {
+    return points.some((c) => c !== "\u30fb" && /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u.test(c));
+  }
+  if (cp >= 0x660 && cp <= 0x669) return !points.some((c) => c >= "\u06f0" && c <= "\u06f9");
+  if (cp >= 0x6f0 && cp <= 0x6f9) return !points.some((c) => c >= "\u0660" && c <= "\u0669");
+  return false;
+}
+
+// RFC 3492 with the parameters of IDNA.
+const BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, INITIAL_BIAS = 72, INITIAL_N = 128;
+
+function adapt(delta, points, first) {
+  delta = first ? Math.floor(delta / DAMP) : delta >> 1;
+  delta += Math.floor(delta / points);
+  let k = 0;
+  while (delta > ((BASE - TMIN) * TMAX) >> 1) {
+    delta = Math.floor(delta / (BASE - TMIN));
+    k += BASE;
+  }
+  return k + Math.floor(((BASE - TMIN + 1) * delta) / (delta + SKEW));
+}
+
+function digitValue(code) {
+  if (code >= 48 && code <= 57) return code - 22;
+  if (code >= 65 && code <= 90) return code - 65;
+  if (code >= 97 && code <= 122) return code - 97;
+  return BASE;
+}
+
+function punycodeDecode(input) {
+  const output = [];
+  const basicEnd = input.lastIndexOf("-");
+  for (let j = 0; j < Math.max(basicEnd, 0); j++) {
+    if (input.charCodeAt(j) >= 0x80) return null;
+    output.push(input.charCodeAt(j));
+  }
+  let n = INITIAL_N, bias = INITIAL_BIAS, i = 0;
+  for (let pos = basicEnd > 0 ? basicEnd + 1 : 0; pos < input.length;) {
+    const oldi = i;
+    for (let w = 1, k = BASE; ; k += BASE) {
+      if (pos >= input.length) return null;
+      const digit = digitValue(input.charCodeAt(pos++));
+      if (digit >= BASE) return null;
+      i += digit * w;
+      if (i > 0x7fffffff) return null;
+      const t = k <= bias ? TMIN : k >= bias + TMAX ? TMAX : k - bias;
+      if (digit < t) break;
+      w *= BASE - t;
+      if (w > 0x7fffffff) return null;
+    }
+    bias = adapt(i - oldi, output.length + 1, oldi === 0);
+    n += Math.floor(i / (output.length + 1));
+    if (n > 0x10ffff) return null;
+    i %= output.length + 1;
+    output.splice(i++, 0, n);
+  }
+  return String.fromCodePoint(...output);
+}
+
+function punycodeEncode(text) {
+  const input = Array.from(text, (c) => c.codePointAt(0));
+  let output = input.filter((c) => c < 0x80).map((c) => String.fromCharCode(c)).join("");
+  const basic = output.length;
+  let handled = basic;
+  if (basic) output += "-";
+  let n = INITIAL_N, delta = 0, bias = INITIAL_BIAS;
+  while (handled < input.length) {
+    const m = Math.min(...input.filter((c) => c >= n));
+    delta += (m - n) * (handled + 1);
+    n = m;
+    for (const c of input) {
+      if (c < n) delta++;
+      if (c === n) {
+        let q = delta;
+        for (let k = BASE; ; k += BASE) {
+          const t = k <= bias ? TMIN : k >= bias + TMAX ? TMAX : k - bias;
+          if (q < t) break;
+          const d = t + ((q - t) % (BASE - t));
+          output += String.fromCharCode(d + (d < 26 ? 97 : 22));
+          q = Math.floor((q - t) / (BASE - t));
+        }
+        output += String.fromCharCode(q + (q < 26 ? 97 : 22));
+        bias = adapt(delta, handled + 1, handled === basic);
+        delta = 0;
+        handled++;
+      }
+    }
+    delta++;
+    n++;
+  }
+  return output;
+}
+
+// --- IP addresses, as Python's ipaddress reads them -------------------------------------------------
+
+/** [version, BigInt value, scope or ""] for an address Python's ip_address() accepts, else null. */
+export function parseIp(text) {
+  const v4 = parseIpv4(text);
+  if (v4 !== null) return [4, v4, ""];
+  return parseIpv6(text);
+}
+
+function parseIpv4(text) {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  let value = 0n;
+  for (const part of parts) {
+    if (!/^[0-9]{1,3}$/.test(part) || (part.length > 1 && part[0] === "0")) return null;
+    const octet = Number(part);
+    if (octet > 255) return null;
+    value = (value << 8n) | BigInt(octet);
+  }
+  return value;
+}
+
+function parseIpv6(text) {
+  let address = text;
+  let scope = "";
+  const percent = text.indexOf("%");
+  if (percent !== -1) {
+    address = text.slice(0, percent);
+    scope = text.slice(percent + 1);
+    if (!scope || scope.includes("%")) return null;
+  }
+  if (!address) return null;
+  const parts = address.split(":");
+  if (parts.length < 3) return null;
+  if (parts[parts.length - 1].includes(".")) {
+    const v4 = parseIpv4(parts.pop());
+    if (v4 === null) return null;
+    parts.push((v4 >> 16n).toString(16), (v4 & 0xffffn).toString(16));
+  }
+  if (parts.length > 9) return null;
+  let skip = null;
+  for (let i = 1; i < parts.length - 1; i++) {
+    if (!parts[i]) {
+      if (skip !== null) return null;
+      skip = i;
+    }
+  }
+  let hi, lo, skipped;
+  if (skip !== null) {
+    hi = skip;
+    lo = parts.length - skip - 1;
+    if (!parts[0] && --hi) return null;
+    if (!parts[parts.length - 1] && --lo) return null;
+    skipped = 8 - (hi + lo);
+    if (skipped < 1) return null;
+  } else {
+    if (parts.length !== 8 || !parts[0] || !parts[parts.length - 1]) return null;
+    hi = parts.length;
+    lo = 0;
+    skipped = 0;
+  }
+  let value = 0n;
+  const hextet = (part) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return null;
+    return BigInt(parseInt(part, 16));
+  };
+  for (let i = 0; i < hi; i++) {
+    const h = hextet(parts[i]);
+    if (h === null) return null;
+    value = (value << 16n) | h;
+  }
+  value <<= 16n * BigInt(skipped);
+  for (let i = parts.length - lo; i < parts.length; i++) {
+    const h = hextet(parts[i]);
+    if (h === null) return null;
+    value = (value << 16n) | h;
+  }
+  return [6, value, scope];
+}
+
+/** The address as Python writes it (`compressed`). */
+export function formatIp(version, value, scope) {
+  if (version === 4) {
+    return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".");
+  }
+  let hextets = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) hextets.push(((value >> shift) & 0xffffn).toString(16));
+  let bestStart = -1, bestLen = 0, start = -1, len = 0;
+  hextets.forEach((h, i) => {
+    if (h === "0") {
+      len += 1;
+      if (start === -1) start = i;
+      if (len > bestLen) {
+        bestLen = len;
+        bestStart = start;
+      }
+    } else {
+      len = 0;
+      start = -1;
+    }
+  });
+  if (bestLen > 1) {
+    const end = bestStart + bestLen;
+    if (end === hextets.length) hextets.push("");
+    hextets.splice(bestStart, bestLen, "");
+    if (bestStart === 0) hextets = ["", ...hextets];
+  }
+  const text = hextets.join(":");
+  return scope ? `${text}%${scope}` : text;
+}
+
+export function parseCidr(cidr) {
+  const [address, bits] = cidr.split("/");
+  const parsed = parseIp(address);
+  if (parsed === null || !/^[0-9]{1,3}$/.test(bits)) throw new Error(`caseflag index: ${JSON.stringify(cidr)} is not a network`);
+  const width = parsed[0] === 4 ? 32n : 128n;
+  const size = width - BigInt(bits);
+  return { version: parsed[0], start: (parsed[1] >> size) << size, end: ((parsed[1] >> size) << size) + (1n << size) };
+}
+
+function inNetworks(networks, value) {
+  return networks.some((net) => value >= net.start && value < net.end);
+}
+
+// --- the parse -----------------------------------------------------------------------------------------
+
+/**
+ * Parses text as the server does: { name, registrable, isIp } or a thrown Refused. Names under a
+ * never-resolved suffix (.onion) come back with neverResolved set; the caller refuses them unless listed.
+ */
+function parse(text, rules) {
+  if (typeof text !== "string") throw invalid("A domain must be given as a string.");
+  text = pyStrip(text);
+  if (!text) throw invalid("The domain is empty.");
+  // Python counts code points, JavaScript UTF-16 units: count again only when it could matter.
+  if (text.length > MAX_INPUT_LENGTH && Array.from(text).length > MAX_INPUT_LENGTH) throw invalid(`The input is longer than ${MAX_INPUT_LENGTH} characters.`);
+  if (CONTROL.test(text)) throw invalid("The domain contains spaces or control characters.");
+  let host = extractHost(text);
+  if (host.includes(":")) {
+    const ip = publicIp(host, rules);
+    if (ip === null) throw invalid(`${pyRepr(host)} is neither a host name nor an IP address.`);
+    return ip;
+  }
+  if (host.endsWith(".")) host = host.slice(0, -1);
+  if (!host) throw invalid("The domain is empty.");
+  const ip = publicIp(host, rules);
+  if (ip !== null) return ip;
+
+  const name = toAscii(host, rules);
+  if (name.length > MAX_NAME_LENGTH) throw invalid(`The name is longer than ${MAX_NAME_LENGTH} characters.`);
+  const labels = name.split(".");
+  for (const label of labels) {
+    if (!label) throw invalid("The name has an empty label (two dots in a row, or a leading dot).");
+    if (label.length > MAX_LABEL_LENGTH) throw invalid(`A label is longer than ${MAX_LABEL_LENGTH} characters.`);
+    if (!isHostLabel(label)) {
+      throw invalid(`The label ${pyRepr(label)} has characters a host name cannot have (letters, digits and inner hyphens only).`);
+    }
+  }
+  if (labels.length < 2) throw notPublic(`${pyRepr(name)} is a single label, not a public Internet name.`);
+  const special = specialUseSuffix(labels, rules);
+  const neverResolved = special !== null && rules.neverResolved.has(special);
+  if (special !== null && !neverResolved) {
+    throw notPublic(`${pyRepr(name)} is under .${special}, a special-use name that is never a public Internet site.`);
+  }
+  const suffixAt = rules.suffixes.suffixIndex(labels);
+  if (suffixAt === labels.length) throw notPublic(`${pyRepr(name)} does not end in a public suffix (like .com or .co.uk).`);
+  if (suffixAt === 0) throw notPublic(`${pyRepr(name)} is itself a public suffix; no one can register it as a site.`);
+  // Most names are their own registrable domain or one label above it: no join needed for those.
+  const registrable = suffixAt === 1 ? name : suffixAt === 2 ? name.slice(labels[0].length + 1)
+    : labels.slice(suffixAt - 1).join(".");
+  return { name, registrable, parents: suffixAt - 1, isIp: false, neverResolved };
+}
+
+/** _LABEL of domains.py, ^(?!-)[a-z0-9_-]{1,63}(?<!-)$, without a regular expression. */
+function isHostLabel(label) {
+  const last = label.length - 1;
+  if (label.charCodeAt(0) === 45 || label.charCodeAt(last) === 45) return false;
+  for (let i = 0; i <= last; i++) {
+    const c = label.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return false;
+  }
+  return true;
+}
+
+function specialUseSuffix(labels, rules) {
+  const tld = labels[labels.length - 1];
+  if (rules.specialTlds.has(tld)) return tld;
+  const second = labels[labels.length - 2];
+  return rules.specialSeconds.get(tld)?.has(second) ? `${second}.${tld}` : null;
+}
+
+function publicIp(host, rules) {
+  // An IPv6 address has a colon, an IPv4 one ends in a digit: most host names are neither.
+  const last = host.charCodeAt(host.length - 1);
+  if (!(last >= 48 && last <= 57) && !host.includes(":")) return null;
+  const parsed = parseIp(host);
+  if (parsed === null) return null;
+  const [version, value, scope] = parsed;
+  if (inNetworks(rules.notGlobal[version], value)) {
+    throw notPublic(`${formatIp(version, value, "")} is a private, loopback, link-local or reserved address, not a public one.`);
+  }
+  return { name: formatIp(version, value, scope), registrable: null, parents: 0, isIp: true, neverResolved: false };
+}
+
+/** The display form of an ASCII name: its punycode labels decoded, or the name as it is when one is not valid IDNA. */
+function toUnicode(name, rules) {
+  if (!name.includes("xn--")) return name;
+  try {
+    return name
+      .split(".")
+      .map((label) => {
+        checkIdnaLabel(label, rules);
+        return label.startsWith("xn--") ? punycodeDecode(label.slice(4)) : label;
+      })
+      .join(".");
+  } catch (err) {
+    if (err instanceof Refused) return name;
+    throw err;
+  }
+}
