@@ -112,10 +112,12 @@ function pyStrip(text) {
   return text.slice(start, end);
 }
 
+const SEPARATORS = ["/", "?", "#"];
+
 function extractHost(text) {
   let rest = text.includes("://") ? text.replace(SCHEME, "") : text;
   if (rest.startsWith("//")) rest = rest.slice(2);
-  for (const sep of "/?#") {
+  for (const sep of SEPARATORS) {
     const at = rest.indexOf(sep);
     if (at !== -1) rest = rest.slice(0, at);
   }

@@ -413,8 +413,8 @@ function build(index, query, host, match, infrastructure) {
   }
 
   const providerEntries = [];
-  const matchedIds = new Set(matches.map((m) => m.entity.id));
-  for (const provider of index.providers) {
+  const matchedIds = infrastructure.providers.size ? new Set(matches.map((m) => m.entity.id)) : null;
+  for (const provider of infrastructure.providers.size ? index.providers : []) {
     const evidence = infrastructure.providers.get(provider.id);
     if (evidence === undefined) continue;
     const entity = index.entity(provider.entity_id);
