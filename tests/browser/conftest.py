@@ -30,8 +30,11 @@ SITE_HOSTS = (
     "cf-shop.com", "www.cf-shop.com",
     "plain-site.org", "www.plain-site.org",
     "riaa.com", "servfail.com",
-    "mega.co.nz", "me.ga", "caseflag.test", "printer.local",
+    "me.ga", "caseflag.test", "printer.local",
 )
+# Listed, in the granted copy's list only, as one of The Pirate Bay's domains.
+ONION_HOST = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
+SITE_HOSTS += (ONION_HOST,)
 # The provider the granted copy's list adds: every loopback address is "served" by it.
 TEST_PROVIDER = {
     "id": "loopback-test-hosting", "name": "Loopback Test Hosting", "short_label": "LB",
@@ -175,7 +178,8 @@ def granted_copy(target: Path) -> Path:
     list adds TEST_PROVIDER. Why: Playwright cannot answer the browser's permission prompt, and
     Chromium has no switch that grants an optional permission; a required one is granted at install,
     which is the state a person reaches by allowing it in the settings. The code paths are the same
-    (chrome.webRequest exists at start-up, permissions.contains is true)."""
+    (chrome.webRequest exists at start-up, permissions.contains is true). The list also names an
+    .onion address (ONION_HOST) for The Pirate Bay."""
     shutil.copytree(EXTENSION_DIR, target)
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     manifest["permissions"] = [*manifest["permissions"], *manifest.pop("optional_permissions")]
@@ -183,6 +187,7 @@ def granted_copy(target: Path) -> Path:
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     index = bundled_index()
     index["providers"].append(TEST_PROVIDER)
+    next(entity for entity in index["entities"] if entity["id"] == "the-pirate-bay")["domains"].append(ONION_HOST)
     (target / "data" / "index.json").write_text(json.dumps(index), encoding="utf-8")
     return target
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import TEST_PROVIDER
+from .conftest import ONION_HOST, TEST_PROVIDER
 
 pytestmark = pytest.mark.browser
 
@@ -94,3 +94,16 @@ def test_settings_show_the_permission_as_granted(granted):
     page.goto(granted.extension_url("options/options.html"))
     page.wait_for_function("() => document.getElementById('list-info').textContent !== ''")
     assert page.locator("#connection").is_checked()
+
+
+def test_a_listed_onion_address_is_matched_here_and_never_sent(browser_granted, fake_server):
+    """Server mode: an .onion name goes to no server, yet the built-in list knows it (red "!"), and
+    the popup says onion names are never looked up."""
+    browser_granted.reset(fake_server.url)
+    _, tab, state = browser_granted.visit(ONION_HOST)
+    assert state["text"] == "!"
+    assert fake_server.targets("/api/v1/check") == []
+    popup = browser_granted.popup(tab)
+    assert popup.locator("#infra-status").inner_text() == browser_granted.message("infraNeverResolved")
+    assert popup.locator("#source").inner_text().startswith("Answered by the built-in list")
+    browser_granted.close_pages()
