@@ -41,7 +41,8 @@ def test_a_site_in_a_provider_range_gets_its_label(granted):
 
     popup = granted.popup(tab)
     assert popup.locator("#verdict-title").inner_text() == granted.message("verdictTitle_infrastructure")
-    assert "Served by Loopback Test Hosting: 127.0.0.1 is in 127.0.0.0/8" in popup.locator("#infra-providers").inner_text()
+    providers = popup.locator("#infra-providers").inner_text()
+    assert "Served by Loopback Test Hosting: 127.0.0.1 is in 127.0.0.0/8" in providers
     assert popup.locator("#infra-hint").is_hidden()
     assert popup.locator("#source").inner_text().startswith("Answered by the built-in list")
 
@@ -67,7 +68,8 @@ def test_cdn_headers_name_the_provider(granted):
     assert (state["text"], state["color"]) == ("CF", AMBER)
     popup = granted.popup(tab)
     providers = popup.locator("#infra-providers").inner_text()
-    assert "Served by Cloudflare: response header cf-ray: 8c1f2e3d4a5b6c7d-FRA; response header server: cloudflare" in providers
+    assert ("Served by Cloudflare: response header cf-ray: 8c1f2e3d4a5b6c7d-FRA; "
+            "response header server: cloudflare") in providers
     assert "Loopback Test Hosting" in providers
 
 

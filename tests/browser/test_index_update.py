@@ -36,7 +36,8 @@ def update_now(browser) -> dict:
     page.goto(browser.extension_url("options/options.html"))
     page.wait_for_function("() => document.getElementById('list-info').textContent !== ''")
     page.locator("#update-list").click()
-    page.wait_for_function("() => { const s = document.getElementById('list-status'); return !s.hidden && s.dataset.tone; }")
+    page.wait_for_function(
+        "() => { const s = document.getElementById('list-status'); return !s.hidden && s.dataset.tone; }")
     status = page.locator("#list-status").inner_text()
     info = page.evaluate("() => chrome.runtime.sendMessage({ type: 'getListInfo' })")["result"]
     page.close()
@@ -68,7 +69,8 @@ def test_a_newer_list_is_downloaded_and_used(updating, fake_server):
     _, tab, state = updating.visit("plain-site.org")
     assert (state["text"], state["color"]) == ("!", RED)
     popup = updating.popup(tab)
-    assert popup.locator("#source").inner_text().startswith("Answered by the built-in list (version newer-1 of 2099-01-01)")
+    source = popup.locator("#source").inner_text()
+    assert source.startswith("Answered by the built-in list (version newer-1 of 2099-01-01)")
 
 
 def test_304_keeps_the_list(updating, fake_server):

@@ -167,4 +167,5 @@ def test_rules_of_today_hold_in_built_in_mode(browser):
     browser.reset()
     page = browser.open("printer.local")
     tab = browser.tab_id("printer.local")
-    assert browser.wait_checked(tab, "printer.local", title=browser.message("titleLocal", "printer.local"))["text"] == ""
+    state = browser.wait_checked(tab, "printer.local", title=browser.message("titleLocal", "printer.local"))
+    assert state["text"] == ""
