@@ -482,16 +482,23 @@ class Firefox:
         raise AssertionError(f"no tab shows {host}")
 
     def action(self, tab_id: int) -> dict:
-        """The toolbar button of a tab as the extension API reports it."""
-        return self.ext(
-            """const [tabId] = args;
-               return {
-                 text: await browser.action.getBadgeText({ tabId }),
-                 color: await browser.action.getBadgeBackgroundColor({ tabId }),
-                 title: await browser.action.getTitle({ tabId }),
-               };""",
-            tab_id,
-        )
+        """The toolbar button of a tab as the extension API reports it. The three are read one
+        after another while the extension may be updating them; it sets the title last, so the
+        title is read first and again at the end, and the reads repeat until both agree."""
+        deadline = time.monotonic() + CHECK_TIMEOUT
+        while True:
+            state = self.ext(
+                """const [tabId] = args;
+                   const title = await browser.action.getTitle({ tabId });
+                   const text = await browser.action.getBadgeText({ tabId });
+                   const color = await browser.action.getBadgeBackgroundColor({ tabId });
+                   const again = await browser.action.getTitle({ tabId });
+                   return { text, color, title, steady: again === title };""",
+                tab_id,
+            )
+            if state.pop("steady") or time.monotonic() > deadline:
+                return state
+            time.sleep(0.05)
 
     def wait_action(self, tab_id: int, done, what: str) -> dict:
         deadline = time.monotonic() + CHECK_TIMEOUT

@@ -25,11 +25,12 @@ def test_a_stopped_event_page_keeps_badges_and_answers_and_wakes_for_the_next_pa
     site starts the background again and gets its own verdict."""
     firefox.set_options(mode="server", backendUrl=live_server.url)
     _, tab, state = firefox.visit(sites.page_url(TPB, PAGE_PATH), TPB)
-    assert state["text"] == "!"
+    assert state["text"] == "!", state
     assert asked_about(live_server.requests, TPB) == 1
 
+    # stop_background() checks that it stopped; an event (the tab's late favicon, say) may start
+    # it again at once, so its state is not asserted here.
     firefox.stop_background()
-    assert firefox.background_state() == "stopped"
     assert firefox.action(tab)["text"] == "!"  # the browser keeps the tab's badge
 
     popup = firefox.popup(tab)  # its message wakes the background, which reads storage.session
@@ -38,12 +39,12 @@ def test_a_stopped_event_page_keeps_badges_and_answers_and_wakes_for_the_next_pa
 
     firefox.stop_background()
     _, _, state = firefox.visit(sites.page_url(TPB, "/another/page"), TPB)
-    assert state["text"] == "!"
+    assert state["text"] == "!", state
     assert asked_about(live_server.requests, TPB) == 1  # answered from storage.session
 
     firefox.stop_background()
     _, _, state = firefox.visit(sites.page_url("plain-site.org", PAGE_PATH), "plain-site.org")
-    assert state["text"] == ""
+    assert state["text"] == "", state
     assert state["title"] == firefox.message("titleNone", "plain-site.org")
     assert firefox.background_state() == "running"
     assert asked_about(live_server.requests, "plain-site.org") == 1
