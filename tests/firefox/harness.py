@@ -500,6 +500,42 @@ class Firefox:
                 return state
             time.sleep(0.05)
 
+    def toolbar_button(self, handle: str) -> dict:
+        """The extension's button in Firefox's own toolbar while the tab `handle` is selected:
+        {badge, tooltip, style} as the browser draws it. An MV3 button starts in the extensions
+        panel (not built until that opens), so it is pinned to the navigation bar first, as a
+        person would pin it."""
+        self.client.switch_to_window(handle, focus=True)  # selects the tab
+        return self.chrome(
+            """const [id] = arguments;
+               const widget = id.toLowerCase().replace(/[^a-z0-9_-]/g, "_") + "-browser-action";
+               if (!CustomizableUI.getPlacementOfWidget(widget)
+                   || CustomizableUI.getPlacementOfWidget(widget).area !== CustomizableUI.AREA_NAVBAR) {
+                 CustomizableUI.addWidgetToArea(widget, CustomizableUI.AREA_NAVBAR);
+               }
+               const button = document.getElementById(widget)?.querySelector("toolbarbutton[badged]")
+                 ?? document.getElementById(widget)?.querySelector("toolbarbutton");
+               if (!button) throw new Error("no toolbar button " + widget);
+               return {
+                 badge: button.getAttribute("badge") ?? "",
+                 tooltip: button.getAttribute("tooltiptext") ?? "",
+                 style: button.querySelector(".toolbarbutton-badge")?.getAttribute("style") ?? "",
+                 url: gBrowser.selectedBrowser.currentURI.spec,
+               };""",
+            self.addon_id,
+        )
+
+    def wait_toolbar_button(self, handle: str, done, what: str) -> dict:
+        """toolbar_button() once done(it) holds (a freshly pinned button fills in a moment later)."""
+        deadline = time.monotonic() + CHECK_TIMEOUT
+        while True:
+            button = self.toolbar_button(handle)
+            if done(button):
+                return button
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not show within {CHECK_TIMEOUT} s; the button: {button}")
+            time.sleep(0.1)
+
     def wait_action(self, tab_id: int, done, what: str) -> dict:
         deadline = time.monotonic() + CHECK_TIMEOUT
         state = None

@@ -24,10 +24,15 @@ def test_a_fresh_install_flags_a_target_and_sends_nothing(firefox, sites, fake_s
     # Only the address changes, so that a request, were one made, would reach a server that counts.
     firefox.set_options(backendUrl=fake_server.url)
 
-    _, _, state = firefox.visit(sites.page_url(TPB, PAGE_PATH), TPB)
+    page, _, state = firefox.visit(sites.page_url(TPB, PAGE_PATH), TPB)
     assert state["text"] == "!", state
     assert state["color"] == RED
     assert state["title"] == firefox.message("titleTarget", TPB, "The Pirate Bay")
+    # and Firefox's own toolbar draws it so
+    button = firefox.wait_toolbar_button(page, lambda b: b["tooltip"] == state["title"], "the verdict")
+    assert button["url"].startswith(f"http://{TPB}:"), button
+    assert button["badge"] == "!", button
+    assert "background-color: rgba(198, 40, 40, 1)" in button["style"], button
 
     _, tab, state = firefox.visit(sites.page_url("plain-site.org", PAGE_PATH), "plain-site.org")
     assert state["text"] == "", state
