@@ -13,13 +13,7 @@ const MAX_LABEL_LENGTH = 63;
 export class HostnameRules {
   constructor(index) {
     this.suffixes = new SuffixTrie([...index.public_suffixes.icann, ...index.public_suffixes.private]);
-    this.specialTlds = new Set();
-    this.specialSeconds = new Map(); // "com" -> {"example"} for example.com
-    for (const suffix of index.special_use.suffixes) {
-      const [second, tld] = suffix.split(".");
-      if (tld === undefined) this.specialTlds.add(second);
-      else this.specialSeconds.set(tld, (this.specialSeconds.get(tld) ?? new Set()).add(second));
-    }
+    this.specialUse = index.special_use.suffixes.map((suffix) => [suffix, "." + suffix]); // [suffix, ".suffix"]
     this.neverResolved = new Set(index.special_use.never_resolved);
     this.idna = {
       pvalid: Uint32Array.from(index.idna.pvalid),
@@ -61,27 +55,29 @@ class SuffixTrie {
   }
 
   /**
-   * The index of the first label of a normalised name's public suffix: labels.length when it has
-   * none, 0 when the whole name is a suffix. tldextract's walk, not the PSL algorithm's: no implicit
-   * "*" rule (an unknown top-level name has no suffix), and a wildcard applies only where no
-   * explicit rule continues.
+   * How many of a normalised name's last labels are its public suffix: 0 when it has none. Labels
+   * are taken from the right without splitting the name. tldextract's walk, not the PSL
+   * algorithm's: no implicit "*" rule (an unknown top-level name has no suffix), and a wildcard
+   * applies only where no explicit rule continues.
    */
-  suffixIndex(labels) {
+  suffixLength(name) {
     let node = this.root;
-    let index = labels.length;
-    let suffixIndex = labels.length;
-    for (let i = labels.length - 1; i >= 0; i--) {
-      const next = node.children.get(labels[i]);
-      if (next !== undefined) {
-        index -= 1;
-        node = next;
-        if (node.end) suffixIndex = index;
-        continue;
+    let depth = 0;
+    let suffix = 0;
+    for (let end = name.length; end > 0;) {
+      const dot = name.lastIndexOf(".", end - 1);
+      const label = name.slice(dot + 1, end);
+      const next = node.children.get(label);
+      if (next === undefined) {
+        if (node.children.has("*")) return node.children.has("!" + label) ? depth : depth + 1;
+        break;
       }
-      if (node.children.has("*")) return node.children.has("!" + labels[i]) ? index : index - 1;
-      break;
+      depth += 1;
+      node = next;
+      if (node.end) suffix = depth;
+      end = dot;
     }
-    return suffixIndex;
+    return suffix;
   }
 }
 
@@ -490,45 +486,57 @@ function parse(text, rules) {
 
   const name = toAscii(host, rules);
   if (name.length > MAX_NAME_LENGTH) throw invalid(`The name is longer than ${MAX_NAME_LENGTH} characters.`);
-  const labels = name.split(".");
-  for (const label of labels) {
-    if (!label) throw invalid("The name has an empty label (two dots in a row, or a leading dot).");
-    if (label.length > MAX_LABEL_LENGTH) throw invalid(`A label is longer than ${MAX_LABEL_LENGTH} characters.`);
-    if (!isHostLabel(label)) {
-      throw invalid(`The label ${pyRepr(label)} has characters a host name cannot have (letters, digits and inner hyphens only).`);
-    }
-  }
-  if (labels.length < 2) throw notPublic(`${pyRepr(name)} is a single label, not a public Internet name.`);
-  const special = specialUseSuffix(labels, rules);
+  const count = checkLabels(name);
+  if (count < 2) throw notPublic(`${pyRepr(name)} is a single label, not a public Internet name.`);
+  const special = specialUseSuffix(name, rules);
   const neverResolved = special !== null && rules.neverResolved.has(special);
   if (special !== null && !neverResolved) {
     throw notPublic(`${pyRepr(name)} is under .${special}, a special-use name that is never a public Internet site.`);
   }
-  const suffixAt = rules.suffixes.suffixIndex(labels);
-  if (suffixAt === labels.length) throw notPublic(`${pyRepr(name)} does not end in a public suffix (like .com or .co.uk).`);
-  if (suffixAt === 0) throw notPublic(`${pyRepr(name)} is itself a public suffix; no one can register it as a site.`);
-  // Most names are their own registrable domain or one label above it: no join needed for those.
-  const registrable = suffixAt === 1 ? name : suffixAt === 2 ? name.slice(labels[0].length + 1)
-    : labels.slice(suffixAt - 1).join(".");
-  return { name, registrable, parents: suffixAt - 1, isIp: false, neverResolved };
+  const suffix = rules.suffixes.suffixLength(name);
+  if (suffix === 0) throw notPublic(`${pyRepr(name)} does not end in a public suffix (like .com or .co.uk).`);
+  if (suffix === count) throw notPublic(`${pyRepr(name)} is itself a public suffix; no one can register it as a site.`);
+  let start = name.length;
+  for (let i = 0; i <= suffix; i++) start = name.lastIndexOf(".", start - 1);
+  return { name, registrable: start < 0 ? name : name.slice(start + 1), parents: count - suffix - 1, isIp: false,
+           neverResolved };
 }
 
-/** _LABEL of domains.py, ^(?!-)[a-z0-9_-]{1,63}(?<!-)$, without a regular expression. */
-function isHostLabel(label) {
-  const last = label.length - 1;
-  if (label.charCodeAt(0) === 45 || label.charCodeAt(last) === 45) return false;
-  for (let i = 0; i <= last; i++) {
-    const c = label.charCodeAt(i);
-    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return false;
+/**
+ * The number of labels of a lowercase ASCII name, each checked as domains.py checks it: not empty,
+ * at most 63 characters, and _LABEL (^(?!-)[a-z0-9_-]{1,63}(?<!-)$). One pass, no label strings made.
+ */
+function checkLabels(name) {
+  let count = 0;
+  let start = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (i === start) throw invalid("The name has an empty label (two dots in a row, or a leading dot).");
+      if (i - start > MAX_LABEL_LENGTH) throw invalid(`A label is longer than ${MAX_LABEL_LENGTH} characters.`);
+      if (name.charCodeAt(start) === 45 || name.charCodeAt(i - 1) === 45) throw badLabel(name, start);
+      count += 1;
+      start = i + 1;
+    } else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) {
+      throw badLabel(name, start);
+    }
   }
-  return true;
+  return count;
 }
 
-function specialUseSuffix(labels, rules) {
-  const tld = labels[labels.length - 1];
-  if (rules.specialTlds.has(tld)) return tld;
-  const second = labels[labels.length - 2];
-  return rules.specialSeconds.get(tld)?.has(second) ? `${second}.${tld}` : null;
+function badLabel(name, start) {
+  const end = name.indexOf(".", start);
+  const label = name.slice(start, end < 0 ? name.length : end);
+  return invalid(`The label ${pyRepr(label)} has characters a host name cannot have (letters, digits and inner hyphens only).`);
+}
+
+/** The special-use suffix a name (of two labels or more) falls under, or null: specialuse.special_use_suffix. */
+function specialUseSuffix(name, rules) {
+  // A dozen endsWith calls make no strings, where slicing off the last labels would make two.
+  for (const [suffix, dotted] of rules.specialUse) {
+    if (name.endsWith(dotted) || name === suffix) return suffix;
+  }
+  return null;
 }
 
 function publicIp(host, rules) {
