@@ -44,8 +44,35 @@ export const NO_CONNECTION_REASON =
 export const ONION_REASON = "Onion names are never resolved: they are reached through Tor, not DNS.";
 
 // Answers kept per prepared index for inputs without connection info: a browser visits the same few
-// hosts again and again (the server keeps parsed names the same way). The oldest goes first when full.
+// hosts again and again (the server keeps parsed names the same way).
 const ANSWER_CACHE_SIZE = 2048;
+
+/** At most 2 × size answers in two generations: when the new one is full it becomes the old one, and
+ * an answer asked for again moves back to the new one. Nothing is scanned to evict. */
+class AnswerCache {
+  constructor(size) {
+    this.size = size;
+    this.recent = new Map();
+    this.older = new Map();
+  }
+
+  get(key) {
+    let value = this.recent.get(key);
+    if (value === undefined) {
+      value = this.older.get(key);
+      if (value !== undefined) this.set(key, value);
+    }
+    return value;
+  }
+
+  set(key, value) {
+    if (this.recent.size >= this.size) {
+      this.older = this.recent;
+      this.recent = new Map();
+    }
+    this.recent.set(key, value);
+  }
+}
 
 // --- the index -------------------------------------------------------------------------------------
 
@@ -178,7 +205,7 @@ class PreparedIndex {
     }));
     this._matches = new Map(); // entity -> { matched_by: the shared part of a match entry }
     this._cases = new Map(); // entity id -> its cases in the API's shape
-    this._answers = new Map(); // input text -> answer (without connection info)
+    this.answers = new AnswerCache(ANSWER_CACHE_SIZE); // input text -> answer (without connection info)
   }
 
   entity(id) {
@@ -278,14 +305,11 @@ export function localCheck(text, index, options = {}) {
   const prepared = index instanceof PreparedIndex ? index : prepareIndex(index);
   const cacheable = !options.connection && typeof text === "string" && text.length <= 255;
   if (cacheable) {
-    const hit = prepared._answers.get(text);
+    const hit = prepared.answers.get(text);
     if (hit !== undefined) return hit.error ? { query: hit.query, error: hit.error, status: hit.status } : restamp(hit);
   }
   const answer = answerFor(text, prepared, options);
-  if (cacheable) {
-    if (prepared._answers.size >= ANSWER_CACHE_SIZE) prepared._answers.delete(prepared._answers.keys().next().value);
-    prepared._answers.set(text, answer);
-  }
+  if (cacheable) prepared.answers.set(text, answer);
   return answer;
 }
 
