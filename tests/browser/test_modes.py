@@ -169,3 +169,18 @@ def test_rules_of_today_hold_in_built_in_mode(browser):
     tab = browser.tab_id("printer.local")
     state = browser.wait_checked(tab, "printer.local", title=browser.message("titleLocal", "printer.local"))
     assert state["text"] == ""
+
+
+def test_the_related_chain_in_german(browser_de):
+    """A German browser gets the related verdict, the chain and the source line in German."""
+    browser_de.reset()
+    _, tab, state = browser_de.visit("me.ga")
+    assert state["title"] == (
+        "caseflag: me.ga gehört zu MEGA, verbunden mit Megaupload, das in Urheberrechtsverfahren vorkommt")
+    popup = browser_de.popup(tab)
+    assert popup.locator("#verdict-title").inner_text() == "Mit einem Verfahren verbunden"
+    assert popup.locator(".chain-text").first.inner_text().startswith(
+        "MEGA ist der Nachfolger von Megaupload (Beklagter in „")
+    assert popup.locator("#source").inner_text().startswith("Antwort der eingebauten Liste (Version ")
+    assert popup.locator("#infra-settings").inner_text() == "Einstellungen öffnen"
+    browser_de.close_pages()
