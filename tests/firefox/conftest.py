@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .harness import ARTIFACTS_DIR, FIREFOX, FakeCaseflagServer, Firefox, SiteServer, marionette_driver
+from .harness import (
+    ARTIFACTS_DIR, FIREFOX, FakeCaseflagServer, Firefox, SiteServer, extension_errors, marionette_driver,
+)
 
 SITE_HOSTS = (
     "thepiratebay.org", "www.thepiratebay.org",
@@ -97,19 +99,27 @@ def firefox_de():
     browser.close()
 
 
+def _in_test(browser: Firefox):
+    """Resets the browser for a test; afterwards, fails the test's teardown if the extension's
+    own scripts logged an error meanwhile (an uncaught exception, a rejected API call)."""
+    seen = len(browser.console_messages())
+    browser.reset()
+    yield browser
+    browser.close_tabs()
+    errors = extension_errors(browser.console_messages()[seen:])
+    assert errors == [], f"the extension logged errors in Firefox: {errors}"
+
+
 @pytest.fixture
 def firefox(firefox_en):
     """The English Firefox as after a fresh install: no stored options or answers, no tabs."""
-    firefox_en.reset()
-    yield firefox_en
-    firefox_en.close_tabs()
+    yield from _in_test(firefox_en)
 
 
 @pytest.fixture
 def firefox_german(firefox_de):
-    firefox_de.reset()
-    yield firefox_de
-    firefox_de.close_tabs()
+    """The same in German."""
+    yield from _in_test(firefox_de)
 
 
 @pytest.fixture

@@ -152,6 +152,17 @@ def fill(message: str, **values: str) -> str:
     return message
 
 
+def extension_errors(console: list[dict]) -> list[dict]:
+    """From Firefox.console_messages(): errors in the extension's own files (uncaught exceptions,
+    rejected promises, modules that failed to load) and Firefox's complaints about its manifest."""
+    return [
+        m for m in console
+        if (m["error"] and m["source"].startswith(EXTENSION_ORIGIN))
+        or ("Loading failed for the module" in m["text"] and EXTENSION_ORIGIN in m["text"])
+        or "Reading manifest" in m["text"]
+    ]
+
+
 def builtin_index() -> dict:
     """The bundled list's version and date, as the extension ships it."""
     data = json.loads((EXTENSION_DIR / "data" / "index.json").read_text(encoding="utf-8"))

@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import EXTENSION_ID, EXTENSION_ORIGIN, MANIFEST
+from .harness import EXTENSION_ID, MANIFEST, extension_errors
 
 pytestmark = pytest.mark.firefox
-
-
-def extension_problems(messages: list[dict]) -> list[dict]:
-    """Console errors from the extension's own files, and Firefox's complaints about its manifest."""
-    return [
-        m for m in messages
-        if (m["error"] and m["source"].startswith(EXTENSION_ORIGIN))
-        or "Reading manifest" in m["text"]
-        or (m["error"] and EXTENSION_ID in m["text"])
-        # a module the background script imports that fails to load is only a warning in Firefox
-        or ("Loading failed for the module" in m["text"] and EXTENSION_ORIGIN in m["text"])
-    ]
 
 
 def test_installs_as_a_temporary_add_on_without_errors(fresh_firefox):
@@ -39,7 +27,7 @@ def test_installs_as_a_temporary_add_on_without_errors(fresh_firefox):
     # The background script is up: it answers the popup's message for a tab it does not know.
     view = browser.ext('return await browser.runtime.sendMessage({ type: "getTabView", tabId: 0 });')
     assert view["ok"] is True, view
-    assert extension_problems(browser.console_messages()) == []
+    assert extension_errors(browser.console_messages()) == []
 
 
 def test_only_the_manifests_host_permissions_are_granted_at_install(firefox):
