@@ -120,3 +120,16 @@ def test_answers_without_a_verdict_are_rejected(run):
     outcome = run("""try { api.validateResult(arg); return null; }
                      catch (err) { return [err.name, err.kind]; }""", {"hostname": "x.org", "verdict": {}})
     assert outcome == ["BackendError", "invalid"]
+
+
+def test_the_tooltip_of_a_related_site_names_both_entities(run):
+    """titleFor names the site's entity and the related one that is in cases, not one that is not."""
+    answer = result("related")
+    answer["matches"] = [{"entity": {"name": "MEGA"}, "matched_by": "registrable_domain", "related": [
+        {"name": "Mirror Without Cases", "relation": "mirror", "cases": []},
+        {"name": "Megaupload", "relation": "predecessor", "cases": [{"id": "c", "role": "defendant"}]},
+    ]}]
+    assert run("return api.titleFor(api.validateResult(arg));", answer) == [
+        "titleRelated", ["example.org", "MEGA", "Megaupload"]]
+    answer["matches"][0]["related"] = []
+    assert run("return api.titleFor(api.validateResult(arg));", answer) == ["titleRelatedNoName", ["example.org"]]
