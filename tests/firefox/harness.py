@@ -110,6 +110,11 @@ QUIET_PREFS = {
     "toolkit.startup.max_resumed_crashes": -1,
 }
 
+# permissions.request() (the settings page asks for a server's host when it is saved) would open
+# a doorhanger that no test can click; with this pref off, Firefox grants what is asked for
+# without one. The call still has to come from a user action (a Marionette click is one).
+PROMPT_PREFS = {"extensions.webextOptionalPermissionPrompts": False}
+
 LANGUAGE_PREFS = {
     "en": {"intl.locale.requested": "en-US", "intl.accept_languages": "en-US, en"},
     "de": {"intl.locale.requested": "de", "intl.accept_languages": "de-DE, de"},
@@ -200,6 +205,7 @@ class Firefox:
 
     def _prefs(self) -> dict:
         prefs = dict(QUIET_PREFS)
+        prefs.update(PROMPT_PREFS)
         prefs.update(LANGUAGE_PREFS[self.lang])
         prefs["marionette.port"] = self.port
         prefs["extensions.webextensions.uuids"] = json.dumps({EXTENSION_ID: EXTENSION_UUID})
@@ -598,6 +604,12 @@ class Firefox:
                 raise AssertionError(f"the popup for tab {tab_id} did not render")
             time.sleep(0.1)
         return handle
+
+    def element(self, handle: str, selector: str):
+        """A Marionette element of the page in tab `handle` (for clicks and typing, which Firefox
+        treats as the person's own input). Other helpers switch tabs, so this switches back."""
+        self.client.switch_to_window(handle, focus=False)
+        return self.client.find_element("css selector", selector)
 
     def text_of(self, handle: str, selector: str) -> str | None:
         """innerText of the first element matching selector, or None when it is absent or hidden."""
