@@ -16,6 +16,17 @@ How each step works, and why (Firefox 153 ESR, marionette-driver 3.7):
 - Helpers that only read (badge, storage, messages) run in the extension's background script
   shown as a plain-text document: a moz-extension:// page that gets the `browser` API but runs
   no code of its own, so it asks no server and changes no state.
+- Host permissions: Firefox grants an MV3 add-on's `host_permissions` at install and nothing
+  else. grant_origins() grants more as the permission prompt would, with the chrome context's
+  `ExtensionPermissions.add(id, {permissions: [], origins}, extension)`: the running extension as
+  the third argument updates its policy and fires permissions.onAdded (without it only the stored
+  list changes). With `extensions.webextOptionalPermissionPrompts` false, permissions.request()
+  from a real click (Marionette's) is granted without a doorhanger; outside a user action Firefox
+  still refuses it.
+- The background is an event page; `extension.terminateBackground()` in the chrome context stops
+  it as idling does, and `extension.backgroundState` tells its state.
+- An MV3 action button lives in the extensions panel, which is not built until it opens;
+  `CustomizableUI.addWidgetToArea(<widget id>, AREA_NAVBAR)` pins it so its badge can be read.
 - Debian's firefox-esr ships only en-US; a German profile requests `de` (`intl.locale.requested`,
   `intl.accept_languages`) and the chrome context adds `de` to `Services.locale.availableLocales`
   before the add-on is installed, which is what a German langpack would do for the extension's
