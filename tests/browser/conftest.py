@@ -173,16 +173,21 @@ def bundled_index() -> dict:
     return json.loads((EXTENSION_DIR / "data" / "index.json").read_text(encoding="utf-8"))
 
 
-def granted_copy(target: Path) -> Path:
+def granted_copy(target: Path, connection: str = "required") -> Path:
     """A copy of the extension in which the optional connection permission is required, and whose
     list adds TEST_PROVIDER. Why: Playwright cannot answer the browser's permission prompt, and
     Chromium has no switch that grants an optional permission; a required one is granted at install,
     which is the state a person reaches by allowing it in the settings. The code paths are the same
     (chrome.webRequest exists at start-up, permissions.contains is true). The list also names an
-    .onion address (ONION_HOST) for The Pirate Bay."""
+    .onion address (ONION_HOST) for The Pirate Bay.
+
+    connection="optional" keeps webRequest optional and makes only the host access required: then
+    the settings' own request for the connection permission adds no new warning, and Chromium
+    grants it without a prompt, so a test can take the real path through the settings page."""
     shutil.copytree(EXTENSION_DIR, target)
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    manifest["permissions"] = [*manifest["permissions"], *manifest.pop("optional_permissions")]
+    if connection == "required":
+        manifest["permissions"] = [*manifest["permissions"], *manifest.pop("optional_permissions")]
     manifest["host_permissions"] = manifest.pop("optional_host_permissions")
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     index = bundled_index()
@@ -195,10 +200,12 @@ def granted_copy(target: Path) -> Path:
 class ExtensionBrowser:
     """Chromium with the unpacked extension loaded, and helpers that ask its service worker."""
 
-    def __init__(self, playwright, lang: str, pages: PageServer, extension_dir: Path = EXTENSION_DIR) -> None:
+    def __init__(self, playwright, lang: str, pages: PageServer, extension_dir: Path = EXTENSION_DIR,
+                 profile: tempfile.TemporaryDirectory | None = None) -> None:
         self.lang = lang
         self.pages = pages
-        self._profile = tempfile.TemporaryDirectory(prefix=f"caseflag-chromium-{lang}-")
+        # A profile handed over from a closed browser is that browser started again.
+        self._profile = profile or tempfile.TemporaryDirectory(prefix=f"caseflag-chromium-{lang}-")
         rules = ",".join(f"MAP {host} 127.0.0.1" for host in SITE_HOSTS)
         self.context = playwright.chromium.launch_persistent_context(
             self._profile.name,
@@ -348,9 +355,13 @@ class ExtensionBrowser:
         for page in self.context.pages[1:]:
             page.close()
 
-    def close(self) -> None:
+    def close(self, keep_profile: bool = False):
+        """Ends the browser; with keep_profile, returns its profile for an ExtensionBrowser to restart."""
         self.context.close()
+        if keep_profile:
+            return self._profile
         self._profile.cleanup()
+        return None
 
 
 # Package scope, not session: Playwright's sync API keeps an asyncio loop running on the main thread,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ONION_HOST, TEST_PROVIDER
+from .conftest import ONION_HOST, TEST_PROVIDER, ExtensionBrowser, granted_copy
 
 pytestmark = pytest.mark.browser
 
@@ -109,3 +109,35 @@ def test_a_listed_onion_address_is_matched_here_and_never_sent(browser_granted, 
     assert popup.locator("#infra-status").inner_text() == browser_granted.message("infraNeverResolved")
     assert popup.locator("#source").inner_text().startswith("Answered by the built-in list")
     browser_granted.close_pages()
+
+
+def test_allowing_it_in_the_settings_works_from_the_next_start(playwright_instance, page_server, tmp_path):
+    """The real path: the settings' checkbox asks for webRequest (granted without a prompt, since the
+    host access of this copy is already required), and from the browser's next start the worker
+    adds its listener at the top level and the badge shows the provider. (Chromium 156 delivers no
+    webRequest events for a permission granted while it runs, so the same session is not asserted.)"""
+    extension = granted_copy(tmp_path / "extension", connection="optional")
+    browser = ExtensionBrowser(playwright_instance, "en", page_server, extension)
+    try:
+        assert browser.worker.evaluate("() => typeof chrome.webRequest") == "undefined"
+        options = browser.context.new_page()
+        options.goto(browser.extension_url("options/options.html"))
+        options.wait_for_function("() => document.getElementById('list-info').textContent !== ''")
+        assert not options.locator("#connection").is_checked()
+        options.locator("#connection").click()
+        options.wait_for_function("() => !document.getElementById('connection-status').hidden")
+        assert options.locator("#connection-status").inner_text() == browser.message("optionsConnectionOn")
+        assert options.locator("#connection").is_checked()
+        assert "webRequest" in browser.worker.evaluate("async () => (await chrome.permissions.getAll()).permissions")
+        profile = browser.close(keep_profile=True)
+    except BaseException:
+        browser.close()
+        raise
+    browser = ExtensionBrowser(playwright_instance, "en", page_server, extension, profile=profile)
+    try:
+        _, tab, _ = browser.visit("plain-site.org")
+        state = browser.wait_checked(tab, "plain-site.org", title=browser.message(
+            "titleInfrastructure", "plain-site.org", TEST_PROVIDER["name"]))
+        assert (state["text"], state["color"]) == ("LB", AMBER)
+    finally:
+        browser.close()
