@@ -392,17 +392,23 @@ class Firefox:
             raise FirefoxError(f"the background script is {state!r} after terminateBackground()")
 
     def revoke_granted_origins(self) -> None:
-        """Takes back every host permission granted after the install (as about:addons does)."""
+        """Takes back every optional permission and host granted after the install (as
+        about:addons does)."""
         self.chrome_async(
-            """const [id, kept] = args;
+            """const [id, kept, optional] = args;
                const { ExtensionPermissions } = ChromeUtils.importESModule(
                  "resource://gre/modules/ExtensionPermissions.sys.mjs");
                const extension = WebExtensionPolicy.getByID(id).extension;
-               const { origins } = await ExtensionPermissions.get(id);
-               const extra = origins.filter((origin) => !kept.includes(origin));
-               if (extra.length) await ExtensionPermissions.remove(id, { permissions: [], origins: extra }, extension);
+               const { permissions, origins } = await ExtensionPermissions.get(id);
+               const extra = {
+                 permissions: permissions.filter((name) => optional.includes(name)),
+                 origins: origins.filter((origin) => !kept.includes(origin)),
+               };
+               if (extra.permissions.length || extra.origins.length) {
+                 await ExtensionPermissions.remove(id, extra, extension);
+               }
                return true;""",
-            self.addon_id, MANIFEST.get("host_permissions", []),
+            self.addon_id, MANIFEST.get("host_permissions", []), MANIFEST.get("optional_permissions", []),
         )
 
     def extension_url(self, path: str) -> str:
@@ -657,10 +663,17 @@ class RecordingServer:
         seen = self.requests
 
         class Handler(BaseHTTPRequestHandler):
+            def version_string(self) -> str:  # the Server header
+                return getattr(self, "server_name", "caseflag-test")
+
             def _any(self) -> None:
                 seen.append((self.headers.get("Host", ""), self.path))
-                status, content_type, body = answer(self)
+                status, content_type, body, *extra = answer(self)
+                headers = dict(extra[0]) if extra else {}
+                self.server_name = headers.pop("Server", "caseflag-test")
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 # A caseflag server allows the extension's origin; so does this one, so that a
@@ -696,10 +709,17 @@ PAGE = b"<!doctype html><title>test site</title><p>A page for the caseflag Firef
 
 
 class SiteServer(RecordingServer):
-    """Serves a small HTML page for any host and path (the test sites)."""
+    """Serves a small HTML page for any host and path (the test sites). Hosts named cf-… answer
+    as Cloudflare's edge does (`server: cloudflare`, a `cf-ray`), which is what the extension's
+    optional connection permission lets it read."""
 
     def __init__(self) -> None:
-        super().__init__(lambda handler: (200, "text/html; charset=utf-8", PAGE))
+        def answer(handler):
+            host = handler.headers.get("Host", "")
+            if host.startswith(("cf-", "www.cf-")):
+                return 200, "text/html; charset=utf-8", PAGE, {"Server": "cloudflare", "CF-RAY": "8f00ba7c0ffee000-FRA"}
+            return 200, "text/html; charset=utf-8", PAGE
+        super().__init__(answer)
 
     def page_url(self, host: str, path: str = "/") -> str:
         return f"http://{host}:{self.port}{path}"
