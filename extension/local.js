@@ -165,7 +165,9 @@ export function validateIndex(json) {
       if (!isStrings(provider[key])) fail(`${where}.${key} should be a list of strings`);
     }
     if (!Array.isArray(provider.header_patterns)) fail(`${where}.header_patterns should be a list`);
+    [...provider.ipv4, ...provider.ipv6].forEach(parseCidr); // throws on a network it cannot read
   });
+  [...index.not_global.ipv4, ...index.not_global.ipv6].forEach(parseCidr);
   return index;
 }
 

@@ -378,10 +378,12 @@ def test_validate_index_refuses_broken_indexes(pair):
     del missing["public_suffixes"]
     bad_case = json.loads(text)
     bad_case["entities"][0]["cases"] = [["no-such-case", "named", []]]
+    bad_range = json.loads(text)
+    bad_range["providers"][0]["ipv4"] = ["104.16.0.0/13", "not-a-network/8"]
     results = run_node({"validate": [text, text[: len(text) // 2], "", "[]", changed(format=2),
                                      changed(format="1"), json.dumps(missing), changed(entities={}),
                                      changed(date="yesterday"), json.dumps(bad_case),
-                                     changed(public_suffixes={"icann": [], "private": []})]})
+                                     changed(public_suffixes={"icann": [], "private": []}), json.dumps(bad_range)]})
     assert results[0] == {"ok": True}
     messages = [result.get("thrown", "") for result in results[1:]]
     assert all(message.startswith("caseflag index: ") for message in messages), messages
@@ -394,3 +396,4 @@ def test_validate_index_refuses_broken_indexes(pair):
     assert "YYYY-MM-DD" in messages[7]
     assert "no-such-case" in messages[8]
     assert "icann" in messages[9]
+    assert '"not-a-network/8" is not a network' in messages[10]
