@@ -94,11 +94,16 @@ const invalid = (message) => new Refused("invalid_domain", 400, message);
 const notPublic = (message) => new Refused("not_public", 422, message);
 
 // Python's str.strip() removes exactly these (str.isspace); JavaScript's trim() differs slightly.
-const PY_SPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
+const PY_SPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+  + "\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
 const CONTROL = /[\x00-\x20\x7f]/;
 const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.\-]*:\/\//;
 // str.isdigit(): decimal digits and the other digits (superscripts, circled digits, …).
-const PY_DIGITS = /^[\p{Nd}\u00b2\u00b3\u00b9\u1369-\u1371\u19da\u2070\u2074-\u2079\u2080-\u2089\u2460-\u2468\u2474-\u247c\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792\u{10a40}-\u{10a43}\u{10e60}-\u{10e68}\u{11052}-\u{1105a}\u{1f100}-\u{1f10a}]+$/u;
+const PY_DIGITS = new RegExp(
+  "^[\\p{Nd}\\u00b2\\u00b3\\u00b9\\u1369-\\u1371\\u19da\\u2070\\u2074-\\u2079\\u2080-\\u2089"
+  + "\\u2460-\\u2468\\u2474-\\u247c"
+  + "\\u2488-\\u2490\\u24ea\\u24f5-\\u24fd\\u24ff\\u2776-\\u277e\\u2780-\\u2788\\u278a-\\u2792\\u{10a40}-\\u{10a43}"
+  + "\\u{10e60}-\\u{10e68}\\u{11052}-\\u{1105a}\\u{1f100}-\\u{1f10a}]+$", "u");
 
 function pyStrip(text) {
   let start = 0;
@@ -182,14 +187,17 @@ function checkIdnaLabel(label, rules) {
   if (unicode.startsWith("-") || unicode.endsWith("-")) {
     throw invalid("Not a valid internationalised domain name: Label must not start or end with a hyphen");
   }
-  if (/^\p{M}/u.test(unicode)) throw invalid("Not a valid internationalised domain name: it starts with a combining mark.");
+  if (/^\p{M}/u.test(unicode)) {
+    throw invalid("Not a valid internationalised domain name: it starts with a combining mark.");
+  }
   const points = Array.from(unicode);
   points.forEach((char, position) => {
     const cp = char.codePointAt(0);
     if (inRanges(rules.idna.pvalid, cp)) return;
     if (inRanges(rules.idna.contextj, cp)) return; // the URL parser checked joiners (CheckJoiners)
     if (inRanges(rules.idna.contexto, cp) && validContextO(points, position)) return;
-    throw invalid(`Not a valid internationalised domain name: Codepoint U+${cp.toString(16).toUpperCase().padStart(4, "0")} not allowed`);
+    const hex = cp.toString(16).toUpperCase().padStart(4, "0");
+    throw invalid(`Not a valid internationalised domain name: Codepoint U+${hex} not allowed`);
   });
   checkBidi(points.map((char) => direction(char.codePointAt(0), rules)));
 }
@@ -450,7 +458,9 @@ export function formatIp(version, value, scope) {
 export function parseCidr(cidr) {
   const [address, bits] = cidr.split("/");
   const parsed = parseIp(address);
-  if (parsed === null || !/^[0-9]{1,3}$/.test(bits)) throw new Error(`caseflag index: ${JSON.stringify(cidr)} is not a network`);
+  if (parsed === null || !/^[0-9]{1,3}$/.test(bits)) {
+    throw new Error(`caseflag index: ${JSON.stringify(cidr)} is not a network`);
+  }
   const width = parsed[0] === 4 ? 32n : 128n;
   const size = width - BigInt(bits);
   return { version: parsed[0], start: (parsed[1] >> size) << size, end: ((parsed[1] >> size) << size) + (1n << size) };
@@ -471,7 +481,9 @@ function parse(text, rules) {
   text = pyStrip(text);
   if (!text) throw invalid("The domain is empty.");
   // Python counts code points, JavaScript UTF-16 units: count again only when it could matter.
-  if (text.length > MAX_INPUT_LENGTH && Array.from(text).length > MAX_INPUT_LENGTH) throw invalid(`The input is longer than ${MAX_INPUT_LENGTH} characters.`);
+  if (text.length > MAX_INPUT_LENGTH && Array.from(text).length > MAX_INPUT_LENGTH) {
+    throw invalid(`The input is longer than ${MAX_INPUT_LENGTH} characters.`);
+  }
   if (CONTROL.test(text)) throw invalid("The domain contains spaces or control characters.");
   let host = extractHost(text);
   if (host.includes(":")) {
@@ -527,7 +539,8 @@ function checkLabels(name) {
 function badLabel(name, start) {
   const end = name.indexOf(".", start);
   const label = name.slice(start, end < 0 ? name.length : end);
-  return invalid(`The label ${pyRepr(label)} has characters a host name cannot have (letters, digits and inner hyphens only).`);
+  return invalid(`The label ${pyRepr(label)} has characters a host name cannot have `
+                 + "(letters, digits and inner hyphens only).");
 }
 
 /** The special-use suffix a name (of two labels or more) falls under, or null: specialuse.special_use_suffix. */
@@ -547,7 +560,8 @@ function publicIp(host, rules) {
   if (parsed === null) return null;
   const [version, value, scope] = parsed;
   if (inNetworks(rules.notGlobal[version], value)) {
-    throw notPublic(`${formatIp(version, value, "")} is a private, loopback, link-local or reserved address, not a public one.`);
+    throw notPublic(`${formatIp(version, value, "")} is a private, loopback, link-local or reserved address, `
+                    + "not a public one.");
   }
   return { name: formatIp(version, value, scope), registrable: null, parents: 0, isIp: true, neverResolved: false };
 }

@@ -149,10 +149,14 @@ export function validateIndex(json) {
     }
     if (!isStrings(entity.domains)) fail(`${where}.domains should be a list of domains`);
     for (const key of ["aliases", "cases", "related"]) {
-      if (!Array.isArray(entity[key]) || !entity[key].every(Array.isArray)) fail(`${where}.${key} should be a list of lists`);
+      if (!Array.isArray(entity[key]) || !entity[key].every(Array.isArray)) {
+        fail(`${where}.${key} should be a list of lists`);
+      }
     }
     for (const [caseId, , sourceIds] of entity.cases) {
-      if (kindOf(index.cases[caseId]) !== "object") fail(`${where} refers to case ${JSON.stringify(caseId)}, which is not in "cases"`);
+      if (kindOf(index.cases[caseId]) !== "object") {
+        fail(`${where} refers to case ${JSON.stringify(caseId)}, which is not in "cases"`);
+      }
       if (!isStrings(sourceIds)) fail(`${where}: the sources of case ${caseId} should be a list of ids`);
     }
   });
@@ -336,7 +340,10 @@ function answerFor(text, prepared, options) {
     const suffix = host.name.slice(host.name.lastIndexOf(".") + 1);
     return {
       query: text,
-      error: { code: "not_public", message: `${pyRepr(host.name)} is under .${suffix}, a special-use name; only listed ones are known.` },
+      error: {
+        code: "not_public",
+        message: `${pyRepr(host.name)} is under .${suffix}, a special-use name; only listed ones are known.`,
+      },
       status: 422,
     };
   }
@@ -370,7 +377,8 @@ function infrastructureFrom(index, host, connection) {
   for (const provider of index.providers) {
     for (const pattern of provider.header_patterns) {
       const wanted = pattern.value?.toLowerCase();
-      const seen = headers.find(([name, value]) => name === pattern.name && (wanted === undefined || value.toLowerCase() === wanted));
+      const seen = headers.find(
+        ([name, value]) => name === pattern.name && (wanted === undefined || value.toLowerCase() === wanted));
       if (seen) {
         add(provider, { kind: "header", value: `${seen[0]}: ${seen[1]}`,
                         detail: wanted === undefined ? pattern.name : `${pattern.name}: ${pattern.value}` });
@@ -391,7 +399,8 @@ const skipped = (reason, code) => Object.freeze({
 });
 const NOT_READ = skipped(NO_CONNECTION_REASON, "no_permission");
 const ONION_SKIPPED = skipped(ONION_REASON, "never_resolved");
-const FIXED_BADGES = Object.fromEntries(Object.entries(BADGES).map(([level, badge]) => [level, Object.freeze({ ...badge })]));
+const FIXED_BADGES = Object.fromEntries(
+  Object.entries(BADGES).map(([level, badge]) => [level, Object.freeze({ ...badge })]));
 
 function headerList(headers) {
   if (!headers) return [];
@@ -405,7 +414,9 @@ function headerList(headers) {
 
 function describeEvidence(providerName, evidence) {
   const parts = evidence.map((item) =>
-    item.kind === "ip_range" ? `${item.value} is in its published range ${item.detail}` : `the response header ${item.value}`);
+    item.kind === "ip_range"
+      ? `${item.value} is in its published range ${item.detail}`
+      : `the response header ${item.value}`);
   return `Served by ${providerName}: ${parts.join("; ")}.`;
 }
 
@@ -440,7 +451,8 @@ function build(index, query, host, match, infrastructure) {
         badgeText = BADGES.related.text;
         const how = INVERSE_WORDS[linked.relation] ?? `linked (${linked.relation}) to`;
         const first = linked.cases[0];
-        reasons.push(`${match.domain}${via} belongs to ${name}, ${how} ${linked.name}, ${ROLE_WORDS[first.role]} in "${first.title}".`);
+        reasons.push(`${match.domain}${via} belongs to ${name}, ${how} ${linked.name}, `
+                     + `${ROLE_WORDS[first.role]} in "${first.title}".`);
       } else {
         reasons.push(`${match.domain}${via} belongs to ${name}, which is listed but named in no case.`);
       }
@@ -465,7 +477,8 @@ function build(index, query, host, match, infrastructure) {
         const entry = index.matchEntry(entity, "provider");
         matches.push(entry);
         matchedIds.add(entity.id);
-        reasons.push(`${providerName} is ${ROLE_WORDS[entry.role]} in ${caseCount(entry.cases.length)} about sites it serves.`);
+        reasons.push(
+          `${providerName} is ${ROLE_WORDS[entry.role]} in ${caseCount(entry.cases.length)} about sites it serves.`);
       }
     }
   }
@@ -481,8 +494,11 @@ function build(index, query, host, match, infrastructure) {
     hostname_unicode: host.isIp ? host.name : index.rules.toUnicode(host.name),
     registrable_domain: host.registrable,
     is_ip: host.isIp,
-    verdict: { level, badge: badgeText === BADGES[level].text ? FIXED_BADGES[level] : { text: badgeText, color: BADGES[level].color },
-               reasons },
+    verdict: {
+      level,
+      badge: badgeText === BADGES[level].text ? FIXED_BADGES[level] : { text: badgeText, color: BADGES[level].color },
+      reasons,
+    },
     matches,
     infrastructure: infrastructure.json ?? {
       status: infrastructure.status,
