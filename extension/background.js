@@ -233,7 +233,7 @@ async function refreshTab(tabId) {
   const [record, settings] = await Promise.all([getTabRecord(tabId), getSettings()]);
   const view = baseView(record, settings);
   if (view.state !== "check" && view.state !== "local") {
-    await showOnAction(tabId, view);
+    await showOnAction(tabId, view, record);
     return view;
   }
   let done;
@@ -245,9 +245,7 @@ async function refreshTab(tabId) {
   } else {
     done = await serverView(view, tabId, settings);
   }
-  // The tab may have moved on while the answer was worked out; its own check shows its own answer.
-  const now = await getTabRecord(tabId);
-  if (now?.navigation === record.navigation) await showOnAction(tabId, done);
+  await showOnAction(tabId, done, record);
   return done;
 }
 
@@ -270,7 +268,7 @@ function baseView(record, settings) {
 async function serverView(view, tabId, settings) {
   let entry = await getCached(view.hostname, settings.backendUrl);
   if (!entry) {
-    await showOnAction(tabId, { ...view, state: "checking" });
+    await showOnAction(tabId, { ...view, state: "checking" }, await getTabRecord(tabId));
     entry = await getVerdict(view.hostname, settings.backendUrl);
   }
   // At most every few hours, and without holding up this answer.
@@ -278,7 +276,9 @@ async function serverView(view, tabId, settings) {
   const source = { kind: "server", url: settings.backendUrl };
   if (entry.result) return { ...view, state: "result", result: entry.result, source, savedAt: entry.savedAt };
   // A name the server will not check is not checked; any other failure falls back to the list.
-  if (entry.error?.kind === "rejected") return { ...view, state: "error", error: entry.error, savedAt: entry.savedAt };
+  if (entry.error?.kind === "rejected") {
+    return { ...view, state: "error", error: entry.error, savedAt: entry.savedAt };
+  }
   return localView({ ...view, fallback: entry.error }, tabId);
 }
 
@@ -300,7 +300,8 @@ async function localView(view, tabId, { onlyListed = false } = {}) {
   if (answer?.error) {
     if (onlyListed) return view;
     const { code = null, message = "" } = answer.error;
-    return { ...view, state: "error", error: { kind: "rejected", code, message, status: answer.status ?? null } };
+    const error = { kind: "rejected", code, message, status: answer.status ?? null };
+    return { ...view, state: "error", error };
   }
   let result;
   try {
@@ -309,7 +310,8 @@ async function localView(view, tabId, { onlyListed = false } = {}) {
     return { ...view, state: "error", error: { kind: "list", message: String(err?.message || err) } };
   }
   if (onlyListed && result.verdict.level === "none") return view;
-  const source = { kind: "builtin", version: list.meta.version, date: list.meta.date, origin: list.meta.origin };
+  const { version, date, origin } = list.meta;
+  const source = { kind: "builtin", version, date, origin };
   return { ...view, state: "result", result, source, connection: connection !== null };
 }
 
@@ -607,9 +609,18 @@ async function pruneCache() {
 // pending updates lives here, never state worth keeping.
 const actionUpdates = new Map();
 
-function showOnAction(tabId, view) {
+/**
+ * Shows a view worked out for the tab's page as record described it. The tab may have moved on
+ * meanwhile (a commit and a status change race, or the page changed while the server was asked):
+ * a view for a page the tab no longer shows is dropped, so it cannot overwrite the newer one.
+ */
+function showOnAction(tabId, view, record) {
   const previous = actionUpdates.get(tabId) ?? Promise.resolve();
-  const next = previous.then(() => applyToAction(tabId, view));
+  const next = previous.then(async () => {
+    const now = await getTabRecord(tabId);
+    if ((now?.navigation ?? null) !== (record?.navigation ?? null)) return;
+    await applyToAction(tabId, view);
+  });
   actionUpdates.set(tabId, next);
   next.finally(() => {
     if (actionUpdates.get(tabId) === next) actionUpdates.delete(tabId);

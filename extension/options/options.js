@@ -64,7 +64,9 @@ async function load() {
   $("private-hint").hidden = allowed;
   await renderList();
   // In built-in mode nothing leaves the browser, not even this check.
-  if (settings.mode === "server") await reportHealth(normalizeBackendUrl(settings.backendUrl), "optionsStatusOk");
+  if (settings.mode === "server") {
+    await reportHealth(normalizeBackendUrl(settings.backendUrl), "optionsStatusOk");
+  }
 }
 
 function showMode(mode) {
@@ -177,15 +179,17 @@ function setConnection(wanted) {
   };
   const change = wanted ? chrome.permissions.request(permission) : chrome.permissions.remove(permission);
   change
-    .then(async (done) => {
+    .then(async () => {
       const granted = await hasConnectionPermission();
       $("connection").checked = granted;
       if (wanted) {
-        setStatus("connection-status", granted ? "ok" : "bad", msg(granted ? "optionsConnectionOn" : "optionsConnectionDenied"));
+        const key = granted ? "optionsConnectionOn" : "optionsConnectionDenied";
+        setStatus("connection-status", granted ? "ok" : "bad", msg(key));
       } else {
-        setStatus("connection-status", granted ? "warn" : "ok", msg(granted ? "optionsConnectionKept" : "optionsConnectionOff"));
+        // A browser may keep it (an enterprise policy, say); say so rather than pretend.
+        const key = granted ? "optionsConnectionKept" : "optionsConnectionOff";
+        setStatus("connection-status", granted ? "warn" : "ok", msg(key));
       }
-      return done;
     })
     .catch(async (err) => {
       $("connection").checked = await hasConnectionPermission();
@@ -251,7 +255,8 @@ function formatDay(value) {
 }
 
 function formatTime(ms) {
-  return new Intl.DateTimeFormat(uiLanguage(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
+  const format = new Intl.DateTimeFormat(uiLanguage(), { dateStyle: "medium", timeStyle: "short" });
+  return format.format(new Date(ms));
 }
 
 function setStatus(id, tone, words) {

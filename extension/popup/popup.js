@@ -275,14 +275,15 @@ function matchedBy(match) {
 
 const CHAIN_RELATIONS = new Set(["predecessor", "successor", "mirror", "operator"]);
 
-/** "MEGA is the successor of Megaupload, the defendant in “…”", and that entity's cases with their reporting. */
+/** "MEGA is the successor of Megaupload, the defendant in “…”", then that one's cases and reporting. */
 function renderChain(match, other) {
   const node = fromTemplate("chain-template");
   const cases = other.cases.filter((c) => c && typeof c === "object");
   const first = cases[0] ?? {};
   const relation = CHAIN_RELATIONS.has(other.relation) ? other.relation : "other";
   const role = text(first.role) || text(other.role);
-  const roleWords = role ? chrome.i18n.getMessage(`roleWords_${role.replace(/[^A-Za-z0-9_]/g, "_")}`) || role : "";
+  const roleKey = `roleWords_${role.replace(/[^A-Za-z0-9_]/g, "_")}`;
+  const roleWords = role ? chrome.i18n.getMessage(roleKey) || role : "";
   node.querySelector(".chain-text").textContent = msg(`relatedChain_${relation}`, [
     text(match.entity?.name) || text(match.entity?.id),
     text(other.name) || text(other.id),
@@ -290,7 +291,8 @@ function renderChain(match, other) {
     text(first.title) || text(first.id),
     term("relation_", other.relation),
   ]);
-  node.querySelector(".case-list").replaceChildren(...cases.map((item) => renderCase(item, cases.length <= OPEN_CASES_MAX)));
+  const open = cases.length <= OPEN_CASES_MAX;
+  node.querySelector(".case-list").replaceChildren(...cases.map((item) => renderCase(item, open)));
   return node;
 }
 

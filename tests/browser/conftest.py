@@ -308,7 +308,9 @@ class ExtensionBrowser:
             state = self.action(tab_id)
             done = state["title"] == title if title else host in state["title"] and state["title"] != checking
             if done:
-                return state
+                # The worker sets the title last, but action() reads the badge first: read it all
+                # again, so that a badge set between the two reads is not missed.
+                return self.action(tab_id)
             time.sleep(0.1)
         raise AssertionError(f"the check of {host} did not finish; toolbar state: {state}")
 
