@@ -243,7 +243,7 @@ async function refreshTab(tabId) {
   } else if (settings.mode === "builtin") {
     done = await localView(view, tabId);
   } else {
-    done = await serverView(view, tabId, settings);
+    done = await serverView(view, tabId, settings, record);
   }
   await showOnAction(tabId, done, record);
   return done;
@@ -265,10 +265,10 @@ function baseView(record, settings) {
   return { ...view, state: "check" };
 }
 
-async function serverView(view, tabId, settings) {
+async function serverView(view, tabId, settings, record) {
   let entry = await getCached(view.hostname, settings.backendUrl);
   if (!entry) {
-    await showOnAction(tabId, { ...view, state: "checking" }, await getTabRecord(tabId));
+    await showOnAction(tabId, { ...view, state: "checking" }, record);
     entry = await getVerdict(view.hostname, settings.backendUrl);
   }
   // At most every few hours, and without holding up this answer.
