@@ -14,6 +14,13 @@ export class HostnameRules {
   constructor(index) {
     this.suffixes = new SuffixTrie([...index.public_suffixes.icann, ...index.public_suffixes.private]);
     this.specialUse = index.special_use.suffixes.map((suffix) => [suffix, "." + suffix]); // [suffix, ".suffix"]
+    // The same, by last label: the fast path asks only the few that end as the name does.
+    this.specialUseByTop = new Map();
+    for (const pair of this.specialUse) {
+      const top = pair[0].slice(pair[0].lastIndexOf(".") + 1);
+      if (!this.specialUseByTop.has(top)) this.specialUseByTop.set(top, []);
+      this.specialUseByTop.get(top).push(pair);
+    }
     this.neverResolved = new Set(index.special_use.never_resolved);
     this.idna = {
       pvalid: Uint32Array.from(index.idna.pvalid),
@@ -24,9 +31,12 @@ export class HostnameRules {
     this.notGlobal = { 4: index.not_global.ipv4.map(parseCidr), 6: index.not_global.ipv6.map(parseCidr) };
   }
 
-  /** { name, registrable, parents, isIp, neverResolved } for text, or a thrown Refused. */
+  /**
+   * { name, registrable, parents, isIp, neverResolved, plain } for text, or a thrown Refused. plain: the
+   * name is its own display form (no label is an A-label).
+   */
   parse(text) {
-    return parse(text, this);
+    return (typeof text === "string" && fastParse(text, this)) || parse(text, this);
   }
 
   /** The display form of a parsed name, as the server's Hostname.unicode. */
@@ -472,6 +482,72 @@ function inNetworks(networks, value) {
 
 // --- the parse -----------------------------------------------------------------------------------------
 
+// The dot positions of the name fastParse reads (at most 126 in a name of 253 characters): reused, never shared.
+const DOTS = new Int32Array(128);
+
+/**
+ * parse() for the input a browser hands over, a normalised host name: two or more labels of lowercase
+ * ASCII letters, digits and inner hyphens, each of 1 to 63 characters, 253 characters at most, not ending
+ * in a digit (so never an IP address) or a dot, no label with "--" in its 3rd and 4th places (so no
+ * A-label), under no special-use name, with a public suffix and a label before it. For such text every
+ * step of parse() leaves the text as it is (nothing to strip, cut or map; ASCII lowercases to itself;
+ * checkLabels passes), so the answer is the same; the one scan and the suffix walk here make no
+ * string but the labels looked up and the registrable domain. Anything else is null: parse() reads it.
+ */
+function fastParse(text, rules) {
+  const length = text.length;
+  if (length === 0 || length > MAX_NAME_LENGTH) return null;
+  let dots = 0;
+  let start = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+    if (c === 45) {
+      // a leading hyphen, or "--" in the 3rd and 4th places ("xn--")
+      if (i === start || (i === start + 3 && text.charCodeAt(i - 1) === 45)) return null;
+    } else if (c === 46) {
+      if (i === start || i - start > MAX_LABEL_LENGTH || text.charCodeAt(i - 1) === 45) return null;
+      DOTS[dots++] = i;
+      start = i + 1;
+    } else {
+      return null;
+    }
+  }
+  const last = text.charCodeAt(length - 1);
+  if (dots === 0 || start === length || length - start > MAX_LABEL_LENGTH || last === 45 || (last >= 48 && last <= 57)) {
+    return null;
+  }
+  const count = dots + 1;
+  const top = text.slice(start);
+  const special = rules.specialUseByTop.get(top);
+  if (special !== undefined) {
+    for (const [suffix, dotted] of special) if (text.endsWith(dotted) || text === suffix) return null;
+  }
+  // SuffixTrie.suffixLength, with the dots already known.
+  let node = rules.suffixes.root;
+  let depth = 0;
+  let suffix = 0;
+  let end = length;
+  for (let k = dots - 1; k >= -1; k--) {
+    const children = node.children;
+    if (children.size === 0) break;
+    const dot = k >= 0 ? DOTS[k] : -1;
+    const label = depth === 0 ? top : text.slice(dot + 1, end);
+    const next = children.get(label);
+    if (next === undefined) {
+      if (children.has("*")) suffix = children.has("!" + label) ? depth : depth + 1;
+      break;
+    }
+    depth += 1;
+    node = next;
+    if (node.end) suffix = depth;
+    end = dot;
+  }
+  if (suffix === 0 || suffix >= count) return null;
+  const registrable = suffix + 1 === count ? text : text.slice(DOTS[dots - suffix - 1] + 1);
+  return { name: text, registrable, parents: count - suffix - 1, isIp: false, neverResolved: false, plain: true };
+}
+
 /**
  * Parses text as the server does: { name, registrable, isIp } or a thrown Refused. Names under a
  * never-resolved suffix (.onion) come back with neverResolved set; the caller refuses them unless listed.
@@ -511,7 +587,7 @@ function parse(text, rules) {
   let start = name.length;
   for (let i = 0; i <= suffix; i++) start = name.lastIndexOf(".", start - 1);
   return { name, registrable: start < 0 ? name : name.slice(start + 1), parents: count - suffix - 1, isIp: false,
-           neverResolved };
+           neverResolved, plain: false };
 }
 
 /**
@@ -563,7 +639,8 @@ function publicIp(host, rules) {
     throw notPublic(`${formatIp(version, value, "")} is a private, loopback, link-local or reserved address, `
                     + "not a public one.");
   }
-  return { name: formatIp(version, value, scope), registrable: null, parents: 0, isIp: true, neverResolved: false };
+  return { name: formatIp(version, value, scope), registrable: null, parents: 0, isIp: true, neverResolved: false,
+           plain: false };
 }
 
 /** The display form of an ASCII name: its punycode labels decoded, or the name as it is when one is not valid IDNA. */

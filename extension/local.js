@@ -211,6 +211,7 @@ class PreparedIndex {
     }));
     this._matches = new Map(); // entity -> { matched_by: the shared part of a match entry }
     this._cases = new Map(); // entity id -> its cases in the API's shape
+    this._sayings = new Map(); // entity -> { level, tail, lines }: its part of the verdict when matched
     this.answers = new AnswerCache(ANSWER_CACHE_SIZE); // input text -> answer (without connection info)
   }
 
@@ -249,6 +250,40 @@ class PreparedIndex {
       };
     }
     return entry;
+  }
+
+  /**
+   * What build says of a matched entity when no provider is in play, made once: the level, the end of
+   * the first reason (after the domain and its alias relation) and the reasons about its relations.
+   */
+  sayings(entity, shared) {
+    let said = this._sayings.get(entity);
+    if (said === undefined) {
+      const name = entity.name;
+      const count = shared.cases.length;
+      let level = "none";
+      let tail;
+      if (count) {
+        const first = shared.cases[0];
+        const more = count > 1 ? ` and appears in ${count - 1} more case${count > 2 ? "s" : ""}` : "";
+        level = shared.cases.some((c) => TARGET_ROLES.has(c.role)) ? "target" : "party";
+        tail = ` belongs to ${name}, ${ROLE_WORDS[first.role]} in "${first.title}"${more}.`;
+      } else {
+        const linked = shared.related.find((rel) => rel.cases.length > 0);
+        if (linked) {
+          level = "related";
+          const how = INVERSE_WORDS[linked.relation] ?? `linked (${linked.relation}) to`;
+          const first = linked.cases[0];
+          tail = ` belongs to ${name}, ${how} ${linked.name}, ${ROLE_WORDS[first.role]} in "${first.title}".`;
+        } else {
+          tail = ` belongs to ${name}, which is listed but named in no case.`;
+        }
+      }
+      const lines = shared.related.map((rel) => `${name} has a ${rel.relation}: ${rel.name}.`);
+      said = { level, tail, lines };
+      this._sayings.set(entity, said);
+    }
+    return said;
   }
 }
 
@@ -348,7 +383,9 @@ function answerFor(text, prepared, options) {
     };
   }
   const connection = host.neverResolved ? null : options.connection ?? null;
-  return build(prepared, text, host, match, infrastructureFrom(prepared, host, connection));
+  const infrastructure = infrastructureFrom(prepared, host, connection);
+  if (infrastructure.json !== undefined) return buildWithoutEvidence(prepared, text, host, match, infrastructure);
+  return build(prepared, text, host, match, infrastructure);
 }
 
 function infrastructureFrom(index, host, connection) {
@@ -511,6 +548,52 @@ function build(index, query, host, match, infrastructure) {
       asns: [],
       elapsed_ms: null,
     },
+    dataset_version: index.version,
+    checked_at: nowIso(),
+    cached: false,
+    source: "builtin",
+  };
+}
+
+/**
+ * build() for an infrastructure part without evidence (NOT_READ, ONION_SKIPPED), the usual case: the
+ * same answer, from the entity's sayings, with no provider to go through.
+ */
+function buildWithoutEvidence(index, query, host, match, infrastructure) {
+  let level = "none";
+  let matches;
+  let reasons;
+  if (match !== null) {
+    const shared = index.matchEntry(match.entity, match.matchedBy);
+    const entry = { entity: shared.entity, matched_by: shared.matched_by, role: shared.role, cases: shared.cases,
+                    aliases: shared.aliases, related: shared.related, matched_domain: match.domain };
+    if (match.relation) entry.relation = match.relation;
+    matches = [entry];
+    const said = index.sayings(match.entity, shared);
+    level = said.level;
+    const first = match.relation ? `${match.domain} (a ${match.relation} domain)${said.tail}` : match.domain + said.tail;
+    const lines = said.lines;
+    if (lines.length === 0) {
+      reasons = [first, infrastructure.sentence];
+    } else {
+      reasons = [first];
+      for (let i = 0; i < lines.length; i++) reasons.push(lines[i]);
+      reasons.push(infrastructure.sentence);
+    }
+  } else {
+    matches = [];
+    reasons = [`${host.registrable || host.name} is not in the list of entities named in enforcement reporting.`,
+               infrastructure.sentence];
+  }
+  return {
+    query,
+    hostname: host.name,
+    hostname_unicode: host.isIp || host.plain ? host.name : index.rules.toUnicode(host.name),
+    registrable_domain: host.registrable,
+    is_ip: host.isIp,
+    verdict: { level, badge: FIXED_BADGES[level], reasons },
+    matches,
+    infrastructure: infrastructure.json,
     dataset_version: index.version,
     checked_at: nowIso(),
     cached: false,
