@@ -388,8 +388,9 @@ function currentIndex() {
 
 async function loadIndex() {
   const [bundled, stored] = await Promise.all([bundledIndex(), storedIndex()]);
-  // A list downloaded earlier wins unless the extension has since been updated with a newer one.
-  const chosen = stored && compareIndexes(stored.index, bundled) > 0 ? stored : null;
+  // A list downloaded earlier wins unless the extension has since been updated with a newer one
+  // (by format and date; on the same date the download, which came later, is the one to keep).
+  const chosen = stored && compareIndexes(stored.index, bundled) >= 0 ? stored : null;
   const index = chosen ? chosen.index : bundled;
   const headerNames = new Set();
   for (const provider of Array.isArray(index.providers) ? index.providers : []) {
@@ -429,7 +430,7 @@ async function storedIndex() {
   }
 }
 
-/** > 0 when list a is newer than b: by format, then date, then (same date) a different version. */
+/** > 0 when list a is newer than b, < 0 when older, 0 on the same format and date. */
 function compareIndexes(a, b) {
   const format = (Number(a?.format) || 0) - (Number(b?.format) || 0);
   if (format) return format;
@@ -446,9 +447,9 @@ function compareIndexes(a, b) {
  * (not due yet).
  */
 function updateIndex(settings, options = {}) {
-  // One update at a time: two tabs' checks must not both download. Only the pending promise lives
-  // here; when the last check ran is kept in storage.local.
-  // A forced one (the settings' button) runs after the pending one instead of sharing its outcome.
+  // One update at a time, so two tabs' checks do not both download; a forced one (the settings'
+  // button) runs after the pending one instead of sharing its outcome. Only the pending promise
+  // lives here; when the last check ran is kept in storage.local.
   if (indexUpdate && !options.force) return indexUpdate;
   const previous = indexUpdate ?? Promise.resolve(null);
   const next = previous

@@ -126,3 +126,19 @@ def test_built_in_mode_never_asks_for_a_list(browser, fake_server):
     page.wait_for_function("() => document.getElementById('list-info').textContent !== ''")
     assert page.locator("#update-list").is_hidden()
     assert fake_server.requests == []
+
+
+def test_a_list_of_the_same_date_with_another_version_is_used(updating, fake_server):
+    """Same format and date as the bundled list, another version (the server's data changed that
+    day): it is used, and stays in use after the worker is stopped and prepares the list again."""
+    bundled = bundled_index()
+    serve(fake_server, newer_index("same-day", bundled["date"]), etag='"etag-same"')
+    result = update_now(updating)
+    assert result["lastCheck"]["outcome"] == "updated"
+    assert result["list"]["version"] == "same-day"
+    updating.stop_worker()
+    updating.wake_worker()
+    page = updating.context.new_page()
+    page.goto(updating.extension_url("options/options.html"))
+    info = page.evaluate("() => chrome.runtime.sendMessage({ type: 'getListInfo' })")["result"]
+    assert (info["list"]["version"], info["list"]["origin"]) == ("same-day", "downloaded")
