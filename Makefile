@@ -24,10 +24,11 @@ $(VENV)/.test-deps: $(BIN)/caseflag pyproject.toml package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Debian packages the tests need: Chromium (browser tests), redis-server (shared-cache tests) and
-# nginx (caseflag serve). Installs with apt-get only what is missing: runs as root, or with sudo.
+# Debian packages the tests need: Chromium (browser tests), Firefox ESR (tests/firefox),
+# redis-server (shared-cache tests) and nginx (caseflag serve).
+# Installs with apt-get only what is missing: runs as root, or with sudo.
 system-deps:
-	bash scripts/apt-install-missing.sh chromium=chromium redis-server=redis-server nginx=nginx
+	bash scripts/apt-install-missing.sh chromium=chromium firefox-esr=firefox-esr redis-server=redis-server nginx=nginx
 
 test-deps: $(VENV)/.test-deps system-deps
 

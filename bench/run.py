@@ -1,6 +1,6 @@
 """`make bench`: a load run against `caseflag serve`, then P1-P4 as ratios measured side by side.
 
-    python bench/run.py [--only load,p1,p2,p3,p4] [--load-seconds 60] [--quick]
+    python bench/run.py [--only load,p1,p2,p3,p4,p5] [--load-seconds 60] [--quick]
 
 Everything runs on loopback: the servers, wrk, the DNS servers. Prints the machine, the load
 run, and one table of ratios with their targets. Not a test: nothing here fails the build.
@@ -637,7 +637,7 @@ def print_table(rows: list[Row]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="load,drill,p1,p2,p3,p4", help="comma-separated parts to run "
+    parser.add_argument("--only", default="load,drill,p1,p2,p3,p4,p5,p6", help="comma-separated parts to run "
                         "(drill: the load run twice more, with DNS stopped, and with Redis killed, mid-run)")
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="short runs and a 100,000-domain P4, to try the bench")
@@ -700,6 +700,14 @@ def main(argv: list[str] | None = None) -> int:
                 rows += p3(names_file, p3_names, log_dir)
         if "p4" in parts:
             rows += p4(log_dir, 1_000 if quick else 10_000, 100)
+        if "p5" in parts:  # the extension's built-in index: bench/p5_extension.py
+            from p5_extension import p5
+
+            rows += [Row(**row) for row in p5(rounds=1 if quick else 3)]
+        if "p6" in parts:  # navigation to badge in Chromium, built-in list vs server: bench/p6_badge.py
+            from p6_badge import p6
+
+            rows += [Row(**row) for row in p6(rounds=1 if quick else 3)]
     finally:
         if server is not None:
             server.stop()

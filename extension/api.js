@@ -3,14 +3,23 @@
  * pure mapping from an answer to what the toolbar shows. No storage, no UI strings here.
  */
 
-import { HEALTH_TIMEOUT_MS, PARTIAL_TTL_MS, REQUEST_TIMEOUT_MS, VERDICT_TTL_MS } from "./common.js";
+import {
+  HEALTH_TIMEOUT_MS,
+  INDEX_TIMEOUT_MS,
+  PARTIAL_TTL_MS,
+  REQUEST_TIMEOUT_MS,
+  VERDICT_TTL_MS,
+} from "./common.js";
 
-export const LEVELS = Object.freeze(["target", "party", "infrastructure", "none"]);
+// In order of precedence: an answer has the first level that applies.
+export const LEVELS = Object.freeze(["target", "party", "related", "infrastructure", "none"]);
 
-// Used when the server's answer carries no badge of its own.
+// Used when the answer carries no badge of its own. related is quieter than party: the site's own
+// entity is in no case, only one it succeeds, mirrors or operates.
 const LEVEL_BADGES = Object.freeze({
   target: { text: "!", color: "#c62828" },
   party: { text: "i", color: "#1565c0" },
+  related: { text: "~", color: "#78909c" },
   infrastructure: { text: "", color: "#f9a825" },
 });
 
@@ -51,15 +60,42 @@ export async function checkHealth(backendUrl, { timeoutMs = HEALTH_TIMEOUT_MS } 
   return body;
 }
 
-async function getJson(url, timeoutMs) {
-  let response;
+/**
+ * GET {backend}/api/v1/dataset/index, the whole list for the built-in matcher. With the ETag of the
+ * copy we have, a server that has nothing newer answers 304: resolves to { status: 304 }, or to
+ * { status: 200, index, etag }. A body that is not JSON (cut short, say) rejects as "invalid".
+ */
+export async function fetchIndex(backendUrl, etag = null, { timeoutMs = INDEX_TIMEOUT_MS } = {}) {
+  const headers = { Accept: "application/json" };
+  if (etag) headers["If-None-Match"] = etag;
+  const response = await send(`${backendUrl}/api/v1/dataset/index`, timeoutMs, headers);
+  if (response.status === 304) return { status: 304 };
+  if (!response.ok) {
+    const kind = response.status >= 500 || response.status === 429 ? "server" : "rejected";
+    throw new BackendError(kind, `HTTP ${response.status} ${response.statusText}`.trim(), {
+      status: response.status,
+    });
+  }
+  let index;
   try {
-    response = await fetch(url, {
+    index = await response.json();
+  } catch (err) {
+    throw new BackendError("invalid", `the list is not whole JSON (${String(err?.message || err)})`, {
+      status: response.status,
+    });
+  }
+  return { status: 200, index, etag: response.headers.get("ETag") };
+}
+
+async function send(url, timeoutMs, headers = { Accept: "application/json" }) {
+  try {
+    return await fetch(url, {
       method: "GET",
       credentials: "omit",
+      // The index keeps its own ETag; the browser's HTTP cache is not needed for either call.
       cache: "no-store",
       referrerPolicy: "no-referrer",
-      headers: { Accept: "application/json" },
+      headers,
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
@@ -68,6 +104,10 @@ async function getJson(url, timeoutMs) {
     }
     throw new BackendError("unreachable", String(err?.message || err));
   }
+}
+
+async function getJson(url, timeoutMs) {
+  const response = await send(url, timeoutMs);
   let body = null;
   try {
     body = await response.json();
@@ -146,12 +186,33 @@ export function titleFor(result) {
   const name = typeof subject?.entity?.name === "string" ? subject.entity.name : "";
   if (level === "target") return name ? ["titleTarget", [host, name]] : ["titleTargetNoName", [host]];
   if (level === "party") return name ? ["titleParty", [host, name]] : ["titlePartyNoName", [host]];
+  if (level === "related") {
+    const other = relatedInCases(result)[0]?.related;
+    return name && other?.name ? ["titleRelated", [host, name, other.name]] : ["titleRelatedNoName", [host]];
+  }
   if (level === "infrastructure") {
     const provider = providersOf(result)[0]?.name;
     return provider ? ["titleInfrastructure", [host, provider]] : ["titleInfrastructureNoName", [host]];
   }
   if (result.infrastructure.status === "unavailable") return ["titleNoneInfraUnknown", [host]];
   return ["titleNone", [host]];
+}
+
+/**
+ * The entities the site's own entities are related to (successor, predecessor, mirror, operator)
+ * that take part in cases: [{ match, related }], in the answer's order.
+ */
+export function relatedInCases(result) {
+  const found = [];
+  for (const match of Array.isArray(result?.matches) ? result.matches : []) {
+    if (!match || match.matched_by === "provider" || !Array.isArray(match.related)) continue;
+    for (const related of match.related) {
+      if (related && typeof related === "object" && Array.isArray(related.cases) && related.cases.length) {
+        found.push({ match, related });
+      }
+    }
+  }
+  return found;
 }
 
 export function displayHostname(result) {

@@ -6,7 +6,12 @@
 
 export const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 
+// builtin: answers come from the list bundled with the extension (or the newest one downloaded from a
+// server in server mode); nothing leaves the browser. server: each hostname is sent to a caseflag server.
+export const MODES = Object.freeze(["builtin", "server"]);
+
 export const DEFAULT_SETTINGS = Object.freeze({
+  mode: "builtin",
   backendUrl: DEFAULT_BACKEND_URL,
   enabled: true,
   pausedSites: [],
@@ -25,17 +30,44 @@ export const MAX_CACHED_HOSTS = 500;
 export const REQUEST_TIMEOUT_MS = 10_000;
 export const HEALTH_TIMEOUT_MS = 4_000;
 
+// A newer list is asked of the server at most this often (server mode only).
+export const INDEX_UPDATE_INTERVAL_MS = 6 * 60 * 60 * 1000;
+export const INDEX_TIMEOUT_MS = 30_000;
+
 export const HOST_KEY_PREFIX = "host:";
 export const TAB_KEY_PREFIX = "tab:";
+export const CONNECTION_KEY_PREFIX = "conn:";
+// storage.local: the downloaded list { index, etag, server, savedAt }, and the last update check.
+export const INDEX_KEY = "index";
+export const INDEX_CHECK_KEY = "indexCheck";
 
 export const hostKey = (hostname) => HOST_KEY_PREFIX + hostname;
 export const tabKey = (tabId) => TAB_KEY_PREFIX + tabId;
+export const connectionKey = (tabId) => CONNECTION_KEY_PREFIX + tabId;
+
+/**
+ * The optional permission to read, for the page a tab shows, the address the browser connected to
+ * and the headers a CDN sets. webRequest only sees requests to hosts it has access to, hence the
+ * origins. Asked for in the settings, never up front.
+ */
+export const CONNECTION_PERMISSION = Object.freeze({
+  permissions: ["webRequest"],
+  origins: ["http://*/*", "https://*/*"],
+});
+
+export function hasConnectionPermission() {
+  return chrome.permissions.contains({
+    permissions: [...CONNECTION_PERMISSION.permissions],
+    origins: [...CONNECTION_PERMISSION.origins],
+  });
+}
 
 /** The options, with defaults for anything not yet saved and junk values replaced. */
 export async function getSettings() {
   const stored = await chrome.storage.local.get(DEFAULT_SETTINGS);
   const backend = normalizeBackendUrl(stored.backendUrl);
   return {
+    mode: MODES.includes(stored.mode) ? stored.mode : DEFAULT_SETTINGS.mode,
     backendUrl: backend ? backend.url : DEFAULT_BACKEND_URL,
     enabled: stored.enabled !== false,
     pausedSites: Array.isArray(stored.pausedSites)
@@ -123,14 +155,30 @@ export function classifyUrl(rawUrl) {
   return { hostname };
 }
 
-// Names that no public list can know about; asking the server about them would only leak them.
-const LOCAL_SUFFIXES = [".localhost", ".local", ".internal", ".home.arpa", ".lan", ".invalid"];
+/**
+ * Special-use and locally served names (IANA): never public sites, so never sent to a server. The
+ * same list as SPECIAL_USE_SUFFIXES in server/caseflag/specialuse.py (a test compares them); the
+ * built-in index carries it too. A listed .onion address may still be matched against the built-in
+ * list, which happens in the browser.
+ */
+export const SPECIAL_USE_SUFFIXES = Object.freeze([
+  "alt", "arpa", "example", "example.com", "example.net", "example.org", "internal", "invalid",
+  "local", "localhost", "onion", "test",
+]);
+// Not reserved, but what home routers call the local network.
+const HOME_SUFFIXES = ["lan"];
+
+export function isSpecialUseName(hostname, extraSuffixes = []) {
+  return [...SPECIAL_USE_SUFFIXES, ...HOME_SUFFIXES, ...extraSuffixes].some(
+    (suffix) => hostname === suffix || hostname.endsWith("." + suffix),
+  );
+}
 
 function isLocalName(hostname) {
   if (hostname.startsWith("[")) return true; // an IPv6 literal
   if (/^\d+(\.\d+){3}$/.test(hostname)) return true; // an IPv4 literal
   if (!hostname.includes(".")) return true; // localhost, intranet single labels
-  return LOCAL_SUFFIXES.some((suffix) => hostname.endsWith(suffix));
+  return isSpecialUseName(hostname);
 }
 
 /** A UI string; the key itself when it is missing, so a gap shows instead of an empty label. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs extension/ into dist/caseflag-chrome.zip and dist/caseflag-firefox.zip.
 #
-# Both packages hold the same files; each manifest drops the key the other browser uses (Chrome
+# Both packages hold the same files, the built-in list (data/index.json) included; each manifest drops the key the other browser uses (Chrome
 # warns about background.scripts, Firefox about background.service_worker). The zips are
 # reproducible: sorted entries with a fixed timestamp. DIST_DIR overrides the output folder.
 set -euo pipefail

@@ -5,7 +5,7 @@
  */
 
 import { ask, localize, msg, saveSettings, setSitePaused, uiLanguage } from "../common.js";
-import { displayHostname, isHttpUrl, sortSources } from "../api.js";
+import { displayHostname, isHttpUrl, relatedInCases, sortSources } from "../api.js";
 
 const LANG = uiLanguage();
 const MAX_ALIASES = 8;
@@ -18,10 +18,12 @@ localize();
 
 let tabId = null;
 
-$("open-options").addEventListener("click", () => {
-  chrome.runtime.openOptionsPage();
-  window.close();
-});
+for (const id of ["open-options", "infra-settings"]) {
+  $(id).addEventListener("click", () => {
+    chrome.runtime.openOptionsPage();
+    window.close();
+  });
+}
 $("recheck").addEventListener("click", () => act(() => ask("recheck", { tabId }), false));
 $("enable").addEventListener("click", () => act(() => saveSettings({ enabled: true })));
 $("resume").addEventListener("click", (event) =>
@@ -65,15 +67,19 @@ async function act(action, refresh = true) {
 // ---- rendering ----------------------------------------------------------------------------------
 
 function render(view) {
-  for (const id of ["loading", "site", "verdict", "notice", "matches", "infrastructure"]) $(id).hidden = true;
+  for (const id of ["loading", "site", "verdict", "fallback", "notice", "matches", "infrastructure"]) {
+    $(id).hidden = true;
+  }
   for (const id of ["pause", "resume", "enable", "recheck"]) $(id).hidden = true;
   $("meta").textContent = "";
+  $("source").textContent = "";
 
   if (view.hostname) renderSite(view);
 
   switch (view.state) {
     case "result":
-      renderResult(view.result);
+      renderResult(view.result, view);
+      renderAnswerSource(view);
       showPause(view.result.registrable_domain || view.hostname);
       $("recheck").hidden = false;
       break;
@@ -134,10 +140,30 @@ function showFailure(err) {
   showNotice("noticeFailedTitle", "noticeFailedText", [], String(err?.message || err));
 }
 
+/** Which list or server answered, and (server mode) why the built-in list answered instead. */
+function renderAnswerSource(view) {
+  const source = view.source || {};
+  if (source.kind === "server") {
+    $("source").textContent = msg("popupSourceServer", [text(source.url)]);
+  } else {
+    $("source").textContent = msg("popupSourceBuiltin", [text(source.version), text(source.date)]);
+  }
+  if (view.fallback) {
+    const kind = view.fallback.kind;
+    const key = kind === "permission" ? "noticeFallbackPermission" : "noticeFallbackText";
+    $("fallback-text").textContent = msg(key, [text(view.backendUrl)]);
+    $("fallback-detail").textContent = text(view.fallback.message);
+    $("fallback-detail").hidden = !$("fallback-detail").textContent;
+    $("fallback").hidden = false;
+  }
+}
+
 function renderError(view) {
   const error = view.error || {};
   const detail = error.message || "";
-  if (error.kind === "permission") {
+  if (error.kind === "list") {
+    showNotice("noticeListTitle", "noticeListText", [], detail);
+  } else if (error.kind === "permission") {
     showNotice("noticePermissionTitle", "noticePermissionText", [view.backendUrl]);
   } else if (error.kind === "rejected") {
     showNotice("noticeRejectedTitle", "noticeRejectedText", [view.hostname], detail);
@@ -148,7 +174,7 @@ function renderError(view) {
   }
 }
 
-function renderResult(result) {
+function renderResult(result, view) {
   const level = result.verdict.level;
   const subject = result.matches.find((m) => m?.matched_by !== "provider") ?? result.matches[0];
   const provider = result.infrastructure.providers[0];
@@ -160,6 +186,12 @@ function renderResult(result) {
   let words;
   if (level === "target" || level === "party") {
     words = name ? msg(`verdictText_${level}`, [name]) : msg(`verdictTextNoName_${level}`);
+  } else if (level === "related") {
+    const other = relatedInCases(result)[0]?.related;
+    words =
+      name && other?.name
+        ? msg("verdictText_related", [name, text(other.name)])
+        : msg("verdictTextNoName_related");
   } else if (level === "infrastructure") {
     words = msg("verdictText_infrastructure", [text(provider?.name) || "?"]);
   } else {
@@ -177,7 +209,7 @@ function renderResult(result) {
   $("match-list").replaceChildren(...matches.map(renderMatch));
   $("matches").hidden = matches.length === 0;
 
-  renderInfrastructure(result.infrastructure);
+  renderInfrastructure(result.infrastructure, view);
 
   const parts = [];
   if (result.dataset_version) parts.push(msg("popupDatasetVersion", [text(result.dataset_version)]));
@@ -201,6 +233,13 @@ function renderMatch(match) {
   const description = node.querySelector(".entity-description");
   description.textContent = text(entity.description);
   description.hidden = !description.textContent;
+
+  if (match.matched_by !== "provider") {
+    const chains = (Array.isArray(match.related) ? match.related : []).filter(
+      (other) => other && typeof other === "object" && Array.isArray(other.cases) && other.cases.length,
+    );
+    node.querySelector(".chains").replaceChildren(...chains.map((other) => renderChain(match, other)));
+  }
 
   const related = relatedItems(match);
   if (related.length) {
@@ -232,6 +271,29 @@ function matchedBy(match) {
     default:
       return "";
   }
+}
+
+const CHAIN_RELATIONS = new Set(["predecessor", "successor", "mirror", "operator"]);
+
+/** "MEGA is the successor of Megaupload, the defendant in “…”", then that one's cases and reporting. */
+function renderChain(match, other) {
+  const node = fromTemplate("chain-template");
+  const cases = other.cases.filter((c) => c && typeof c === "object");
+  const first = cases[0] ?? {};
+  const relation = CHAIN_RELATIONS.has(other.relation) ? other.relation : "other";
+  const role = text(first.role) || text(other.role);
+  const roleKey = `roleWords_${role.replace(/[^A-Za-z0-9_]/g, "_")}`;
+  const roleWords = role ? chrome.i18n.getMessage(roleKey) || role : "";
+  node.querySelector(".chain-text").textContent = msg(`relatedChain_${relation}`, [
+    text(match.entity?.name) || text(match.entity?.id),
+    text(other.name) || text(other.id),
+    roleWords || msg("roleWords_named"),
+    text(first.title) || text(first.id),
+    term("relation_", other.relation),
+  ]);
+  const open = cases.length <= OPEN_CASES_MAX;
+  node.querySelector(".case-list").replaceChildren(...cases.map((item) => renderCase(item, open)));
+  return node;
 }
 
 /** Successors, predecessors and the entity's other domains (mirrors, former names, redirects). */
@@ -326,7 +388,7 @@ function renderSource(source) {
   return node;
 }
 
-function renderInfrastructure(infrastructure) {
+function renderInfrastructure(infrastructure, view = {}) {
   const providers = infrastructure.providers.filter((p) => p && typeof p === "object");
   const addresses = infrastructure.addresses.filter((a) => typeof a === "string");
   const reason = text(infrastructure.reason) || msg("reasonNotGiven");
@@ -344,11 +406,23 @@ function renderInfrastructure(infrastructure) {
       status = msg("infraUnavailable", [reason]);
       break;
     default:
-      status = msg("infraSkipped", [reason]);
+      // The built-in list's own reasons are English; it says why with a code.
+      if (infrastructure.reason_code === "never_resolved") status = msg("infraNeverResolved");
+      else if (view.source?.kind === "builtin") status = msg("infraBuiltinSkipped");
+      else status = msg("infraSkipped", [reason]);
   }
   $("infra-status").textContent = status;
   $("infra-status").hidden = !status;
   $("infra-providers").replaceChildren(...providers.map((p) => listItem(describeProvider(p))));
+  // The built-in list knows who serves a site only from the browser's own connection.
+  const builtin = view.source?.kind === "builtin";
+  let hint = "";
+  if (builtin && infrastructure.status === "skipped") {
+    hint = view.connectionAllowed ? msg("infraHintReload") : msg("infraHintPermission");
+  }
+  $("infra-hint-text").textContent = hint;
+  $("infra-settings").hidden = !builtin || view.connectionAllowed === true;
+  $("infra-hint").hidden = !hint;
   $("infrastructure").hidden = false;
 }
 
@@ -371,7 +445,11 @@ function describeProvider(provider) {
   for (const item of evidence.filter((e) => e.kind === "cname")) {
     parts.push(msg("evidenceCname", [text(item.value)]));
   }
-  for (const item of evidence.filter((e) => !["ip_range", "asn", "nameserver", "cname"].includes(e.kind))) {
+  for (const item of evidence.filter((e) => e.kind === "header")) {
+    parts.push(msg("evidenceHeader", [text(item.value)]));
+  }
+  const known = ["ip_range", "asn", "nameserver", "cname", "header"];
+  for (const item of evidence.filter((e) => !known.includes(e.kind))) {
     parts.push([text(item.kind), text(item.value), text(item.detail)].filter(Boolean).join(" "));
   }
   const name = text(provider.name) || text(provider.id);

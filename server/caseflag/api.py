@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from .batch import csv_text
 from . import limits
 from .errors import InvalidInput, TooLarge
+from .extension_index import cached_index
 from .lint import schema_dir_for
 from .lookup import LookupService
 from .openapi import build as build_openapi
@@ -173,6 +174,17 @@ def dataset_info():
         "links": {"entities": "/api/v1/entities", "cases": "/api/v1/cases", "providers": "/api/v1/providers",
                   "openapi": "/api/v1/openapi.json"},
     }
+
+
+@api.get("/dataset/index")
+def dataset_index():
+    """The extension's built-in index for the dataset being served (see extension_index.py)."""
+    body, etag = cached_index(service().dataset)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)  # strong: a hash of these very bytes
+    # An extension revalidates at most every five minutes; an unchanged index costs a 304.
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response.make_conditional(request)
 
 
 @api.get("/openapi.json")

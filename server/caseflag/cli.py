@@ -177,8 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     lint = data_commands.add_parser("lint", help="check every record; prints path:line: problem — fix")
     lint.add_argument("path", nargs="?", help="the data folder (default: the bundled data/)")
     lint.set_defaults(func=cmd_lint)
-    export = data_commands.add_parser("export", help="dump the whole list")
-    export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="json")
+    export = data_commands.add_parser("export", help="dump the whole list, or the extension's built-in index")
+    export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="json",
+                        help="extension: the compact index the browser extension ships (extension/data/index.json)")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument("--path", help="the data folder (default: the bundled data/)")
     export.set_defaults(func=cmd_export)

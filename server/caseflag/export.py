@@ -56,10 +56,18 @@ def write_csv(dataset: Dataset, out: TextIO) -> None:
 
 # Every format `data export --format` offers, by name: writer(dataset, text stream).
 # `data release` writes each file it finds here, so a format added here reaches the release too.
+def write_extension_index(dataset: Dataset, out: TextIO) -> None:
+    """The compact index the browser extension ships as extension/data/index.json."""
+    from .extension_index import index_text
+
+    out.write(index_text(dataset))
+
+
 EXPORT_FORMATS: dict[str, Callable[[Dataset, TextIO], None]] = {
     "json": write_json,
     "jsonl": write_jsonl,
     "csv": write_csv,
+    "extension": write_extension_index,
 }
 
 

@@ -336,6 +336,8 @@ class Checker:
                 lists.append(((key,), data.get(key, []), None))
             for key in ("ipv4", "ipv6"):
                 lists.append(((key,), data.get(key, []), _network_key))
+            lists.append((("header_patterns",), data.get("header_patterns", []),
+                          lambda item: (item.get("name", ""), item.get("value", ""))))
         for keys, items, sort_key in lists:
             try:
                 expected = sorted(items, key=sort_key)

@@ -182,6 +182,7 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
         "ProviderList": obj({"providers": array(ref("Provider")), "count": {"type": "integer"},
                              "dataset_version": version_string}),
         "Counts": counts,
+        "ExtensionIndex": extension_index_schema(),
         "DatasetInfo": obj({
             "version": version_string,
             "generated_at": {"type": "string", "format": "date-time",
@@ -199,6 +200,45 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
             "reload_error": NULLABLE_STRING,
         }),
     }
+
+
+def extension_index_schema() -> dict:
+    """The shape of extension_index.build_index (format 1)."""
+    strings = array({"type": "string"})
+    pair = {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "minItems": 2, "maxItems": 2}
+    involvement = {"type": "array", "prefixItems": [ref("Case.id"), {"enum": list(ROLE_ORDER)}, strings],
+                   "minItems": 3, "maxItems": 3}
+    entity = obj(
+        {"id": ref("Entity.id"), "name": {"type": "string"}, "kind": {"type": "string"}, "status": NULLABLE_STRING,
+         "description": NULLABLE_STRING, "role": {"anyOf": [{"enum": list(ROLE_ORDER)}, {"type": "null"}]},
+         "domains": strings, "aliases": array(pair), "cases": array(involvement), "related": array(pair)},
+        {"jurisdiction": {"type": "string"}},
+    )
+    case = obj({"title": {"type": "string"}, "type": case_prop("type"), "date": NULLABLE_STRING,
+                "status": case_prop("status"), "jurisdiction": NULLABLE_STRING},
+               {"court": {"type": "string"}, "docket": {"type": "string"}})
+    source = obj({"publisher": {"type": "string"}, "title": {"type": "string"}, "date": NULLABLE_STRING,
+                  "language": {"type": "string"}, "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
+                 {"url": {"type": "string", "format": "uri"}})
+    provider = obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
+                    "entity_id": ref("Entity.id"), "ipv4": strings, "ipv6": strings,
+                    "nameserver_patterns": strings, "cname_patterns": strings,
+                    "header_patterns": array(obj({"name": {"type": "string"}}, {"value": {"type": "string"}}))})
+    return obj({
+        "format": {"const": 1, "description": "The index's schema version; a reader refuses one it does not know."},
+        "version": {"type": "string", "description": "The dataset version, as /api/v1/dataset gives it."},
+        "date": {"type": "string", "description": "The newest date in the records (YYYY-MM-DD): a newer index "
+                                                  "has a date no older."},
+        "entities": array(entity),
+        "cases": {"type": "object", "additionalProperties": case},
+        "sources": {"type": "object", "additionalProperties": source},
+        "providers": array(provider),
+        "public_suffixes": obj({"icann": strings, "private": strings}),
+        "special_use": obj({"suffixes": strings, "never_resolved": strings}),
+        "idna": obj({**{key: array({"type": "integer"}) for key in ("pvalid", "contextj", "contexto")},
+                     "bidi": {"type": "object", "additionalProperties": array({"type": "integer"})}}),
+        "not_global": obj({"ipv4": strings, "ipv6": strings}),
+    })
 
 
 # --- operations -----------------------------------------------------------------------------
@@ -292,6 +332,18 @@ def paths() -> dict:
                                                 [_path_id("case_id", "cases"), _LANG], not_found=True),
         "/api/v1/providers": _dataset_get("Infrastructure providers with their ranges and patterns.", "ProviderList"),
         "/api/v1/dataset": _dataset_get("The dataset's version, record counts, licence and load time.", "DatasetInfo"),
+        "/api/v1/dataset/index": {"get": {
+            "summary": "The browser extension's built-in index of this dataset: every listed domain and alias, the "
+                       "entities with their cases and sources, provider ranges and patterns, the public suffix "
+                       "rules and the special-use names. The same as `caseflag data export --format extension`.",
+            "tags": ["dataset"], "parameters": [_IF_NONE_MATCH],
+            "responses": {"200": {"description": "The index. ETag is a hash of the body.",
+                                  "content": {JSON: {"schema": ref("ExtensionIndex")}},
+                                  "headers": {"ETag": {"$ref": "#/components/headers/ContentETag"},
+                                              "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}},
+                          "304": {"description": "Not modified: the index is still the one in If-None-Match.",
+                                  "headers": {"ETag": {"$ref": "#/components/headers/ContentETag"},
+                                              "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}}}}},
         "/api/v1/openapi.json": {"get": {"summary": "This document.", "tags": ["meta"], "responses": {
             "200": {"description": "The OpenAPI 3.1 document.", "content": {JSON: {"schema": {"type": "object"}}}}}}},
     }
@@ -331,6 +383,8 @@ def _document(schema_dir: str) -> str:
             "headers": {
                 "ETag": {"description": "The dataset version, quoted.", "schema": {"type": "string"}},
                 "CacheControl": {"description": "public, max-age=300", "schema": {"type": "string"}},
+                "ContentETag": {"description": "A hash of the body, quoted (a strong validator).",
+                                "schema": {"type": "string"}},
             },
         },
     }

@@ -19,8 +19,7 @@ from .export import EXPORT_FORMATS
 from .lint import parse_partial_date
 from .sqlite_export import write_sqlite
 
-# File name -> export format. A format the export module does not (yet) offer is left out, so
-# index.json appears once `data export --format extension` is registered in EXPORT_FORMATS.
+# File name -> export format; index.json is the extension's built-in index (`data export --format extension`).
 EXPORT_FILES = {"caseflag.json": "json", "caseflag.jsonl": "jsonl", "caseflag.csv": "csv", "index.json": "extension"}
 SQLITE_FILE, CHANGES_FILE, SUMS_FILE = "caseflag.sqlite", "CHANGES.md", "SHA256SUMS"
 RELEASE_FILES = frozenset([*EXPORT_FILES, SQLITE_FILE, CHANGES_FILE, SUMS_FILE])

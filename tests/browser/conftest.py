@@ -1,19 +1,22 @@
 """Fixtures for the real extension in Debian's Chromium: the browser, the test sites, the backend.
 
-Test sites are named hosts (thepiratebay.org, cf-shop.com, plain-site.org) that Chromium resolves
-to a local page server; the backend is the real app (conftest.live_server) with DNS pointed at the
-test DNS server. Nothing leaves the machine.
+Test sites are named hosts (thepiratebay.org, cf-shop.com, plain-site.org, mega.nz) that Chromium
+resolves to a local page server; the backend is the real app (conftest.live_server) with DNS pointed
+at the test DNS server, or FakeCaseflag, a small server that plays one and counts every request it
+gets. Nothing leaves the machine.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -27,7 +30,17 @@ SITE_HOSTS = (
     "cf-shop.com", "www.cf-shop.com",
     "plain-site.org", "www.plain-site.org",
     "riaa.com", "servfail.com",
+    "me.ga", "caseflag.test", "printer.local",
 )
+# Listed, in the granted copy's list only, as one of The Pirate Bay's domains.
+ONION_HOST = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
+SITE_HOSTS += (ONION_HOST,)
+# The provider the granted copy's list adds: every loopback address is "served" by it.
+TEST_PROVIDER = {
+    "id": "loopback-test-hosting", "name": "Loopback Test Hosting", "short_label": "LB",
+    "entity_id": "cloudflare", "ipv4": ["127.0.0.0/8"], "ipv6": [], "nameserver_patterns": [],
+    "cname_patterns": [], "header_patterns": [],
+}
 # How long the worker may take from a page load to a badge (the backend's DNS budget is 1 s).
 CHECK_TIMEOUT = 15.0
 
@@ -40,10 +53,17 @@ class PageServer:
         seen = self.requests
 
         class Handler(BaseHTTPRequestHandler):
+            def version_string(self) -> str:
+                # Sites named cf-… answer as Cloudflare's edge does (what the connection permission reads).
+                host = getattr(self, "headers", None) and self.headers.get("Host", "")
+                return "cloudflare" if host and host.startswith(("cf-", "www.cf-")) else "caseflag-test"
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 seen.append((self.headers.get("Host", ""), self.path))
                 body = b"<!doctype html><title>test site</title><p>A page for the caseflag tests.</p>"
                 self.send_response(200)
+                if self.version_string() == "cloudflare":
+                    self.send_header("CF-Ray", "8c1f2e3d4a5b6c7d-FRA")
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -65,13 +85,127 @@ class PageServer:
         self._server.server_close()
 
 
+class FakeCaseflag:
+    """Plays a caseflag server on loopback: /healthz, /api/v1/check (every name is a "party" of a
+    fake list, so its answers are told apart from the built-in list's) and /api/v1/dataset/index
+    (whatever body and ETag a test sets, 304 for a matching If-None-Match). Sends the CORS headers
+    the real server sends to the extension, and keeps (method, target, headers) of every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict]] = []
+        self.index_body: bytes | None = None
+        self.index_etag: str | None = None
+        self.failing = False
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _send(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+                self.send_response(status)
+                origin = self.headers.get("Origin")
+                if origin:
+                    self.send_header("Access-Control-Allow-Origin", origin)
+                    self.send_header("Access-Control-Expose-Headers", "ETag")
+                    self.send_header("Vary", "Origin")
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_OPTIONS(self) -> None:  # noqa: N802
+                fake.requests.append(("OPTIONS", self.path, dict(self.headers)))
+                self._send(204, headers={"Access-Control-Allow-Methods": "GET",
+                                         "Access-Control-Allow-Headers": "Accept, If-None-Match"})
+
+            def do_GET(self) -> None:  # noqa: N802
+                fake.requests.append(("GET", self.path, dict(self.headers)))
+                parts = urlsplit(self.path)
+                if fake.failing:
+                    self._send(503, b'{"error": {"code": "unavailable", "message": "down for the test"}}')
+                elif parts.path == "/healthz":
+                    self._json({"status": "ok", "dataset_version": "fake-server"})
+                elif parts.path == "/api/v1/check":
+                    domain = parse_qs(parts.query).get("domain", [""])[0]
+                    self._json(fake_answer(domain))
+                elif parts.path == "/api/v1/dataset/index" and fake.index_body is not None:
+                    if fake.index_etag and self.headers.get("If-None-Match") == fake.index_etag:
+                        self._send(304, headers={"ETag": fake.index_etag})
+                    else:
+                        headers = {"Content-Type": "application/json"}
+                        if fake.index_etag:
+                            headers["ETag"] = fake.index_etag
+                        self._send(200, fake.index_body, headers)
+                else:
+                    self._send(404, b'{"error": {"code": "not_found", "message": "no such page"}}')
+
+            def _json(self, body: dict) -> None:
+                self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def targets(self, path: str | None = None) -> list[str]:
+        return [target for _, target, _ in self.requests if path is None or urlsplit(target).path == path]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def fake_answer(domain: str) -> dict:
+    return {"query": domain, "hostname": domain, "registrable_domain": domain,
+            "verdict": {"level": "party", "badge": {"text": "i", "color": "#1565c0"},
+                        "reasons": ["The fake server says so."]},
+            "matches": [], "infrastructure": {"status": "skipped", "reason": "fake", "addresses": [],
+                                              "providers": []},
+            "dataset_version": "fake-server", "checked_at": "2026-12-03T12:00:00+00:00"}
+
+
+def bundled_index() -> dict:
+    return json.loads((EXTENSION_DIR / "data" / "index.json").read_text(encoding="utf-8"))
+
+
+def granted_copy(target: Path, connection: str = "required") -> Path:
+    """A copy of the extension in which the optional connection permission is required, and whose
+    list adds TEST_PROVIDER. Why: Playwright cannot answer the browser's permission prompt, and
+    Chromium has no switch that grants an optional permission; a required one is granted at install,
+    which is the state a person reaches by allowing it in the settings. The code paths are the same
+    (chrome.webRequest exists at start-up, permissions.contains is true). The list also names an
+    .onion address (ONION_HOST) for The Pirate Bay.
+
+    connection="optional" keeps webRequest optional and makes only the host access required: then
+    the settings' own request for the connection permission adds no new warning, and Chromium
+    grants it without a prompt, so a test can take the real path through the settings page."""
+    shutil.copytree(EXTENSION_DIR, target)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    if connection == "required":
+        manifest["permissions"] = [*manifest["permissions"], *manifest.pop("optional_permissions")]
+    manifest["host_permissions"] = manifest.pop("optional_host_permissions")
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    index = bundled_index()
+    index["providers"].append(TEST_PROVIDER)
+    next(entity for entity in index["entities"] if entity["id"] == "the-pirate-bay")["domains"].append(ONION_HOST)
+    (target / "data" / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    return target
+
+
 class ExtensionBrowser:
     """Chromium with the unpacked extension loaded, and helpers that ask its service worker."""
 
-    def __init__(self, playwright, lang: str, pages: PageServer) -> None:
+    def __init__(self, playwright, lang: str, pages: PageServer, extension_dir: Path = EXTENSION_DIR,
+                 profile: tempfile.TemporaryDirectory | None = None) -> None:
         self.lang = lang
         self.pages = pages
-        self._profile = tempfile.TemporaryDirectory(prefix=f"caseflag-chromium-{lang}-")
+        # A profile handed over from a closed browser is that browser started again.
+        self._profile = profile or tempfile.TemporaryDirectory(prefix=f"caseflag-chromium-{lang}-")
         rules = ",".join(f"MAP {host} 127.0.0.1" for host in SITE_HOSTS)
         self.context = playwright.chromium.launch_persistent_context(
             self._profile.name,
@@ -83,8 +217,8 @@ class ExtensionBrowser:
             viewport={"width": 1000, "height": 700},
             ignore_default_args=["--disable-extensions"],
             args=[
-                f"--disable-extensions-except={EXTENSION_DIR}",
-                f"--load-extension={EXTENSION_DIR}",
+                f"--disable-extensions-except={extension_dir}",
+                f"--load-extension={extension_dir}",
                 f"--host-resolver-rules={rules}",
                 f"--lang={lang}",
                 "--no-sandbox",
@@ -102,11 +236,15 @@ class ExtensionBrowser:
 
     # ---- options and storage --------------------------------------------------------------------
 
-    def reset(self, backend_url: str, **options) -> None:
-        """Forgets every stored answer and tab, then sets the options (defaults plus these)."""
-        settings = {"backendUrl": backend_url, "enabled": True, "pausedSites": [], "checkPrivate": False}
+    def reset(self, backend_url: str | None = None, **options) -> None:
+        """Forgets every stored answer, tab and downloaded list, then sets the options: server mode
+        at backend_url when one is given, else the built-in list (defaults plus these options)."""
+        settings = {"mode": "server" if backend_url else "builtin", "enabled": True, "pausedSites": [],
+                    "checkPrivate": False}
+        if backend_url:
+            settings["backendUrl"] = backend_url
         settings.update(options)
-        self.worker.evaluate("() => chrome.storage.session.clear()")
+        self.worker.evaluate("() => Promise.all([chrome.storage.session.clear(), chrome.storage.local.clear()])")
         self.worker.evaluate("(settings) => chrome.storage.local.set(settings)", settings)
         # The worker reacts to option changes asynchronously (it drops stored answers); let it finish
         # before the test navigates, so that reaction cannot race the test's own checks.
@@ -170,7 +308,9 @@ class ExtensionBrowser:
             state = self.action(tab_id)
             done = state["title"] == title if title else host in state["title"] and state["title"] != checking
             if done:
-                return state
+                # The worker sets the title last, but action() reads the badge first: read it all
+                # again, so that a badge set between the two reads is not missed.
+                return self.action(tab_id)
             time.sleep(0.1)
         raise AssertionError(f"the check of {host} did not finish; toolbar state: {state}")
 
@@ -217,9 +357,13 @@ class ExtensionBrowser:
         for page in self.context.pages[1:]:
             page.close()
 
-    def close(self) -> None:
+    def close(self, keep_profile: bool = False):
+        """Ends the browser; with keep_profile, returns its profile for an ExtensionBrowser to restart."""
         self.context.close()
+        if keep_profile:
+            return self._profile
         self._profile.cleanup()
+        return None
 
 
 # Package scope, not session: Playwright's sync API keeps an asyncio loop running on the main thread,
@@ -262,12 +406,36 @@ def browser_de(playwright_instance, page_server):
     browser.close()
 
 
+@pytest.fixture(scope="package")
+def browser_granted(playwright_instance, page_server, tmp_path_factory):
+    """English, the copy of the extension with the connection permission granted (see granted_copy)."""
+    extension = granted_copy(tmp_path_factory.mktemp("granted") / "extension")
+    browser = ExtensionBrowser(playwright_instance, "en", page_server, extension)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture
-def browser(browser_en, live_server):
-    """The English browser pointed at a fresh backend, with no stored answers; pages closed after."""
+def browser(browser_en):
+    """The English browser in built-in mode (a fresh install's), nothing stored; pages closed after."""
+    browser_en.reset()
+    yield browser_en
+    browser_en.close_pages()
+
+
+@pytest.fixture
+def server_browser(browser_en, live_server):
+    """The English browser asking a fresh real backend, with no stored answers; pages closed after."""
     browser_en.reset(live_server.url)
     yield browser_en
     browser_en.close_pages()
+
+
+@pytest.fixture
+def fake_server():
+    server = FakeCaseflag()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

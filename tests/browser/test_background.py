@@ -1,4 +1,5 @@
-"""The service worker in Chromium against the real backend: badges, tooltips, privacy, storage."""
+"""The service worker in Chromium in server mode, against the real backend: badges, tooltips,
+privacy, storage, and the built-in list as the fallback when the server is gone."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ pytestmark = pytest.mark.browser
 RED = [0xC6, 0x28, 0x28, 255]
 BLUE = [0x15, 0x65, 0xC0, 255]
 AMBER = [0xF9, 0xA8, 0x25, 255]
+
+
+@pytest.fixture
+def browser(server_browser):
+    """Every test here asks the real backend (server mode)."""
+    return server_browser
 
 
 def checked_domains(requests: list[str]) -> list[str]:
@@ -52,17 +59,21 @@ def test_site_with_nothing_known_gets_no_badge(browser):
     assert state["title"] == browser.message("titleNone", "plain-site.org")
 
 
-def test_unreachable_backend_gives_no_alarming_badge(browser, live_server):
-    """With no server answering, a target site gets no badge and the popup says why."""
-    browser.reset(f"http://127.0.0.1:{closed_port()}")
+def test_unreachable_backend_falls_back_to_the_built_in_list(browser, live_server):
+    """With no server answering, the built-in list answers (a red "!" for a target) and the popup says so."""
+    dead = f"http://127.0.0.1:{closed_port()}"
+    browser.reset(dead)
     _, tab, state = browser.visit("thepiratebay.org")
-    assert state["text"] == ""
-    assert state["title"] == browser.message("titleUnknown", "thepiratebay.org")
+    assert state["text"] == "!"
+    assert state["color"] == RED
+    assert state["title"] == browser.message("titleTarget", "thepiratebay.org", "The Pirate Bay")
 
     popup = browser.popup(tab)
-    assert popup.locator("#notice-title").inner_text() == browser.message("noticeUnreachableTitle")
-    assert "unknown" in popup.locator("#notice-text").inner_text()
-    assert popup.locator("#verdict").is_hidden()
+    assert popup.locator("#fallback").is_visible()
+    assert popup.locator("#fallback h2").inner_text() == "The server did not answer"
+    assert popup.locator("#fallback-text").inner_text().startswith(f"caseflag could not reach the server at {dead}")
+    assert popup.locator("#source").inner_text().startswith("Answered by the built-in list (version ")
+    assert popup.locator("#verdict-title").inner_text() == "Target of copyright enforcement"
 
 
 def test_unavailable_dns_gives_no_badge_and_the_popup_says_why(browser):
@@ -77,13 +88,17 @@ def test_unavailable_dns_gives_no_badge_and_the_popup_says_why(browser):
     assert "SERVFAIL" in infrastructure
 
 
-def test_stopped_backend_gives_no_alarming_badge(browser, live_server):
-    """The real backend stopped mid-session: a site not yet stored gets no badge, not "CF"."""
+def test_stopped_backend_falls_back_without_a_provider_badge(browser, live_server):
+    """The real backend stopped mid-session: the built-in list answers, and with no DNS (and no
+    connection permission) it claims no provider, so cf-shop.com gets no "CF"."""
     browser.visit("thepiratebay.org")
     live_server.stop()
-    _, _, state = browser.visit("cf-shop.com")
+    _, tab, state = browser.visit("cf-shop.com")
     assert state["text"] == ""
-    assert state["title"] == browser.message("titleUnknown", "cf-shop.com")
+    assert state["title"] == browser.message("titleNone", "cf-shop.com")
+    popup = browser.popup(tab)
+    assert popup.locator("#fallback").is_visible()
+    assert popup.locator("#infra-status").inner_text() == browser.message("infraBuiltinSkipped")
 
 
 def test_only_the_hostname_reaches_the_backend(browser, live_server, page_server):
@@ -97,6 +112,8 @@ def test_only_the_hostname_reaches_the_backend(browser, live_server, page_server
     assert live_server.requests, "the backend was never asked"
     for target in live_server.requests:
         parts = urlsplit(target)
+        if target == "/api/v1/dataset/index":
+            continue  # the list download, which carries nothing about the sites
         assert parts.path == "/api/v1/check", target
         assert list(parse_qs(parts.query, keep_blank_values=True)) == ["domain"], target
         assert "s3cr3t" not in target and "torrent" not in target and "account" not in target

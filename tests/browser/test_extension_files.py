@@ -29,17 +29,37 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_manifest_asks_for_the_fewest_permissions():
-    """MV3; storage and webNavigation; only the loopback backend up front, others at run time."""
+    """MV3; storage and webNavigation up front and no host at all; a server's host and the
+    connection permission (webRequest) only when asked for in the settings."""
     data = manifest()
     assert data["manifest_version"] == 3
     assert data["permissions"] == ["storage", "webNavigation"]
-    assert data["host_permissions"] == ["http://127.0.0.1/*"]
+    assert "host_permissions" not in data
+    assert data["optional_permissions"] == ["webRequest"]
     assert data["optional_host_permissions"] == ["http://*/*", "https://*/*"]
     assert "content_scripts" not in data
 
 
+def test_special_use_names_are_the_servers():
+    """common.js skips exactly the special-use suffixes the server refuses (plus .lan)."""
+    from caseflag.specialuse import SPECIAL_USE_SUFFIXES
+
+    text = (EXTENSION_DIR / "common.js").read_text(encoding="utf-8")
+    block = re.search(r"SPECIAL_USE_SUFFIXES = Object\.freeze\(\[(.*?)\]\)", text, re.S).group(1)
+    assert tuple(re.findall(r'"([^"]+)"', block)) == SPECIAL_USE_SUFFIXES
+
+
+def test_the_bundled_list_is_the_export_of_data():
+    """extension/data/index.json is there for the built-in mode and names its special-use suffixes."""
+    index = json.loads((EXTENSION_DIR / "data" / "index.json").read_text(encoding="utf-8"))
+    assert {"format", "version", "date"} <= set(index)
+    from caseflag.specialuse import SPECIAL_USE_SUFFIXES
+
+    assert tuple(index["special_use"]["suffixes"]) == SPECIAL_USE_SUFFIXES
+
+
 def test_manifest_loads_in_chrome_and_firefox():
-    """Both background keys, a Gecko id, and localized name and description."""
+    """Both background keys, a Gecko id, localized name and description, and a CSP that keeps http."""
     data = manifest()
     assert data["background"]["service_worker"] == "background.js"
     assert data["background"]["scripts"] == ["background.js"]
@@ -47,6 +67,8 @@ def test_manifest_loads_in_chrome_and_firefox():
     assert data["default_locale"] == "en"
     for key in ("name", "short_name", "description"):
         assert re.fullmatch(r"__MSG_\w+__", data[key])
+    # Firefox's default adds upgrade-insecure-requests, which would turn an http:// server's address into https://.
+    assert data["content_security_policy"]["extension_pages"] == "script-src 'self'; object-src 'self'"
 
 
 def test_icons_exist_at_their_declared_sizes():

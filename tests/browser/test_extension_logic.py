@@ -47,13 +47,17 @@ def result(level, badge=None, providers=()):
          {"text": "CF", "color": "#f9a825", "textColor": BLACK}),
         (result("infrastructure", {"text": "CF", "color": "red; background: url(x)"}),
          {"text": "CF", "color": "#f9a825", "textColor": BLACK}),
+        (result("related", {"text": "~", "color": "#78909c"}), {"text": "~", "color": "#78909c", "textColor": BLACK}),
+        (result("related"), {"text": "~", "color": "#78909c", "textColor": BLACK}),
         (result("none", {"text": "", "color": "#757575"}), {"text": "", "color": None, "textColor": None}),
         (result("something-new"), {"text": "", "color": None, "textColor": None}),
     ],
-    ids=["target", "target-default", "party", "infrastructure-label", "bad-color", "none", "unknown-level"],
+    ids=["target", "target-default", "party", "infrastructure-label", "bad-color", "related", "related-default",
+         "none", "unknown-level"],
 )
 def test_badge_follows_the_verdict(run, answer, badge):
-    """Red "!" for targets, blue for parties, amber provider label for infrastructure, else none."""
+    """Red "!" for targets, blue for parties, grey "~" for related, amber provider label for
+    infrastructure, else none."""
     assert run("return api.badgeFor(arg);", answer) == badge
 
 
@@ -73,15 +77,22 @@ def test_only_http_links_are_accepted(run):
 
 
 def test_only_the_hostname_of_a_page_is_kept(run):
-    """A page URL is reduced to its hostname; other schemes and local names are not checked."""
-    urls = ["https://WWW.Example.org./a/b?c=d#e", "http://example.org:8080/", "chrome://settings",
+    """A page URL is reduced to its hostname; other schemes, local and special-use names are not
+    sent anywhere."""
+    urls = ["https://WWW.Shop-Site.org./a/b?c=d#e", "http://shop-site.org:8080/", "chrome://settings",
             "file:///etc/passwd", "http://localhost:8000/", "http://192.168.1.1/", "http://[::1]/",
-            "http://printer.local/", "http://intranet/"]
+            "http://printer.local/", "http://intranet/", "http://router.home.arpa/", "http://x.example.com/",
+            "http://site.test/", "http://abcdefgh.onion/", "http://a.alt/", "http://box.internal/",
+            "http://nas.lan/", "http://example.net/", "http://notexample.com/"]
     assert run("return arg.map(common.classifyUrl);", urls) == [
-        {"hostname": "www.example.org"}, {"hostname": "example.org"}, {"skip": "scheme"}, {"skip": "scheme"},
+        {"hostname": "www.shop-site.org"}, {"hostname": "shop-site.org"}, {"skip": "scheme"}, {"skip": "scheme"},
         {"skip": "local", "hostname": "localhost"}, {"skip": "local", "hostname": "192.168.1.1"},
         {"skip": "local", "hostname": "[::1]"}, {"skip": "local", "hostname": "printer.local"},
-        {"skip": "local", "hostname": "intranet"},
+        {"skip": "local", "hostname": "intranet"}, {"skip": "local", "hostname": "router.home.arpa"},
+        {"skip": "local", "hostname": "x.example.com"}, {"skip": "local", "hostname": "site.test"},
+        {"skip": "local", "hostname": "abcdefgh.onion"}, {"skip": "local", "hostname": "a.alt"},
+        {"skip": "local", "hostname": "box.internal"}, {"skip": "local", "hostname": "nas.lan"},
+        {"skip": "local", "hostname": "example.net"}, {"hostname": "notexample.com"},
     ]
 
 
@@ -109,3 +120,16 @@ def test_answers_without_a_verdict_are_rejected(run):
     outcome = run("""try { api.validateResult(arg); return null; }
                      catch (err) { return [err.name, err.kind]; }""", {"hostname": "x.org", "verdict": {}})
     assert outcome == ["BackendError", "invalid"]
+
+
+def test_the_tooltip_of_a_related_site_names_both_entities(run):
+    """titleFor names the site's entity and the related one that is in cases, not one that is not."""
+    answer = result("related")
+    answer["matches"] = [{"entity": {"name": "MEGA"}, "matched_by": "registrable_domain", "related": [
+        {"name": "Mirror Without Cases", "relation": "mirror", "cases": []},
+        {"name": "Megaupload", "relation": "predecessor", "cases": [{"id": "c", "role": "defendant"}]},
+    ]}]
+    assert run("return api.titleFor(api.validateResult(arg));", answer) == [
+        "titleRelated", ["example.org", "MEGA", "Megaupload"]]
+    answer["matches"][0]["related"] = []
+    assert run("return api.titleFor(api.validateResult(arg));", answer) == ["titleRelatedNoName", ["example.org"]]

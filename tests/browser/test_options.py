@@ -1,4 +1,9 @@
-"""The options page in Chromium: the backend address checked with /healthz, switches, paused sites."""
+"""The options page in Chromium: the mode, the backend address checked with /healthz, the list,
+switches, paused sites.
+
+Saving server mode asks for the server's host permission, and Playwright cannot answer the browser's
+prompt, so the tests that save or test an address run in the copy of the extension whose host access
+is granted at install (conftest.granted_copy); a granted permission answers at once, as here."""
 
 from __future__ import annotations
 
@@ -6,6 +11,14 @@ import pytest
 from dnsserver import closed_port
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser(browser_granted, live_server):
+    """The granted copy asking the real backend."""
+    browser_granted.reset(live_server.url)
+    yield browser_granted
+    browser_granted.close_pages()
 
 
 @pytest.fixture
@@ -82,3 +95,32 @@ def test_switches_and_paused_sites_are_saved(browser, live_server, options):
     options.locator("#paused-list .remove").click()
     options.locator("#paused-empty").wait_for()
     assert stored(browser, "pausedSites") == []
+
+
+def test_mode_switch_saves_each_mode(browser, live_server, options):
+    """Built-in saves at once and stops the server checks; choosing the server saves it and checks it."""
+    options.wait_for_function("() => document.getElementById('backend-status').dataset.tone === 'ok'")
+    assert options.locator("#mode-server").is_checked()
+    assert options.locator("#update-list").is_visible()
+
+    options.locator("#mode-builtin").check()
+    options.wait_for_function("() => !document.getElementById('mode-status').hidden")
+    assert options.locator("#mode-status").inner_text() == (
+        "Saved: answers come from the built-in list. Nothing leaves your browser.")
+    assert stored(browser, "mode") == "builtin"
+    assert options.locator("#update-list").is_hidden()
+    asked = len(live_server.requests)
+
+    # A reload in built-in mode asks the server nothing, not even /healthz.
+    options.reload()
+    options.wait_for_function("() => document.getElementById('list-info').textContent !== ''")
+    assert options.locator("#mode-builtin").is_checked()
+    assert options.locator("#list-info").inner_text().startswith("In use: version ")
+    assert "which came with caseflag" in options.locator("#list-info").inner_text()
+    assert len(live_server.requests) == asked
+
+    text = status_after(options, lambda: options.locator("#mode-server").check())
+    assert text.startswith(f"Saved. A caseflag server answers at {live_server.url}.")
+    assert stored(browser, "mode") == "server"
+    assert stored(browser, "backendUrl") == live_server.url
+    assert options.locator("#mode-status").inner_text() == f"Saved: caseflag asks the server at {live_server.url}."

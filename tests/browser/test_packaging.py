@@ -51,7 +51,8 @@ def test_build_script_packs_a_zip_per_browser(tmp_path):
     assert chrome.namelist() == firefox.namelist()
     names = set(chrome.namelist())
     assert {"manifest.json", "background.js", "popup/popup.html", "options/options.html",
-            "_locales/en/messages.json", "_locales/de/messages.json", "icons/icon-128.png"} <= names
+            "_locales/en/messages.json", "_locales/de/messages.json", "icons/icon-128.png",
+            "local.js", "data/index.json"} <= names  # the built-in list travels with the package
     assert not any(name.endswith((".py", ".md")) for name in names)
 
     chrome_manifest = json.loads(chrome.read("manifest.json"))

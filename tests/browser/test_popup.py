@@ -13,6 +13,12 @@ TPB_CASE = "pirate-bay-trial-sweden"
 BRIDAL_CASE = "bridal-makers-v-cloudflare"
 
 
+@pytest.fixture
+def browser(server_browser):
+    """The popups here show the real backend's answers (server mode), DNS evidence included."""
+    return server_browser
+
+
 def backend_answer(live_server, domain: str) -> dict:
     with urllib.request.urlopen(f"{live_server.url}/api/v1/check?domain={domain}", timeout=10) as response:
         return json.load(response)
@@ -65,6 +71,8 @@ def test_popup_in_english(browser, live_server, artifacts):
     assert "Served by Cloudflare: 104.21.16.1 is in 104.16.0.0/13" in infrastructure
     assert "nameservers *.ns.cloudflare.com" in infrastructure
     assert popup.locator("#pause").inner_text() == "Pause on thepiratebay.org"
+    assert popup.locator("#source").inner_text() == f"Answered by the server at {live_server.url}."
+    assert popup.locator("#fallback").is_hidden()
 
     popup.screenshot(path=str(artifacts / "popup-en.png"), full_page=True)
 
@@ -88,6 +96,7 @@ def test_popup_in_german(browser_de, live_server, artifacts):
     assert "Ausgeliefert über Cloudflare: 104.21.16.1 liegt in 104.16.0.0/13" in (
         popup.locator("#infra-providers").inner_text())
     assert popup.locator("#recheck").inner_text() == "Erneut prüfen"
+    assert popup.locator("#source").inner_text() == f"Antwort des Servers unter {live_server.url}."
 
     popup.screenshot(path=str(artifacts / "popup-de.png"), full_page=True)
     browser_de.close_pages()
