@@ -108,12 +108,6 @@ const PY_SPACE = "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2
   + "\u2009\u200a\u2028\u2029\u202f\u205f\u3000";
 const CONTROL = /[\x00-\x20\x7f]/;
 const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.\-]*:\/\//;
-// str.isdigit(): decimal digits and the other digits (superscripts, circled digits, …).
-const PY_DIGITS = new RegExp(
-  "^[\\p{Nd}\\u00b2\\u00b3\\u00b9\\u1369-\\u1371\\u19da\\u2070\\u2074-\\u2079\\u2080-\\u2089"
-  + "\\u2460-\\u2468\\u2474-\\u247c"
-  + "\\u2488-\\u2490\\u24ea\\u24f5-\\u24fd\\u24ff\\u2776-\\u277e\\u2780-\\u2788\\u278a-\\u2792\\u{10a40}-\\u{10a43}"
-  + "\\u{10e60}-\\u{10e68}\\u{11052}-\\u{1105a}\\u{1f100}-\\u{1f10a}]+$", "u");
 
 function pyStrip(text) {
   let start = 0;
@@ -125,6 +119,7 @@ function pyStrip(text) {
 
 const SEPARATORS = ["/", "?", "#"];
 
+// Mirrors domains.py's _extract_host: every part that is cut must itself be well formed.
 function extractHost(text) {
   let rest = text.includes("://") ? text.replace(SCHEME, "") : text;
   if (rest.startsWith("//")) rest = rest.slice(2);
@@ -132,21 +127,46 @@ function extractHost(text) {
     const at = rest.indexOf(sep);
     if (at !== -1) rest = rest.slice(0, at);
   }
+  if (rest.includes("\\")) throw invalid("The host part contains a backslash; write the host name alone.");
   rest = rest.slice(rest.lastIndexOf("@") + 1);
+  if (rest.includes("%")) {
+    throw invalid("The host contains percent-encoding (%); write the host name itself, not an encoded form.");
+  }
   if (rest.startsWith("[")) {
     const end = rest.indexOf("]");
     if (end === -1) throw invalid("An IPv6 address in brackets is missing its closing ']'.");
-    const port = rest.slice(end + 1);
-    if (port && !/^:[\p{Nd}]{0,5}$/u.test(port)) throw invalid("Unexpected text after the bracketed IPv6 address.");
-    return rest.slice(1, end);
+    const host = rest.slice(1, end);
+    const after = rest.slice(end + 1);
+    if (!host) throw invalid("The brackets hold nothing; they are for an IPv6 address.");
+    if (host.includes("[") || !host.includes(":")) {
+      throw invalid(`Brackets may only hold an IPv6 address, not ${pyRepr(host)}.`);
+    }
+    if (after && !after.startsWith(":")) {
+      throw invalid("Unexpected text after the bracketed IPv6 address; only ':port' may follow.");
+    }
+    if (after) checkPort(after.slice(1));
+    return host;
+  }
+  if (rest.includes("[") || rest.includes("]")) {
+    throw invalid("A bracket outside an IPv6 address in brackets ([2001:db8::1]).");
   }
   const colon = rest.indexOf(":");
   if (colon !== -1 && rest.indexOf(":", colon + 1) === -1) {
-    const port = rest.slice(colon + 1);
+    checkPort(rest.slice(colon + 1));
     rest = rest.slice(0, colon);
-    if (port && !PY_DIGITS.test(port)) throw invalid(`The port ${pyRepr(port)} is not a number.`);
   }
   return rest;
+}
+
+/** A port after ':' must be a number from 1 to 65535 (domains.py's _check_port). */
+function checkPort(port) {
+  if (!port) {
+    throw invalid("Nothing follows the ':' where the port should be; give a port from 1 to 65535 "
+      + "or leave out the ':'.");
+  }
+  if (!/^[0-9]+$/.test(port)) throw invalid(`The port ${pyRepr(port.slice(0, 20))} is not a number (ports are 1 to 65535).`);
+  const number = Number(port);
+  if (!(number > 0 && number < 65536)) throw invalid(`The port ${port.slice(0, 20)} is out of range; ports are 1 to 65535.`);
 }
 
 export function pyRepr(text) {
