@@ -45,32 +45,23 @@ export const ONION_REASON = "Onion names are never resolved: they are reached th
 
 // Answers kept per prepared index for inputs without connection info: a browser visits the same few
 // hosts again and again (the server keeps parsed names the same way).
-const ANSWER_CACHE_SIZE = 2048;
+const ANSWER_CACHE_SIZE = 4096;
 
-/** At most 2 × size answers in two generations: when the new one is full it becomes the old one, and
- * an answer asked for again moves back to the new one. Nothing is scanned to evict. */
+/** At most size answers; when full it is emptied and fills again with the hosts still visited. One
+ * lookup per check, nothing scanned to evict: a name seen once costs no more than a Map.set. */
 class AnswerCache {
   constructor(size) {
     this.size = size;
-    this.recent = new Map();
-    this.older = new Map();
+    this.answers = new Map();
   }
 
   get(key) {
-    let value = this.recent.get(key);
-    if (value === undefined) {
-      value = this.older.get(key);
-      if (value !== undefined) this.set(key, value);
-    }
-    return value;
+    return this.answers.get(key);
   }
 
   set(key, value) {
-    if (this.recent.size >= this.size) {
-      this.older = this.recent;
-      this.recent = new Map();
-    }
-    this.recent.set(key, value);
+    if (this.answers.size >= this.size) this.answers.clear();
+    this.answers.set(key, value);
   }
 }
 
@@ -204,6 +195,16 @@ class PreparedIndex {
     for (const entity of index.entities) {
       for (const [domain, relation] of entity.aliases) this.domains.set(domain, [entity, relation]);
     }
+    // Every name some listed name is under ("co.uk" and "example.co.uk" for "www.example.co.uk"): a
+    // registrable domain not in it has no listed name below it, so it is the one name to look up.
+    this.above = new Set();
+    for (const domain of this.domains.keys()) {
+      for (let dot = domain.indexOf("."); dot !== -1; dot = domain.indexOf(".", dot + 1)) {
+        const parent = domain.slice(dot + 1);
+        if (this.above.has(parent)) break; // and so are its own parents
+        this.above.add(parent);
+      }
+    }
     this.rules = new HostnameRules(index);
     this.providers = index.providers.map((provider) => ({
       ...provider,
@@ -317,6 +318,15 @@ function caseEntry(index, caseId, role, sourceIds) {
 /** The listed entity for a parsed host: the name, or a parent down to its registrable domain. */
 function findListed(host, index) {
   if (host.isIp) return null;
+  const registrable = host.registrable;
+  if (host.parents === 0 || !index.above.has(registrable)) {
+    // Nothing listed is under the registrable domain, so of the name and its parents only it can be listed.
+    const hit = index.domains.get(registrable);
+    if (hit === undefined) return null;
+    const relation = hit[1];
+    return { entity: hit[0], relation, matchedBy: relation !== null ? "alias" : "registrable_domain",
+             domain: registrable };
+  }
   let parents = host.parents;
   let candidate = host.name;
   let hit = index.domains.get(candidate);
