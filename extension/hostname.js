@@ -116,8 +116,7 @@ function childAt(node, text, start, end) {
   const candidates = node.byShape.get(labelShape(end - start, text.charCodeAt(start), text.charCodeAt(end - 1)));
   if (candidates === undefined) return undefined;
   for (let i = 0; i < candidates.length; i++) {
-    const [label, child] = candidates[i];
-    if (text.startsWith(label, start)) return child;
+    if (text.startsWith(candidates[i][0], start)) return candidates[i][1];
   }
   return undefined;
 }
@@ -556,7 +555,9 @@ function fastParse(text, rules) {
   if (node === undefined) return null; // no rule for the last label: parse() says what that means
   const special = rules.specialUseByTop.get(node);
   if (special !== undefined) {
-    for (const [name, dotted] of special) if (text.endsWith(dotted) || text === name) return null;
+    for (let i = 0; i < special.length; i++) {
+      if (text.endsWith(special[i][1]) || text === special[i][0]) return null;
+    }
   }
   let depth = 1;
   let suffix = node.end ? 1 : 0;
