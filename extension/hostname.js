@@ -544,7 +544,8 @@ function fastParse(text, rules) {
     }
   }
   const last = text.charCodeAt(length - 1);
-  if (dots === 0 || start === length || length - start > MAX_LABEL_LENGTH || last === 45 || (last >= 48 && last <= 57)) {
+  if (dots === 0 || start === length || length - start > MAX_LABEL_LENGTH || last === 45
+      || (last >= 48 && last <= 57)) {
     return null;
   }
   const count = dots + 1;

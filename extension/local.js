@@ -609,7 +609,8 @@ function buildWithoutEvidence(index, query, host, match, infrastructure) {
     let said = parts.said;
     if (said === null) said = parts.said = index.sayings(match.entity, shared);
     level = said.level;
-    const first = match.relation ? `${match.domain} (a ${match.relation} domain)${said.tail}` : match.domain + said.tail;
+    const first = match.relation ? `${match.domain} (a ${match.relation} domain)${said.tail}`
+      : match.domain + said.tail;
     const lines = said.lines;
     if (lines.length === 0) {
       reasons = [first, infrastructure.sentence];
