@@ -14,12 +14,13 @@ export class HostnameRules {
   constructor(index) {
     this.suffixes = new SuffixTrie([...index.public_suffixes.icann, ...index.public_suffixes.private]);
     this.specialUse = index.special_use.suffixes.map((suffix) => [suffix, "." + suffix]); // [suffix, ".suffix"]
-    // The same, by last label: the fast path asks only the few that end as the name does.
+    // For the fast path: by the trie node of a last label, the special-use names ending in that label.
     this.specialUseByTop = new Map();
     for (const pair of this.specialUse) {
-      const top = pair[0].slice(pair[0].lastIndexOf(".") + 1);
-      if (!this.specialUseByTop.has(top)) this.specialUseByTop.set(top, []);
-      this.specialUseByTop.get(top).push(pair);
+      const node = this.suffixes.root.children.get(pair[0].slice(pair[0].lastIndexOf(".") + 1));
+      if (node === undefined) continue;
+      if (!this.specialUseByTop.has(node)) this.specialUseByTop.set(node, []);
+      this.specialUseByTop.get(node).push(pair);
     }
     this.neverResolved = new Set(index.special_use.never_resolved);
     this.idna = {
@@ -62,6 +63,20 @@ class SuffixTrie {
       }
       node.end = true;
     }
+    // For the fast path: per node, whether a wildcard rule continues it, and the shape (length, first
+    // and last character) of every child label, so a label no child can be is never cut out of the name.
+    const stack = [this.root];
+    while (stack.length) {
+      const node = stack.pop();
+      node.wild = node.children.has("*");
+      node.byShape = new Map(); // shape -> [[label, child], …]
+      for (const [label, child] of node.children) {
+        const shape = labelShape(label.length, label.charCodeAt(0), label.charCodeAt(label.length - 1));
+        if (!node.byShape.has(shape)) node.byShape.set(shape, []);
+        node.byShape.get(shape).push([label, child]);
+        stack.push(child);
+      }
+    }
   }
 
   /**
@@ -89,6 +104,21 @@ class SuffixTrie {
     }
     return suffix;
   }
+}
+
+/** A small integer for a label's length, first and last character (NaN, for an empty label, reads as 0). */
+function labelShape(length, first, last) {
+  return (length << 16) | ((first & 0xff) << 8) | (last & 0xff);
+}
+
+/** The child of node whose label is text's characters from start to end, or undefined; no string is made. */
+function childAt(node, text, start, end) {
+  const candidates = node.byShape.get(labelShape(end - start, text.charCodeAt(start), text.charCodeAt(end - 1)));
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    if (text.startsWith(candidates[i][0], start)) return candidates[i][1];
+  }
+  return undefined;
 }
 
 // --- parsing, as server/caseflag/domains.py parses ------------------------------------------------------
@@ -534,30 +564,40 @@ function fastParse(text, rules) {
     }
   }
   const last = text.charCodeAt(length - 1);
-  if (dots === 0 || start === length || length - start > MAX_LABEL_LENGTH || last === 45 || (last >= 48 && last <= 57)) {
+  if (dots === 0 || start === length || length - start > MAX_LABEL_LENGTH || last === 45
+      || (last >= 48 && last <= 57)) {
     return null;
   }
   const count = dots + 1;
-  const top = text.slice(start);
-  const special = rules.specialUseByTop.get(top);
+  // SuffixTrie.suffixLength, with the dots already known and no label cut out of the name.
+  const root = rules.suffixes.root;
+  if (root.wild) return null; // never in the list; parse() walks such a trie
+  let node = childAt(root, text, start, length);
+  if (node === undefined) return null; // no rule for the last label: parse() says what that means
+  const special = rules.specialUseByTop.get(node);
   if (special !== undefined) {
-    for (const [suffix, dotted] of special) if (text.endsWith(dotted) || text === suffix) return null;
-  }
-  // SuffixTrie.suffixLength, with the dots already known.
-  let node = rules.suffixes.root;
-  let depth = 0;
-  let suffix = 0;
-  let end = length;
-  for (let k = dots - 1; k >= -1; k--) {
-    const children = node.children;
-    if (children.size === 0) break;
-    const dot = k >= 0 ? DOTS[k] : -1;
-    const label = depth === 0 ? top : text.slice(dot + 1, end);
-    const next = children.get(label);
-    if (next === undefined) {
-      if (children.has("*")) suffix = children.has("!" + label) ? depth : depth + 1;
-      break;
+    for (let i = 0; i < special.length; i++) {
+      if (text.endsWith(special[i][1]) || text === special[i][0]) return null;
     }
+  }
+  let depth = 1;
+  let suffix = node.end ? 1 : 0;
+  let end = start - 1;
+  for (let k = dots - 2; k >= -1; k--) {
+    if (node.children.size === 0) break;
+    const dot = k >= 0 ? DOTS[k] : -1;
+    let next;
+    if (node.wild) {
+      const label = text.slice(dot + 1, end);
+      next = node.children.get(label);
+      if (next === undefined) {
+        suffix = node.children.has("!" + label) ? depth : depth + 1;
+        break;
+      }
+    } else {
+      next = childAt(node, text, dot + 1, end);
+    }
+    if (next === undefined) break;
     depth += 1;
     node = next;
     if (node.end) suffix = depth;

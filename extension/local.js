@@ -45,32 +45,26 @@ export const ONION_REASON = "Onion names are never resolved: they are reached th
 
 // Answers kept per prepared index for inputs without connection info: a browser visits the same few
 // hosts again and again (the server keeps parsed names the same way).
-const ANSWER_CACHE_SIZE = 2048;
+const ANSWER_CACHE_SIZE = 4096;
+// What the cache holds for an input checked once: its answer is kept from its second check on, so the
+// many hosts visited once leave no answer behind to be kept alive (and garbage-collected) for nothing.
+const SEEN_ONCE = Object.freeze({ seenOnce: true });
 
-/** At most 2 × size answers in two generations: when the new one is full it becomes the old one, and
- * an answer asked for again moves back to the new one. Nothing is scanned to evict. */
+/** At most size inputs; when full it is emptied and fills again with the hosts still visited. One
+ * lookup per check, nothing scanned to evict. */
 class AnswerCache {
   constructor(size) {
     this.size = size;
-    this.recent = new Map();
-    this.older = new Map();
+    this.answers = new Map();
   }
 
   get(key) {
-    let value = this.recent.get(key);
-    if (value === undefined) {
-      value = this.older.get(key);
-      if (value !== undefined) this.set(key, value);
-    }
-    return value;
+    return this.answers.get(key);
   }
 
   set(key, value) {
-    if (this.recent.size >= this.size) {
-      this.older = this.recent;
-      this.recent = new Map();
-    }
-    this.recent.set(key, value);
+    if (this.answers.size >= this.size) this.answers.clear();
+    this.answers.set(key, value);
   }
 }
 
@@ -195,14 +189,26 @@ class PreparedIndex {
     this.format = index.format;
     this.raw = index;
     this.entities = new Map();
-    this.domains = new Map(); // domain -> [entity, alias relation or null]
+    this.domains = new Map(); // domain -> [entity, alias relation or null, the entity's answer parts]
+    const parts = new Map();
     for (const entity of index.entities) {
       this.entities.set(entity.id, entity);
-      const own = [entity, null];
+      parts.set(entity, new AnswerParts());
+      const own = [entity, null, parts.get(entity)];
       for (const domain of entity.domains) this.domains.set(domain, own);
     }
     for (const entity of index.entities) {
-      for (const [domain, relation] of entity.aliases) this.domains.set(domain, [entity, relation]);
+      for (const [domain, relation] of entity.aliases) this.domains.set(domain, [entity, relation, parts.get(entity)]);
+    }
+    // Every name some listed name is under ("co.uk" and "example.co.uk" for "www.example.co.uk"): a
+    // registrable domain not in it has no listed name below it, so it is the one name to look up.
+    this.above = new Set();
+    for (const domain of this.domains.keys()) {
+      for (let dot = domain.indexOf("."); dot !== -1; dot = domain.indexOf(".", dot + 1)) {
+        const parent = domain.slice(dot + 1);
+        if (this.above.has(parent)) break; // and so are its own parents
+        this.above.add(parent);
+      }
     }
     this.rules = new HostnameRules(index);
     this.providers = index.providers.map((provider) => ({
@@ -287,6 +293,17 @@ class PreparedIndex {
   }
 }
 
+/** An entity's parts of an answer without evidence, made on its first match: the shared part of its
+ * match entry by how it matched, and its sayings. Fixed fields, so reading them is one load. */
+class AnswerParts {
+  constructor() {
+    this.hostname = null;
+    this.registrable_domain = null;
+    this.alias = null;
+    this.said = null;
+  }
+}
+
 function entitySummary(entity) {
   const summary = { id: entity.id, name: entity.name, kind: entity.kind, status: entity.status ?? null,
                     description: entity.description ?? null };
@@ -317,6 +334,15 @@ function caseEntry(index, caseId, role, sourceIds) {
 /** The listed entity for a parsed host: the name, or a parent down to its registrable domain. */
 function findListed(host, index) {
   if (host.isIp) return null;
+  const registrable = host.registrable;
+  if (host.parents === 0 || !index.above.has(registrable)) {
+    // Nothing listed is under the registrable domain, so of the name and its parents only it can be listed.
+    const hit = index.domains.get(registrable);
+    if (hit === undefined) return null;
+    const relation = hit[1];
+    return { entity: hit[0], relation, matchedBy: relation !== null ? "alias" : "registrable_domain",
+             domain: registrable, parts: hit[2] };
+  }
   let parents = host.parents;
   let candidate = host.name;
   let hit = index.domains.get(candidate);
@@ -326,9 +352,9 @@ function findListed(host, index) {
     hit = index.domains.get(candidate);
   }
   if (hit === undefined) return null;
-  const [entity, relation] = hit;
+  const [entity, relation, parts] = hit;
   const matchedBy = relation !== null ? "alias" : candidate === host.registrable ? "registrable_domain" : "hostname";
-  return { entity, relation, matchedBy, domain: candidate };
+  return { entity, relation, matchedBy, domain: candidate, parts };
 }
 
 /**
@@ -342,15 +368,17 @@ function findListed(host, index) {
  * Treat an answer as read-only: answers for the same input share their parts (the match entries,
  * the verdict), as the server's answers do.
  */
-export function localCheck(text, index, options = {}) {
+export function localCheck(text, index, options) {
   const prepared = index instanceof PreparedIndex ? index : prepareIndex(index);
-  const cacheable = !options.connection && typeof text === "string" && text.length <= 255;
-  if (cacheable) {
-    const hit = prepared.answers.get(text);
-    if (hit !== undefined) return hit.error ? { query: hit.query, error: hit.error, status: hit.status } : restamp(hit);
+  const connection = options === undefined ? undefined : options.connection; // no {} made per check
+  const cacheable = !connection && typeof text === "string" && text.length <= 255;
+  if (!cacheable) return answerFor(text, prepared, connection);
+  const kept = prepared.answers.get(text);
+  if (kept !== undefined && kept !== SEEN_ONCE) {
+    return kept.error ? { query: kept.query, error: kept.error, status: kept.status } : restamp(kept);
   }
-  const answer = answerFor(text, prepared, options);
-  if (cacheable) prepared.answers.set(text, answer);
+  const answer = answerFor(text, prepared, connection);
+  prepared.answers.set(text, kept === SEEN_ONCE ? answer : SEEN_ONCE);
   return answer;
 }
 
@@ -362,7 +390,7 @@ function restamp(answer) {
            checked_at: nowIso(), cached: false, source: answer.source };
 }
 
-function answerFor(text, prepared, options) {
+function answerFor(text, prepared, given) {
   let host;
   try {
     host = prepared.rules.parse(text);
@@ -382,7 +410,7 @@ function answerFor(text, prepared, options) {
       status: 422,
     };
   }
-  const connection = host.neverResolved ? null : options.connection ?? null;
+  const connection = host.neverResolved ? null : given ?? null;
   const infrastructure = infrastructureFrom(prepared, host, connection);
   if (infrastructure.json !== undefined) return buildWithoutEvidence(prepared, text, host, match, infrastructure);
   return build(prepared, text, host, match, infrastructure);
@@ -564,14 +592,25 @@ function buildWithoutEvidence(index, query, host, match, infrastructure) {
   let matches;
   let reasons;
   if (match !== null) {
-    const shared = index.matchEntry(match.entity, match.matchedBy);
+    const parts = match.parts;
+    const matchedBy = match.matchedBy;
+    let shared = matchedBy === "registrable_domain" ? parts.registrable_domain
+      : matchedBy === "hostname" ? parts.hostname : parts.alias;
+    if (shared === null) {
+      shared = index.matchEntry(match.entity, matchedBy);
+      if (matchedBy === "registrable_domain") parts.registrable_domain = shared;
+      else if (matchedBy === "hostname") parts.hostname = shared;
+      else parts.alias = shared;
+    }
     const entry = { entity: shared.entity, matched_by: shared.matched_by, role: shared.role, cases: shared.cases,
                     aliases: shared.aliases, related: shared.related, matched_domain: match.domain };
     if (match.relation) entry.relation = match.relation;
     matches = [entry];
-    const said = index.sayings(match.entity, shared);
+    let said = parts.said;
+    if (said === null) said = parts.said = index.sayings(match.entity, shared);
     level = said.level;
-    const first = match.relation ? `${match.domain} (a ${match.relation} domain)${said.tail}` : match.domain + said.tail;
+    const first = match.relation ? `${match.domain} (a ${match.relation} domain)${said.tail}`
+      : match.domain + said.tail;
     const lines = said.lines;
     if (lines.length === 0) {
       reasons = [first, infrastructure.sentence];

@@ -207,6 +207,54 @@ ODD = ["", " ", "a b.com", "http://", "https:///x", "exa mple.com", "example..co
        "mega.nz?x", "mega.nz\\x", "mega.nz\t", "\x00mega.nz", "mega\x7f.nz", "x" * 2100, "ü" * 2049]
 
 
+def _name_of_length(length: int, tail: str = "com") -> str:
+    """A name of exactly length characters ending in .tail, in labels of at most 63."""
+    body = length - len(tail) - 1
+    labels = []
+    while body > 0:
+        size = min(63, body) if body - min(63, body) != 1 else 62  # never leave a lone dot
+        labels.append("a" * size)
+        body -= size + 1
+    return ".".join(labels + [tail])
+
+
+# On either side of local.js's fast path (lowercase letter-digit-hyphen labels, no A-label, no port,
+# not ending in a digit or a dot, a public suffix, no special-use name) and of its label and name limits.
+FAST_PATH_EDGES = [
+    "a-.com", "-a.com", "a.-b.com", "a.b-.com", "a--b.com", "ab--c.com", "abc--d.com", "ab-c.com", "a-b-c.com",
+    "xn--bcher-kva.de", "www.xn--bcher-kva.de", "xn--a.com", "xn--.com", "xn--p1ai", "a.xn--p1ai", "ab--.com",
+    "XN--BCHER-KVA.DE", "Thepiratebay.org", "www.THEPIRATEBAY.org", "MEGA.NZ",
+    "a" * 63 + ".com", "a" * 64 + ".com", "www." + "a" * 63 + ".co.uk", "www." + "a" * 64 + ".co.uk",
+    "a" * 63 + "." + "b" * 63 + ".thepiratebay.org",
+    _name_of_length(252), _name_of_length(253), _name_of_length(254), _name_of_length(253, "co.uk"),
+    _name_of_length(254, "co.uk"), _name_of_length(253) + ".", _name_of_length(254) + ".",
+    "a.123", "www.a.1", "a.b1", "1a.com", "123.com", "a.0", "1.2.3.4", "a.1.2.3.4", "thepiratebay.org1",
+    "thepiratebay.org.", ".thepiratebay.org", "thepiratebay..org", "_a.thepiratebay.org", "a_b.thepiratebay.org",
+    "thepiratebay.org:443", "thepiratebay.org/", "x.example.com", "a.b.example.org", "thepiratebay.org.local",
+    "x.onion", "a.www.ck", "a.b.ck", "www.ck", "x.kawasaki.jp", "a.city.kawasaki.jp", "city.kawasaki.jp",
+    "com", "co.uk", "github.io", "a.github.io", "a.b.github.io", "a.zzzz", "a.b.no-such-tld", "a.b", "a.c",
+    "mega.nz", "www.mega.nz", "a.b.c.d.e.f.g.mega.nz", "megaupload.com", "a.megaupload.com",
+]
+
+
+def test_fast_path_edges(pair):
+    assert_parity(pair, FAST_PATH_EDGES)
+
+
+def test_the_fast_path_answers_as_the_full_parse(pair):
+    """A normalised name (the fast path) and the same name upper-cased or with a trailing dot (the full
+    parse) get the same answer, but for the query and the time."""
+    names = listed_names(pair.service.dataset)
+    plain = [name for name in names + [f"www.{n}" for n in names] + ["plain-site.org", "a.b.c.co.uk", "x.github.io"]
+             if "xn--" not in name]
+    texts = plain + [name.upper() for name in plain] + [name + "." for name in plain]
+    answers = pair.local(texts)
+    for position, name in enumerate(plain):
+        fast, *slow = answers[position], answers[position + len(plain)], answers[position + 2 * len(plain)]
+        for other in slow:
+            assert {**other, "query": None, "checked_at": None} == {**fast, "query": None, "checked_at": None}, name
+
+
 @pytest.mark.parametrize("group", ["IDN", "IPS", "SUFFIXES", "SPECIAL", "ODD"])
 def test_chosen_inputs(pair, group):
     assert_parity(pair, globals()[group])
