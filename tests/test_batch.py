@@ -302,7 +302,7 @@ class _Lines(io.StringIO):
         self.written = written
 
     def write(self, text: str) -> int:
-        self.written.append(text)
+        self.written.extend(text.splitlines(keepends=True))  # the records (one write may hold several)
         return super().write(text)
 
 
