@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
@@ -229,9 +228,9 @@ class DnsSession:
         mux = await self._mux(server)
         loop = asyncio.get_running_loop()
         waiters: list[asyncio.Future] = []
-        ids = os.urandom(2 * len(queries))  # unpredictable ids, one system call for all of them
+        ids = _random_ids(len(queries))  # unpredictable ids, drawn from the system in bulk
         for number, query in enumerate(queries):
-            query.id = int.from_bytes(ids[2 * number:2 * number + 2], "big")
+            query.id = ids[number]
             while query.id in mux.pending:  # ids must be unique among the queries in flight
                 query.id = int.from_bytes(os.urandom(2), "big")
             waiters.append(loop.create_future())
@@ -267,12 +266,33 @@ class DnsSession:
         return responses
 
     async def _tcp(self, server: tuple[str, int], query: _Query, deadline: float):
+        import dns.asyncquery  # on first use: a tenth of a batch's start-up, for the rare truncated answer
+
         try:
             return await dns.asyncquery.tcp(query.message(), server[0],
                                             timeout=max(deadline - time.monotonic(), 0.01), port=server[1])
         except (dns.exception.DNSException, OSError, EOFError, ValueError) as err:
             return err
 
+
+class _IdPool:
+    """Query ids from os.urandom, 4 kB at a time instead of a system call per host."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+
+    def __call__(self, count: int) -> list[int]:
+        if len(self._ids) < count:
+            data = os.urandom(max(4096, 2 * count))
+            self._ids += [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
+        taken = self._ids[-count:]
+        del self._ids[-count:]
+        return taken
+
+
+_random_ids = _IdPool()
+if hasattr(os, "register_at_fork"):  # a forked process (batch --jobs, gunicorn) draws ids of its own
+    os.register_at_fork(after_in_child=_random_ids._ids.clear)
 
 _TC = int(dns.flags.TC)  # an int: `int & Flag` goes through the enum's Python code, three times per host
 
