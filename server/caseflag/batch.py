@@ -31,7 +31,7 @@ from typing import IO
 
 from .errors import CaseflagError, InvalidInput
 from .lookup import LookupService
-from .verdict import answer_json
+from .verdict import answer_json_parts
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error")
@@ -136,11 +136,18 @@ def count_items(path: str) -> int | None:
 
 def format_record(fmt: str, item: Item, result: dict) -> str:
     """One record as the text written for it: a JSON line or a CSV row, newline included."""
+    return "".join(record_parts(fmt, item, result))
+
+
+def record_parts(fmt: str, item: Item, result: dict) -> list[str]:
+    """format_record's text in pieces, to be joined with the other records of one write."""
     if fmt == "jsonl":
-        return answer_json({"line": item.line, **result}) + "\n"
+        parts = answer_json_parts(result, line=item.line)
+        parts.append("\n")
+        return parts
     buffer = io.StringIO()
     csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, item.line))
-    return buffer.getvalue()
+    return [buffer.getvalue()]
 
 
 def csv_header() -> str:
@@ -455,7 +462,10 @@ class BatchRun:
 
     def _emit_all(self, records: list[tuple[Item, dict]]) -> None:
         # One write of whole records, then flush: the file never ends inside a record we chose to write.
-        self.out.write("".join([format_record(self.fmt, item, result) for item, result in records]))
+        parts: list[str] = []
+        for item, result in records:
+            parts += record_parts(self.fmt, item, result)
+        self.out.write("".join(parts))
         self.out.flush()
         for _, result in records:
             self.tally.add(result)
