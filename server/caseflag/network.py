@@ -12,6 +12,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import dns.exception
@@ -57,11 +58,11 @@ class HostRecords:
     elapsed: float = 0.0
     answers: tuple[DnsAnswer, ...] = field(default=())
 
-    @property
+    @cached_property  # asked three times per host; the answers it is made of never change
     def addresses(self) -> list[str]:
         return list(self.a.records) + list(self.aaaa.records)
 
-    @property
+    @cached_property
     def cnames(self) -> list[str]:
         seen: list[str] = []
         for answer in (self.a, self.aaaa):
