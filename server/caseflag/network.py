@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -292,23 +293,30 @@ class DnsSession:
 
 
 class _IdPool:
-    """Query ids from os.urandom, 4 kB at a time instead of a system call per host."""
+    """Query ids from os.urandom, 4 kB at a time instead of a system call per host. Shared by
+    every thread's event loop (the API's worker threads), hence the lock."""
 
     def __init__(self) -> None:
         self._ids: list[int] = []
+        self._lock = threading.Lock()
 
     def __call__(self, count: int) -> list[int]:
-        if len(self._ids) < count:
-            data = os.urandom(max(4096, 2 * count))
-            self._ids += [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
-        taken = self._ids[-count:]
-        del self._ids[-count:]
+        with self._lock:
+            if len(self._ids) < count:
+                data = os.urandom(max(4096, 2 * count))
+                self._ids += [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
+            taken = self._ids[-count:]
+            del self._ids[-count:]
         return taken
+
+    def _forget(self) -> None:
+        self._ids.clear()
+        self._lock = threading.Lock()  # a lock held by another thread at the fork stays held in the child
 
 
 _random_ids = _IdPool()
 if hasattr(os, "register_at_fork"):  # a forked process (batch --jobs, gunicorn) draws ids of its own
-    os.register_at_fork(after_in_child=_random_ids._ids.clear)
+    os.register_at_fork(after_in_child=_random_ids._forget)
 
 _TC = int(dns.flags.TC)  # an int: `int & Flag` goes through the enum's Python code, three times per host
 
