@@ -302,7 +302,7 @@ class _Lines(io.StringIO):
         self.written = written
 
     def write(self, text: str) -> int:
-        self.written.append(text)
+        self.written.extend(text.splitlines(keepends=True))  # the records (one write may hold several)
         return super().write(text)
 
 
@@ -450,3 +450,36 @@ def test_hostile_dns_neither_stops_nor_slows_the_rest_of_the_list(dns, tmp_path)
         else:
             assert status == "resolved", record
     assert timings["mixed"] <= timings["normal"] + budget + 1.5, timings
+
+
+def test_records_are_the_apis_text_byte_for_byte(dns, client, tmp_path):
+    """Each JSON line is the API's JSON text with the line number first, and each CSV row the API's
+    CSV row with the line's number: same bytes, however the batch puts them together (timestamps,
+    timings and the cached flag aside, which differ between any two runs)."""
+    import re
+
+    names = ["www.thepiratebay.org", "cf-shop.com", "www.cf-shop.com", "plain-site.org", "servfail.com",
+             "asn-only.com", "xn--mnchen-3ya.de", "no-such-name.com"]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(names) + "\n", encoding="utf-8")
+    changing = re.compile(r'"checked_at": "[^"]*"|"elapsed_ms": \d+|"cached": (true|false)')
+
+    def same(text: str) -> str:
+        return changing.sub("~", text)
+
+    jsonl, rows = tmp_path / "out.jsonl", tmp_path / "out.csv"
+    for out in (jsonl, rows):
+        result = run(str(source), "-o", str(out), dns=dns)
+        assert result.returncode == 0, result.stderr.decode()
+    lines = jsonl.read_text(encoding="utf-8").splitlines()
+    csv_lines = rows.read_bytes().decode("utf-8").splitlines(keepends=True)
+    assert len(lines) == len(names) and len(csv_lines) == len(names) + 1
+    for number, (name, line, row) in enumerate(zip(names, lines, csv_lines[1:]), start=1):
+        response = client.get("/api/v1/check", query_string={"domain": name})
+        assert same(line) == same(f'{{"line": {number}, ' + response.get_data(as_text=True)[1:]), name
+        api_row = client.get("/api/v1/check", query_string={"domain": name, "format": "csv"})
+        (api_values,) = list(csv.reader(api_row.get_data(as_text=True).splitlines(keepends=True)[1:]))
+        api_values[CSV_COLUMNS.index("line")] = str(number)
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow(api_values)
+        assert row == buffer.getvalue(), name

@@ -115,3 +115,24 @@ def test_answer_json_is_the_answer(service, name):
         assert json.loads(text) == answer
         assert all(isinstance(entry, SharedEntry) for entry in answer["matches"])
     assert json.loads(answer_json({"line": 3, **answer})) == {"line": 3, **answer}
+
+
+@pytest.mark.parametrize("name", ["www.thepiratebay.org", "cf-shop.com", "plain-site.org", "servfail.com"])
+def test_answer_json_is_json_dumps_byte_for_byte(service, name):
+    """The spliced text, and a batch record's pieces, are json.dumps's text of the same answer with
+    `matches` last: the bytes a batch writes do not depend on how the text is put together."""
+    import json
+
+    from caseflag.batch import Item, format_record, record_parts
+    from caseflag.verdict import answer_json, answer_json_parts
+
+    answer = service.check(name)
+    plain = dict(answer)  # no matches: the answer as it is
+    if answer["matches"]:  # else after everything else
+        del plain["matches"]
+        plain["matches"] = [dict(entry) for entry in answer["matches"]]
+    assert answer_json(answer) == json.dumps(plain)
+    assert "".join(answer_json_parts(answer, line=7)) == json.dumps({"line": 7, **plain})
+    assert format_record("jsonl", Item(7, name), answer) == json.dumps({"line": 7, **plain}) + "\n"
+    assert "".join(record_parts("csv", Item(7, name), answer)) == format_record("csv", Item(7, name), answer)
+    assert answer_json({"matches": []}) == '{"matches": []}' and answer_json({}) == "{}"

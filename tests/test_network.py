@@ -174,3 +174,29 @@ def test_damaged_answers_are_read_or_refused_never_raised():
         assert answer.ok or answer.reason
 
     each()
+
+
+def test_query_ids_are_drawn_safely_from_many_threads():
+    """The id pool is shared by every thread's event loop (the API's workers): each call gets as
+    many ids as it asked for, and a forked child starts a pool of its own."""
+    import threading
+
+    from caseflag.network import _random_ids
+
+    sizes, failures = [], []
+
+    def draw():
+        for _ in range(2000):
+            ids = _random_ids(3)
+            if len(ids) != 3 or not all(0 <= i < 65536 for i in ids):
+                failures.append(ids)
+            sizes.append(len(ids))
+
+    threads = [threading.Thread(target=draw) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and len(sizes) == 16_000
+    _random_ids._forget()
+    assert len(_random_ids(5)) == 5

@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import contextlib
 import csv
+import gc
 import io
 import json
 import os
@@ -30,7 +31,7 @@ from typing import IO
 
 from .errors import CaseflagError, InvalidInput
 from .lookup import LookupService
-from .verdict import answer_json
+from .verdict import answer_json_parts
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error")
@@ -135,11 +136,18 @@ def count_items(path: str) -> int | None:
 
 def format_record(fmt: str, item: Item, result: dict) -> str:
     """One record as the text written for it: a JSON line or a CSV row, newline included."""
+    return "".join(record_parts(fmt, item, result))
+
+
+def record_parts(fmt: str, item: Item, result: dict) -> list[str]:
+    """format_record's text in pieces, to be joined with the other records of one write."""
     if fmt == "jsonl":
-        return answer_json({"line": item.line, **result}) + "\n"
+        parts = answer_json_parts(result, line=item.line)
+        parts.append("\n")
+        return parts
     buffer = io.StringIO()
     csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, item.line))
-    return buffer.getvalue()
+    return [buffer.getvalue()]
 
 
 def csv_header() -> str:
@@ -335,7 +343,18 @@ class BatchRun:
         blocking_input: the input may keep us waiting (a pipe, a terminal), so a thread reads it;
         a regular file is read in the event loop, a line whenever there is room for one.
         """
-        asyncio.run(self._run(items, blocking_input))
+        # The cyclic GC's full passes walked every object of the start-up (the dataset, the
+        # suffix list) again and again, a tenth of a batch's CPU: those are set aside for the
+        # run, and the young generation is collected less often (a record's objects are freed
+        # by reference counting; what cycles there are wait a little longer).
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+        try:
+            asyncio.run(self._run(items, blocking_input))
+        finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
 
     async def _run(self, items: Iterator[Item], blocking_input: bool = True) -> None:
         loop = asyncio.get_running_loop()
@@ -419,17 +438,37 @@ class BatchRun:
             return {"query": item.text, "error": error, "status": 500}
 
     async def _write(self, pending: asyncio.Queue) -> None:
-        while (entry := await pending.get()) is not _END:
+        entry = await pending.get()
+        while entry is not _END:
             self._head = entry
             item, task = entry
-            self._emit(item, await task)
+            ready = [(item, await task)]
             self._head = None
+            # The records behind it that are finished too go out in the same write.
+            entry = None
+            while not pending.empty():
+                entry = pending.get_nowait()
+                if entry is _END or not entry[1].done() or entry[1].cancelled():
+                    self._head = entry if entry is not _END else None  # next: still seen by _wind_down
+                    break
+                ready.append((entry[0], entry[1].result()))
+                entry = None
+            self._emit_all(ready)
+            if entry is None:
+                entry = await pending.get()
 
     def _emit(self, item: Item, result: dict) -> None:
-        # One write of the whole record, then flush: the file never ends inside a record we chose to write.
-        self.out.write(format_record(self.fmt, item, result))
+        self._emit_all([(item, result)])
+
+    def _emit_all(self, records: list[tuple[Item, dict]]) -> None:
+        # One write of whole records, then flush: the file never ends inside a record we chose to write.
+        parts: list[str] = []
+        for item, result in records:
+            parts += record_parts(self.fmt, item, result)
+        self.out.write("".join(parts))
         self.out.flush()
-        self.tally.add(result)
+        for _, result in records:
+            self.tally.add(result)
         self.progress.update(self.tally)
 
     async def _wind_down(self, pending: asyncio.Queue) -> None:
@@ -477,12 +516,16 @@ def _tally_view(result: dict) -> dict:
 class _WorkerRun(BatchRun):
     """A worker's BatchRun: each record goes to the parent as a frame instead of to the output."""
 
-    def _emit(self, item: Item, result: dict) -> None:
-        data = format_record(self.fmt, item, result).encode("utf-8")
-        meta = json.dumps(_tally_view(result)).encode("ascii")
-        self.out.write(_FRAME % (len(meta), len(data)) + meta + data)
+    def _emit_all(self, records: list[tuple[Item, dict]]) -> None:
+        frames = []
+        for item, result in records:
+            data = format_record(self.fmt, item, result).encode("utf-8")
+            meta = json.dumps(_tally_view(result)).encode("ascii")
+            frames.append(_FRAME % (len(meta), len(data)) + meta + data)
+        self.out.write(b"".join(frames))
         self.out.flush()
-        self.tally.add(result)
+        for _, result in records:
+            self.tally.add(result)
 
 
 def _share(items: Iterator[Item], skip: set, number: int, jobs: int) -> Iterator[Item]:

@@ -6,9 +6,10 @@ import threading
 import time
 from typing import Generic, TypeVar
 
-from cachetools import TLRUCache
+from cachetools import Cache, TLRUCache
 
 V = TypeVar("V")
+_holds = Cache.__contains__  # the plain dict test under TLRUCache's time-aware one
 
 
 class TTLStore(Generic[V]):
@@ -31,7 +32,9 @@ class TTLStore(Generic[V]):
             self.misses += 1
             return None
         with self._lock:
-            entry = self._cache.get(key)
+            # A key not held at all is a miss without TLRUCache's timer and two lookups (a batch of
+            # new names asks this for every one); a held key, expired or not, takes the usual path.
+            entry = self._cache.get(key) if _holds(self._cache, key) else None
             if entry is None:
                 self.misses += 1
                 return None

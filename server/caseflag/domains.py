@@ -7,15 +7,16 @@ public suffix list snapshot that ships inside tldextract; nothing is ever fetche
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import repeat
 from operator import itemgetter
+from pathlib import Path
 
 import idna
-import tldextract
 
 from .errors import InvalidDomain, NotPublicName
 from .specialuse import NEVER_RESOLVED_TLDS, special_use_suffix
@@ -28,29 +29,100 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _MAX_PARENTS = 65_536
+_END = ""  # a trie node's key for 'a rule ends here' (no label is empty)
+
+
+_PLAIN_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+# As tldextract reads its snapshot (suffix_list.extract_tlds_from_suffix_list).
+_SUFFIX_RULE = re.compile(r"^(?P<suffix>[.*!]*\w[\S]*)", re.UNICODE | re.MULTILINE)
+_PRIVATE_SEPARATOR = "// ===BEGIN PRIVATE DOMAINS==="
+
+
+def _snapshot_rules() -> tuple[list[str], list[str]]:
+    """The public and private rules of tldextract's bundled snapshot, read without importing
+    tldextract (which imports requests and filelock, a third of a batch run's start-up)."""
+    spec = importlib.util.find_spec("tldextract")
+    text = (Path(next(iter(spec.submodule_search_locations))) / ".tld_set_snapshot").read_bytes().decode("utf-8")
+    public, _, private = text.partition(_PRIVATE_SEPARATOR)
+    return ([m.group("suffix") for m in _SUFFIX_RULE.finditer(public)],
+            [m.group("suffix") for m in _SUFFIX_RULE.finditer(private)])
 
 
 class SuffixList:
-    """The public suffix list, from the offline snapshot only (``suffix_list_urls=()``)."""
+    """The public suffix list, from tldextract's offline snapshot only (``suffix_list_urls=()``).
+
+    Plain ASCII names (lowercase letters, digits, '_' and '-', no punycode label) are split here
+    with tldextract's own algorithm over the same rules (its trie walk, wildcards and exceptions);
+    any other name goes to tldextract itself, imported then. Tests hold the two to the same answers.
+    """
 
     def __init__(self, include_private: bool = True) -> None:
         # Private suffixes (github.io, blogspot.com, …) count: one blog on a shared host
         # must not make every other blog there look like the same site.
-        self._extract = tldextract.TLDExtract(
-            suffix_list_urls=(),
-            cache_dir=None,
-            fallback_to_snapshot=True,
-            include_psl_private_domains=include_private,
-        )
+        self._include_private = include_private
         self._parents: dict[str, bool] = {}  # parent -> are its plain children registrable
         self._split_budget = 2_000  # names all_registrable splits one by one before it reads the rules
 
+    @cached_property
+    def _extract(self):
+        """tldextract itself, for the names the trie here does not take."""
+        import tldextract
+
+        return tldextract.TLDExtract(
+            suffix_list_urls=(),
+            cache_dir=None,
+            fallback_to_snapshot=True,
+            include_psl_private_domains=self._include_private,
+        )
+
+    @cached_property
+    def _trie(self) -> dict:
+        """Labels from the right: each node {label: node, ..., END: is_private}, as tldextract's Trie."""
+        public, private = _snapshot_rules()
+        root: dict = {}
+        # tldextract adds the public rules (a frozenset) and then the private ones, marked private.
+        for rules, is_private in ((frozenset(public), False), (frozenset(private) if self._include_private else (), True)):
+            for rule in rules:
+                node = root
+                for label in reversed(rule.split(".")):
+                    node = node.setdefault(label, {})
+                node[_END] = is_private
+        return root
+
+    @cached_property
+    def tlds(self) -> frozenset[str]:
+        """Every rule in use (with '*.' and '!' as written), like tldextract's ``tlds``."""
+        public, private = _snapshot_rules()
+        return frozenset(public + private) if self._include_private else frozenset(public)
+
     def split(self, ascii_name: str) -> tuple[str, str]:
         """Return (public_suffix, registrable_domain) of an ASCII name; '' where there is none."""
-        result = self._extract(ascii_name)
-        if not result.suffix or not result.domain:
-            return result.suffix, ""
-        return result.suffix, f"{result.domain}.{result.suffix}"
+        if "xn--" in ascii_name or not _PLAIN_NAME.fullmatch(ascii_name):
+            result = self._extract(ascii_name)
+            if not result.suffix or not result.domain:
+                return result.suffix, ""
+            return result.suffix, f"{result.domain}.{result.suffix}"
+        # tldextract's _PublicSuffixListTLDExtractor.suffix_index, for labels that need no decoding
+        labels = ascii_name.split(".")
+        node = self._trie
+        suffix_index = index = len(labels)
+        for label in reversed(labels):
+            child = node.get(label)
+            if child is not None:
+                index -= 1
+                node = child
+                if _END in node:
+                    suffix_index = index
+                continue
+            if "*" in node:
+                suffix_index = index if "!" + label in node else index - 1
+            break
+        if suffix_index == len(labels):
+            return "", ""  # no rule: no suffix (tldextract's IPv4 case has none either)
+        suffix = ".".join(labels[suffix_index:])
+        if suffix_index == 0:
+            return suffix, ""
+        return suffix, f"{labels[suffix_index - 1]}.{suffix}"
 
     def is_registrable(self, name: str) -> bool:
         """Whether a normalised name is its own registrable domain: ``split(name)[1] == name``."""
@@ -91,7 +163,7 @@ class SuffixList:
         """The names a rule reaches into (each rule and each parent of one, "!" dropped), and a
         label no rule holds, to stand for any other label."""
         names = set()
-        for rule in self._extract.tlds:
+        for rule in self.tlds:
             labels = rule.removeprefix("!").split(".")
             names.update(".".join(labels[index:]) for index in range(len(labels)))
         used = {label for name in names for label in name.split(".")}

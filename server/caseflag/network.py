@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import dns.exception
@@ -66,11 +68,11 @@ class HostRecords:
     elapsed: float = 0.0
     answers: tuple[DnsAnswer, ...] = field(default=())
 
-    @property
+    @cached_property  # asked three times per host; the answers it is made of never change
     def addresses(self) -> list[str]:
         return list(self.a.records) + list(self.aaaa.records)
 
-    @property
+    @cached_property
     def cnames(self) -> list[str]:
         seen: list[str] = []
         for answer in (self.a, self.aaaa):
@@ -104,6 +106,7 @@ class _Multiplexer:
         self.pending: dict[int, asyncio.Future] = {}
         self.strays = 0  # datagrams whose id no query in flight had (a stray or forged answer)
         self._sock, self._loop = sock, loop
+        self._outgoing: list[bytes] = []  # datagrams to send at the end of this turn of the loop
         loop.add_reader(sock.fileno(), self._read_ready)
 
     @classmethod
@@ -123,12 +126,26 @@ class _Multiplexer:
         return cls(sock, loop)
 
     def send(self, data: bytes) -> None:
-        try:
-            self._sock.send(data)
-        except BlockingIOError:
-            pass  # the send buffer is full: lost like any datagram, and asked again after the timeout
-        except OSError as err:
-            self._fail(err)
+        """Queue a datagram; the queries of every lookup started in this turn of the loop leave
+        together once it ends. Sent one by one, each woke the server (and the server's answer woke
+        us) per host, and that wake-up was most of a send's cost on loopback."""
+        if not self._outgoing:
+            self._loop.call_soon(self._flush)
+        self._outgoing.append(data)
+
+    def _flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if self._sock.fileno() < 0:
+            return  # closed meanwhile: its waiters have already been told
+        send = self._sock.send
+        for data in outgoing:
+            try:
+                send(data)
+            except BlockingIOError:
+                pass  # the send buffer is full: lost like any datagram, and asked again after the timeout
+            except OSError as err:
+                self._fail(err)
+                return
 
     def _read_ready(self) -> None:
         for _ in range(1024):  # bounded, so a flood cannot keep the loop from its timers
@@ -241,9 +258,9 @@ class DnsSession:
         loop = asyncio.get_running_loop()
         strays = mux.strays
         waiters: list[asyncio.Future] = []
-        ids = os.urandom(2 * len(queries))  # unpredictable ids, one system call for all of them
+        ids = _random_ids(len(queries))  # unpredictable ids, drawn from the system in bulk
         for number, query in enumerate(queries):
-            query.id = int.from_bytes(ids[2 * number:2 * number + 2], "big")
+            query.id = ids[number]
             while query.id in mux.pending:  # ids must be unique among the queries in flight
                 query.id = int.from_bytes(os.urandom(2), "big")
             waiters.append(loop.create_future())
@@ -309,6 +326,32 @@ async def _tcp_exchange(server: tuple[str, int], wire: bytes) -> bytes:
     finally:
         writer.close()
 
+
+class _IdPool:
+    """Query ids from os.urandom, 4 kB at a time instead of a system call per host. Shared by
+    every thread's event loop (the API's worker threads), hence the lock."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, count: int) -> list[int]:
+        with self._lock:
+            if len(self._ids) < count:
+                data = os.urandom(max(4096, 2 * count))
+                self._ids += [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
+            taken = self._ids[-count:]
+            del self._ids[-count:]
+        return taken
+
+    def _forget(self) -> None:
+        self._ids.clear()
+        self._lock = threading.Lock()  # a lock held by another thread at the fork stays held in the child
+
+
+_random_ids = _IdPool()
+if hasattr(os, "register_at_fork"):  # a forked process (batch --jobs, gunicorn) draws ids of its own
+    os.register_at_fork(after_in_child=_random_ids._forget)
 
 _TC = int(dns.flags.TC)  # an int: `int & Flag` goes through the enum's Python code, three times per host
 

@@ -8,7 +8,6 @@ configured resolver and within the same time budget as every other query.
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import logging
 import time
@@ -99,9 +98,20 @@ def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+_NETWORK_TEXTS: dict[int, tuple[object, str]] = {}  # id → (network, its text); the network kept, so its id stays its own
+
+
 def _network_text(network) -> str:
-    return str(network)  # an IPv6 network's text is slow to make, and few networks are ever hit
+    """str(network), made once per network: an IPv6 network's text is slow to make, and few
+    networks are ever hit. Found by identity: hashing an ipaddress network is Python code too."""
+    known = _NETWORK_TEXTS.get(id(network))
+    if known is not None and known[0] is network:
+        return known[1]
+    if len(_NETWORK_TEXTS) >= 4096:
+        _NETWORK_TEXTS.clear()
+    text = str(network)
+    _NETWORK_TEXTS[id(network)] = (network, text)
+    return text
 
 
 class ProviderDetector:

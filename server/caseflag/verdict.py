@@ -173,19 +173,37 @@ class SharedEntry(dict):
 def _dumps(value) -> str:
     # ASCII with \u escapes: a pure-ASCII str is joined and written as UTF-8 at memcpy speed,
     # where one non-ASCII letter would widen a whole 17 kB record.
-    return json.dumps(value)
+    return _encode(value)
+
+
+# json.dumps's text exactly, without its check for circular references (answers are trees built
+# here): ~15 % less time per answer.
+_encode = json.JSONEncoder(check_circular=False).encode
 
 
 def answer_json(answer: dict) -> str:
     """The answer as JSON text. Shared match entries are spliced in as made (they are most of a
     large answer's text), so `matches` comes last; the rest is encoded as usual."""
+    return "".join(answer_json_parts(answer))
+
+
+def answer_json_parts(answer: dict, line: int | None = None) -> list[str]:
+    """answer_json's text in pieces, to be joined once with others (a batch joins a whole write's
+    records in one go instead of copying each 17 kB record several times); with line, the text
+    of {"line": line, **answer}."""
+    if line is not None:
+        answer = {"line": line, **answer}
     matches = answer.get("matches")
     if not matches:
-        return _dumps(answer)
+        return [_dumps(answer)]
     rest = {key: value for key, value in answer.items() if key != "matches"}
-    parts = [entry.json if isinstance(entry, SharedEntry) else _dumps(entry) for entry in matches]
     head = _dumps(rest)
-    return (head[:-1] + ", " if rest else "{") + '"matches": [' + ", ".join(parts) + "]}"
+    parts = [head[:-1] + ', "matches": [' if rest else '{"matches": [']
+    for entry in matches:
+        parts.append(entry.json if isinstance(entry, SharedEntry) else _dumps(entry))
+        parts.append(", ")
+    parts[-1] = "]}"
+    return parts
 
 
 def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
