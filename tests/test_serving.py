@@ -370,3 +370,14 @@ def test_a_port_in_use_is_a_clear_error_not_a_silent_server(dns):
                               timeout=60)
     assert done.returncode == 2
     assert "caseflag: error: nginx did not start listening" in done.stderr and "port in use" in done.stderr
+
+
+def test_cors_exposes_the_etag_so_an_extension_can_ask_for_a_304(app_factory):
+    """The extension's list update reads the ETag through CORS (it may hold no host permission)."""
+    client = app_factory(DNS_ENABLED=False).test_client()
+    origin = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+    response = client.get("/api/v1/dataset/index", headers={"Origin": origin})
+    assert response.status_code == 200 and response.headers["ETag"]
+    assert "etag" in response.headers.get("Access-Control-Expose-Headers", "").lower()
+    again = client.get("/api/v1/dataset/index", headers={"Origin": origin, "If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304

@@ -18,7 +18,10 @@ def init_app(app: Flask) -> Limiter | None:
     configured no limiter is installed at all, so it costs nothing per request.
     """
     origins = EXTENSION_ORIGINS + list(app.config.get("CORS_ORIGINS") or [])
-    CORS(app, resources={r"/api/*": {"origins": origins}, r"/healthz": {"origins": origins}})
+    # ETag exposed: the extension's list update sends If-None-Match and needs the tag to get a 304,
+    # also where it holds no host permission for the server and reads answers through CORS alone.
+    CORS(app, resources={r"/api/*": {"origins": origins}, r"/healthz": {"origins": origins}},
+         expose_headers=["ETag"])
     if not app.config.get("RATE_LIMIT"):
         return None
     storage = app.config.get("REDIS_URL") or "memory://"
