@@ -31,13 +31,49 @@ const ROLE_WORDS = Object.freeze({
   rights_holder: "a rights holder",
   named: "named",
 });
-// What this entity is to a related one, from what the related one is to it (the index stores the latter).
-const INVERSE_WORDS = Object.freeze({
+// What this entity is to a related one, from what the related one is to it (the index stores the latter),
+// in the order the server sorts a match's `related` by (verdict.RELATION_PHRASES, RELATION_ORDER).
+const RELATION_PHRASES = Object.freeze({
   predecessor: "the successor of",
   successor: "the predecessor of",
-  mirror: "a mirror of",
-  operator: "run by",
+  original: "a mirror of",
+  mirror: "the original of",
+  operator: "operated by",
+  operates: "the operator of",
 });
+const RELATION_ORDER = Object.keys(RELATION_PHRASES);
+
+/** Python's `<` on str: by code point, where JS compares UTF-16 units (they differ above U+FFFF). */
+function compareCodePoints(a, b) {
+  const x = Array.from(a, (c) => c.codePointAt(0));
+  const y = Array.from(b, (c) => c.codePointAt(0));
+  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/** verdict._related's order: entities in cases (targets first) before the rest, then by relation, then name. */
+function compareRelated(a, b) {
+  const key = (rel) => [rel.cases.length === 0 ? 1 : 0, TARGET_ROLES.has(rel.role) ? 0 : 1,
+                        RELATION_ORDER.indexOf(rel.relation)];
+  const [ka, kb] = [key(a), key(b)];
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
+  return compareCodePoints(a.name.toLowerCase(), b.name.toLowerCase());
+}
+
+/** verdict._chain: 'the successor of Megaupload, the defendant in "United States v. Dotcom" and 1 more case'. */
+function chain(rel) {
+  const first = rel.cases[0];
+  const more = rel.cases.length - 1;
+  const tail = more ? ` and ${caseCount(more)} more` : "";
+  return `${RELATION_PHRASES[rel.relation]} ${rel.name}, ${ROLE_WORDS[first.role]} in "${first.title}"${tail}`;
+}
+
+/** verdict._relation_sentence: 'MEGA has a predecessor: Megaupload.', or 'Mediaservices operates AllofMP3.' */
+function relationSentence(name, rel) {
+  if (rel.relation === "operates") return `${name} operates ${rel.name}.`;
+  const article = "aeiou".includes(rel.relation[0]) ? "an" : "a";
+  return `${name} has ${article} ${rel.relation}: ${rel.name}.`;
+}
 
 export const NO_CONNECTION_REASON =
   "The browser's own connection to the site is not read unless you allow it in the settings.";
@@ -252,7 +288,8 @@ class PreparedIndex {
             const other = this.entities.get(id);
             return { id, name: other.name, relation, domains: other.domains, role: other.role ?? null,
                      cases: this.casesOf(other) };
-          }),
+          })
+          .sort(compareRelated),
       };
     }
     return entry;
@@ -269,23 +306,26 @@ class PreparedIndex {
       const count = shared.cases.length;
       let level = "none";
       let tail;
+      const also = []; // for the level related: the entities tied to cases after the first
       if (count) {
         const first = shared.cases[0];
         const more = count > 1 ? ` and appears in ${count - 1} more case${count > 2 ? "s" : ""}` : "";
         level = shared.cases.some((c) => TARGET_ROLES.has(c.role)) ? "target" : "party";
         tail = ` belongs to ${name}, ${ROLE_WORDS[first.role]} in "${first.title}"${more}.`;
       } else {
-        const linked = shared.related.find((rel) => rel.cases.length > 0);
-        if (linked) {
+        const tied = shared.related.filter((rel) => rel.cases.length > 0);
+        if (tied.length) {
           level = "related";
-          const how = INVERSE_WORDS[linked.relation] ?? `linked (${linked.relation}) to`;
-          const first = linked.cases[0];
-          tail = ` belongs to ${name}, ${how} ${linked.name}, ${ROLE_WORDS[first.role]} in "${first.title}".`;
+          tail = ` belongs to ${name}, ${chain(tied[0])}.`;
+          for (const rel of tied.slice(1)) also.push(`${name} is also ${chain(rel)}.`);
         } else {
           tail = ` belongs to ${name}, which is listed but named in no case.`;
         }
       }
-      const lines = shared.related.map((rel) => `${name} has a ${rel.relation}: ${rel.name}.`);
+      const lines = [...also];
+      for (const rel of shared.related) {
+        if (level !== "related" || rel.cases.length === 0) lines.push(relationSentence(name, rel));
+      }
       said = { level, tail, lines };
       this._sayings.set(entity, said);
     }
@@ -501,28 +541,12 @@ function build(index, query, host, match, infrastructure) {
                     aliases: shared.aliases, related: shared.related, matched_domain: match.domain };
     if (match.relation) entry.relation = match.relation;
     matches.push(entry);
-    const name = match.entity.name;
+    const said = index.sayings(match.entity, shared);
+    level = said.level;
+    badgeText = BADGES[level].text;
     const via = match.relation ? ` (a ${match.relation} domain)` : "";
-    const count = shared.cases.length;
-    if (count) {
-      const first = shared.cases[0];
-      const more = count > 1 ? ` and appears in ${count - 1} more case${count > 2 ? "s" : ""}` : "";
-      [level, badgeText] = shared.cases.some((c) => TARGET_ROLES.has(c.role)) ? ["target", "!"] : ["party", "i"];
-      reasons.push(`${match.domain}${via} belongs to ${name}, ${ROLE_WORDS[first.role]} in "${first.title}"${more}.`);
-    } else {
-      const linked = shared.related.find((rel) => rel.cases.length > 0);
-      if (linked) {
-        level = "related";
-        badgeText = BADGES.related.text;
-        const how = INVERSE_WORDS[linked.relation] ?? `linked (${linked.relation}) to`;
-        const first = linked.cases[0];
-        reasons.push(`${match.domain}${via} belongs to ${name}, ${how} ${linked.name}, `
-                     + `${ROLE_WORDS[first.role]} in "${first.title}".`);
-      } else {
-        reasons.push(`${match.domain}${via} belongs to ${name}, which is listed but named in no case.`);
-      }
-    }
-    for (const rel of shared.related) reasons.push(`${name} has a ${rel.relation}: ${rel.name}.`);
+    reasons.push(match.domain + via + said.tail);
+    for (const line of said.lines) reasons.push(line);
   }
 
   const providerEntries = [];
