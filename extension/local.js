@@ -225,25 +225,30 @@ class PreparedIndex {
     this.format = index.format;
     this.raw = index;
     this.entities = new Map();
-    this.domains = new Map(); // domain -> [entity, alias relation or null, the entity's answer parts]
+    // One Map for a check's first lookup: every listed domain and alias -> its Listing, and every name some
+    // listed name is under ("co.uk" and "example.co.uk" for "www.example.co.uk") -> a Listing of no entity,
+    // marked `above`. A registrable domain not in it has nothing listed at or under it; one in it not
+    // marked above is the one name to look up of the host and its parents.
+    this.domains = new Map();
     const parts = new Map();
     for (const entity of index.entities) {
       this.entities.set(entity.id, entity);
       parts.set(entity, new AnswerParts());
-      const own = [entity, null, parts.get(entity)];
+      const own = new Listing(entity, null, parts.get(entity));
       for (const domain of entity.domains) this.domains.set(domain, own);
     }
     for (const entity of index.entities) {
-      for (const [domain, relation] of entity.aliases) this.domains.set(domain, [entity, relation, parts.get(entity)]);
+      for (const [domain, relation] of entity.aliases) {
+        this.domains.set(domain, new Listing(entity, relation, parts.get(entity)));
+      }
     }
-    // Every name some listed name is under ("co.uk" and "example.co.uk" for "www.example.co.uk"): a
-    // registrable domain not in it has no listed name below it, so it is the one name to look up.
-    this.above = new Set();
-    for (const domain of this.domains.keys()) {
+    this.listed = this.domains.size; // listed domains and aliases
+    for (const domain of [...this.domains.keys()]) {
       for (let dot = domain.indexOf("."); dot !== -1; dot = domain.indexOf(".", dot + 1)) {
         const parent = domain.slice(dot + 1);
-        if (this.above.has(parent)) break; // and so are its own parents
-        this.above.add(parent);
+        const known = this.domains.get(parent);
+        if (known !== undefined && known.above) break; // and so are its own parents
+        this.domains.set(parent, known === undefined ? ABOVE_ONLY : known.markedAbove());
       }
     }
     this.rules = new HostnameRules(index);
@@ -371,30 +376,49 @@ function caseEntry(index, caseId, role, sourceIds) {
 
 // --- the check ------------------------------------------------------------------------------------------
 
+/** What a name in PreparedIndex.domains stands for: a listed domain's or alias's entity (null for a name
+ * only something listed is under), its alias relation or null, the entity's answer parts, and whether
+ * something listed is under the name. Fixed fields, so reading them is one load. */
+class Listing {
+  constructor(entity, relation, parts, above = false) {
+    this.entity = entity;
+    this.relation = relation;
+    this.parts = parts;
+    this.above = above;
+  }
+
+  /** The same listing, marked as having something listed under its name (shared ones stay unmarked). */
+  markedAbove() {
+    return new Listing(this.entity, this.relation, this.parts, true);
+  }
+}
+const ABOVE_ONLY = new Listing(null, null, null, true);
+
 /** The listed entity for a parsed host: the name, or a parent down to its registrable domain. */
 function findListed(host, index) {
   if (host.isIp) return null;
   const registrable = host.registrable;
-  if (host.parents === 0 || !index.above.has(registrable)) {
+  const listing = index.domains.get(registrable);
+  if (listing === undefined) return null; // nothing listed at or under the registrable domain
+  if (host.parents === 0 || !listing.above) {
     // Nothing listed is under the registrable domain, so of the name and its parents only it can be listed.
-    const hit = index.domains.get(registrable);
-    if (hit === undefined) return null;
-    const relation = hit[1];
-    return { entity: hit[0], relation, matchedBy: relation !== null ? "alias" : "registrable_domain",
-             domain: registrable, parts: hit[2] };
+    if (listing.entity === null) return null;
+    const relation = listing.relation;
+    return { entity: listing.entity, relation, matchedBy: relation !== null ? "alias" : "registrable_domain",
+             domain: registrable, parts: listing.parts };
   }
   let parents = host.parents;
   let candidate = host.name;
   let hit = index.domains.get(candidate);
-  while (hit === undefined && parents > 0) {
+  while ((hit === undefined || hit.entity === null) && parents > 0) {
     candidate = candidate.slice(candidate.indexOf(".") + 1);
     parents -= 1;
     hit = index.domains.get(candidate);
   }
-  if (hit === undefined) return null;
-  const [entity, relation, parts] = hit;
+  if (hit === undefined || hit.entity === null) return null;
+  const relation = hit.relation;
   const matchedBy = relation !== null ? "alias" : candidate === host.registrable ? "registrable_domain" : "hostname";
-  return { entity, relation, matchedBy, domain: candidate, parts };
+  return { entity: hit.entity, relation, matchedBy, domain: candidate, parts: hit.parts };
 }
 
 /**
