@@ -225,32 +225,34 @@ class PreparedIndex {
     this.format = index.format;
     this.raw = index;
     this.entities = new Map();
-    // One Map for a check's first lookup: every listed domain and alias -> its Listing, and every name some
+    // One table for a check's first lookup: every listed domain and alias -> its Listing, and every name some
     // listed name is under ("co.uk" and "example.co.uk" for "www.example.co.uk") -> a Listing of no entity,
     // marked `above`. A registrable domain not in it has nothing listed at or under it; one in it not
-    // marked above is the one name to look up of the host and its parents.
-    this.domains = new Map();
+    // marked above is the one name to look up of the host and its parents. Built as a Map, kept as a
+    // NameTable (looked up by the end of a name, with no string cut out or hashed by V8).
+    const domains = new Map();
     const parts = new Map();
     for (const entity of index.entities) {
       this.entities.set(entity.id, entity);
       parts.set(entity, new AnswerParts());
       const own = new Listing(entity, null, parts.get(entity));
-      for (const domain of entity.domains) this.domains.set(domain, own);
+      for (const domain of entity.domains) domains.set(domain, own);
     }
     for (const entity of index.entities) {
       for (const [domain, relation] of entity.aliases) {
-        this.domains.set(domain, new Listing(entity, relation, parts.get(entity)));
+        domains.set(domain, new Listing(entity, relation, parts.get(entity)));
       }
     }
-    this.listed = this.domains.size; // listed domains and aliases
-    for (const domain of [...this.domains.keys()]) {
+    this.listed = domains.size; // listed domains and aliases
+    for (const domain of [...domains.keys()]) {
       for (let dot = domain.indexOf("."); dot !== -1; dot = domain.indexOf(".", dot + 1)) {
         const parent = domain.slice(dot + 1);
-        const known = this.domains.get(parent);
+        const known = domains.get(parent);
         if (known !== undefined && known.above) break; // and so are its own parents
-        this.domains.set(parent, known === undefined ? ABOVE_ONLY : known.markedAbove());
+        domains.set(parent, known === undefined ? ABOVE_ONLY : known.markedAbove());
       }
     }
+    this.names = new NameTable(domains);
     this.rules = new HostnameRules(index);
     this.providers = index.providers.map((provider) => ({
       ...provider,
@@ -394,11 +396,62 @@ class Listing {
 }
 const ABOVE_ONLY = new Listing(null, null, null, true);
 
+/** FNV-1a over text's UTF-16 units from start to its end. */
+function nameHash(text, start) {
+  let hash = 0x811c9dc5 | 0;
+  for (let i = start; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return hash;
+}
+
+/**
+ * A string -> value table asked with the end of a string (text from start on), so a registrable domain is
+ * looked up in the host name it ends: no slice is made or hashed for the lookup. Open addressing, linear
+ * probing, at most half full. A slot is two numbers side by side, the key's hash and its position, so a
+ * probe reads one place and a key string is read only when its whole hash is the one asked for; a key and
+ * its value sit side by side too.
+ */
+class NameTable {
+  constructor(map) {
+    let size = 16;
+    while (size < map.size * 2) size *= 2;
+    this.mask = size - 1;
+    this.slots = new Int32Array(size * 2).fill(-1); // [hash, position in entries / 2] per slot; -1: empty
+    this.entries = []; // key, value, key, value, …
+    for (const [key, value] of map) {
+      const hash = nameHash(key, 0);
+      let slot = hash & this.mask;
+      while (this.slots[slot * 2 + 1] !== -1) slot = (slot + 1) & this.mask;
+      this.slots[slot * 2] = hash;
+      this.slots[slot * 2 + 1] = this.entries.length / 2;
+      this.entries.push(key, value);
+    }
+  }
+
+  /** The value for text's characters from start to its end, or undefined. */
+  get(text, start) {
+    const length = text.length - start;
+    const slots = this.slots;
+    const mask = this.mask;
+    const hash = nameHash(text, start);
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const at = slots[slot * 2 + 1];
+      if (at === -1) return undefined;
+      if (slots[slot * 2] === hash) {
+        const key = this.entries[at * 2];
+        if (key.length === length && text.startsWith(key, start)) return this.entries[at * 2 + 1];
+      }
+    }
+  }
+}
+
 /** The listed entity for a parsed host: the name, or a parent down to its registrable domain. */
 function findListed(host, index) {
   if (host.isIp) return null;
   const registrable = host.registrable;
-  const listing = index.domains.get(registrable);
+  if (!registrable) return null; // no public suffix, or the name is one
+  const name = host.name;
+  // the registrable domain is the end of the name: looked up there
+  const listing = index.names.get(name, name.length - registrable.length);
   if (listing === undefined) return null; // nothing listed at or under the registrable domain
   if (host.parents === 0 || !listing.above) {
     // Nothing listed is under the registrable domain, so of the name and its parents only it can be listed.
@@ -408,16 +461,17 @@ function findListed(host, index) {
              domain: registrable, parts: listing.parts };
   }
   let parents = host.parents;
-  let candidate = host.name;
-  let hit = index.domains.get(candidate);
+  let start = 0;
+  let hit = index.names.get(name, 0);
   while ((hit === undefined || hit.entity === null) && parents > 0) {
-    candidate = candidate.slice(candidate.indexOf(".") + 1);
+    start = name.indexOf(".", start) + 1;
     parents -= 1;
-    hit = index.domains.get(candidate);
+    hit = index.names.get(name, start);
   }
   if (hit === undefined || hit.entity === null) return null;
   const relation = hit.relation;
-  const matchedBy = relation !== null ? "alias" : candidate === host.registrable ? "registrable_domain" : "hostname";
+  const candidate = start === 0 ? name : name.slice(start);
+  const matchedBy = relation !== null ? "alias" : parents === 0 ? "registrable_domain" : "hostname";
   return { entity: hit.entity, relation, matchedBy, domain: candidate, parts: hit.parts };
 }
 
