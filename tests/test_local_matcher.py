@@ -4,10 +4,12 @@ level, matched entities, registrable domain and error code for every input; plus
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import idna
 import pytest
@@ -113,6 +115,27 @@ def relations_pair(tmp_path_factory):
     for entity_id, text in records.items():
         (folder / "entities" / f"{entity_id}.toml").write_text(text, encoding="utf-8")
     return Pair(folder, tmp_path_factory.mktemp("relations-index"))
+
+
+@pytest.fixture(scope="module")
+def nested_pair(relations_pair, tmp_path_factory):
+    """relations_pair's data with names listed below other names, which the linter refuses (a listed name
+    must be a registrable domain) but an index from elsewhere may hold: the server's match then walks the
+    host's parents, and so must local.js."""
+    dataset = relations_pair.service.dataset
+    entities = {key: dict(value) for key, value in dataset.entities.items()}
+    entities["mirror-mirror"]["domains"] = ["mirror-mirror-test.org", "m.bay-mirror-test.org"]
+    entities["quiet-operator"]["domains"] = ["quiet-operator-test.net", "a.b.unlisted-parent-test.com"]
+    nested = dataclasses.replace(dataset, version=dataset.version + "-nested", entities=entities,
+                                 registrable_only=False, domain_index=None, memo={})
+    tmp = tmp_path_factory.mktemp("nested-index")
+    pair = Pair.__new__(Pair)
+    pair.service = create_service(config.resolve({"DATA_DIR": str(dataset.data_dir), "DNS_ENABLED": False,
+                                                  "RELOAD_INTERVAL": 0}))
+    pair.service.store = SimpleNamespace(latest=lambda: nested)
+    pair.index = tmp / "index.json"
+    pair.index.write_text(index_text(nested), encoding="utf-8")
+    return pair
 
 
 def summary(answer: dict) -> tuple:
@@ -223,6 +246,22 @@ def test_mirrors_and_operators_read_as_the_servers_both_ways(relations_pair):
     relations = {r["relation"] for name in names for answer in relations_pair.local([name])
                  for m in answer["matches"] for r in m["related"]}
     assert relations == {"predecessor", "successor", "original", "mirror", "operator", "operates"}
+
+
+def test_names_listed_below_other_names_walk_the_parents_as_the_server(nested_pair):
+    nested = ["m.bay-mirror-test.org", "x.m.bay-mirror-test.org", "x.bay-mirror-test.org", "m.x.bay-mirror-test.org",
+              "unlisted-parent-test.com", "b.unlisted-parent-test.com", "c.b.unlisted-parent-test.com",
+              "a.b.unlisted-parent-test.com", "x.a.b.unlisted-parent-test.com", "www.unlisted-parent-test.com",
+              "X.A.B.unlisted-parent-test.com", "bay-mirror-test.org."]
+    assert_parity(nested_pair, nested)
+    assert_entries_read_as_the_servers(nested_pair, nested)
+    by_name = dict(zip(nested, nested_pair.local(nested)))
+    assert [(m["entity"]["id"], m["matched_by"], m["matched_domain"])
+            for m in by_name["x.m.bay-mirror-test.org"]["matches"]] == [("mirror-mirror", "hostname",
+                                                                          "m.bay-mirror-test.org")]
+    assert by_name["x.bay-mirror-test.org"]["matches"][0]["matched_by"] == "registrable_domain"
+    assert by_name["x.a.b.unlisted-parent-test.com"]["matches"][0]["matched_domain"] == "a.b.unlisted-parent-test.com"
+    assert by_name["c.b.unlisted-parent-test.com"]["matches"] == []
 
 
 def test_variants_of_listed_names(pair):
