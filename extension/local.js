@@ -31,13 +31,49 @@ const ROLE_WORDS = Object.freeze({
   rights_holder: "a rights holder",
   named: "named",
 });
-// What this entity is to a related one, from what the related one is to it (the index stores the latter).
-const INVERSE_WORDS = Object.freeze({
+// What this entity is to a related one, from what the related one is to it (the index stores the latter),
+// in the order the server sorts a match's `related` by (verdict.RELATION_PHRASES, RELATION_ORDER).
+const RELATION_PHRASES = Object.freeze({
   predecessor: "the successor of",
   successor: "the predecessor of",
-  mirror: "a mirror of",
-  operator: "run by",
+  original: "a mirror of",
+  mirror: "the original of",
+  operator: "operated by",
+  operates: "the operator of",
 });
+const RELATION_ORDER = Object.keys(RELATION_PHRASES);
+
+/** Python's `<` on str: by code point, where JS compares UTF-16 units (they differ above U+FFFF). */
+function compareCodePoints(a, b) {
+  const x = Array.from(a, (c) => c.codePointAt(0));
+  const y = Array.from(b, (c) => c.codePointAt(0));
+  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/** verdict._related's order: entities in cases (targets first) before the rest, then by relation, then name. */
+function compareRelated(a, b) {
+  const key = (rel) => [rel.cases.length === 0 ? 1 : 0, TARGET_ROLES.has(rel.role) ? 0 : 1,
+                        RELATION_ORDER.indexOf(rel.relation)];
+  const [ka, kb] = [key(a), key(b)];
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
+  return compareCodePoints(a.name.toLowerCase(), b.name.toLowerCase());
+}
+
+/** verdict._chain: 'the successor of Megaupload, the defendant in "United States v. Dotcom" and 1 more case'. */
+function chain(rel) {
+  const first = rel.cases[0];
+  const more = rel.cases.length - 1;
+  const tail = more ? ` and ${caseCount(more)} more` : "";
+  return `${RELATION_PHRASES[rel.relation]} ${rel.name}, ${ROLE_WORDS[first.role]} in "${first.title}"${tail}`;
+}
+
+/** verdict._relation_sentence: 'MEGA has a predecessor: Megaupload.', or 'Mediaservices operates AllofMP3.' */
+function relationSentence(name, rel) {
+  if (rel.relation === "operates") return `${name} operates ${rel.name}.`;
+  const article = "aeiou".includes(rel.relation[0]) ? "an" : "a";
+  return `${name} has ${article} ${rel.relation}: ${rel.name}.`;
+}
 
 export const NO_CONNECTION_REASON =
   "The browser's own connection to the site is not read unless you allow it in the settings.";
@@ -189,27 +225,34 @@ class PreparedIndex {
     this.format = index.format;
     this.raw = index;
     this.entities = new Map();
-    this.domains = new Map(); // domain -> [entity, alias relation or null, the entity's answer parts]
+    // One table for a check's first lookup: every listed domain and alias -> its Listing, and every name some
+    // listed name is under ("co.uk" and "example.co.uk" for "www.example.co.uk") -> a Listing of no entity,
+    // marked `above`. A registrable domain not in it has nothing listed at or under it; one in it not
+    // marked above is the one name to look up of the host and its parents. Built as a Map, kept as a
+    // NameTable (looked up by the end of a name, with no string cut out or hashed by V8).
+    const domains = new Map();
     const parts = new Map();
     for (const entity of index.entities) {
       this.entities.set(entity.id, entity);
       parts.set(entity, new AnswerParts());
-      const own = [entity, null, parts.get(entity)];
-      for (const domain of entity.domains) this.domains.set(domain, own);
+      const own = new Listing(entity, null, parts.get(entity));
+      for (const domain of entity.domains) domains.set(domain, own);
     }
     for (const entity of index.entities) {
-      for (const [domain, relation] of entity.aliases) this.domains.set(domain, [entity, relation, parts.get(entity)]);
-    }
-    // Every name some listed name is under ("co.uk" and "example.co.uk" for "www.example.co.uk"): a
-    // registrable domain not in it has no listed name below it, so it is the one name to look up.
-    this.above = new Set();
-    for (const domain of this.domains.keys()) {
-      for (let dot = domain.indexOf("."); dot !== -1; dot = domain.indexOf(".", dot + 1)) {
-        const parent = domain.slice(dot + 1);
-        if (this.above.has(parent)) break; // and so are its own parents
-        this.above.add(parent);
+      for (const [domain, relation] of entity.aliases) {
+        domains.set(domain, new Listing(entity, relation, parts.get(entity)));
       }
     }
+    this.listed = domains.size; // listed domains and aliases
+    for (const domain of [...domains.keys()]) {
+      for (let dot = domain.indexOf("."); dot !== -1; dot = domain.indexOf(".", dot + 1)) {
+        const parent = domain.slice(dot + 1);
+        const known = domains.get(parent);
+        if (known !== undefined && known.above) break; // and so are its own parents
+        domains.set(parent, known === undefined ? ABOVE_ONLY : known.markedAbove());
+      }
+    }
+    this.names = new NameTable(domains);
     this.rules = new HostnameRules(index);
     this.providers = index.providers.map((provider) => ({
       ...provider,
@@ -252,7 +295,8 @@ class PreparedIndex {
             const other = this.entities.get(id);
             return { id, name: other.name, relation, domains: other.domains, role: other.role ?? null,
                      cases: this.casesOf(other) };
-          }),
+          })
+          .sort(compareRelated),
       };
     }
     return entry;
@@ -269,23 +313,26 @@ class PreparedIndex {
       const count = shared.cases.length;
       let level = "none";
       let tail;
+      const also = []; // for the level related: the entities tied to cases after the first
       if (count) {
         const first = shared.cases[0];
         const more = count > 1 ? ` and appears in ${count - 1} more case${count > 2 ? "s" : ""}` : "";
         level = shared.cases.some((c) => TARGET_ROLES.has(c.role)) ? "target" : "party";
         tail = ` belongs to ${name}, ${ROLE_WORDS[first.role]} in "${first.title}"${more}.`;
       } else {
-        const linked = shared.related.find((rel) => rel.cases.length > 0);
-        if (linked) {
+        const tied = shared.related.filter((rel) => rel.cases.length > 0);
+        if (tied.length) {
           level = "related";
-          const how = INVERSE_WORDS[linked.relation] ?? `linked (${linked.relation}) to`;
-          const first = linked.cases[0];
-          tail = ` belongs to ${name}, ${how} ${linked.name}, ${ROLE_WORDS[first.role]} in "${first.title}".`;
+          tail = ` belongs to ${name}, ${chain(tied[0])}.`;
+          for (const rel of tied.slice(1)) also.push(`${name} is also ${chain(rel)}.`);
         } else {
           tail = ` belongs to ${name}, which is listed but named in no case.`;
         }
       }
-      const lines = shared.related.map((rel) => `${name} has a ${rel.relation}: ${rel.name}.`);
+      const lines = [...also];
+      for (const rel of shared.related) {
+        if (level !== "related" || rel.cases.length === 0) lines.push(relationSentence(name, rel));
+      }
       said = { level, tail, lines };
       this._sayings.set(entity, said);
     }
@@ -331,30 +378,101 @@ function caseEntry(index, caseId, role, sourceIds) {
 
 // --- the check ------------------------------------------------------------------------------------------
 
+/** What a name in PreparedIndex.domains stands for: a listed domain's or alias's entity (null for a name
+ * only something listed is under), its alias relation or null, the entity's answer parts, and whether
+ * something listed is under the name. Fixed fields, so reading them is one load. */
+class Listing {
+  constructor(entity, relation, parts, above = false) {
+    this.entity = entity;
+    this.relation = relation;
+    this.parts = parts;
+    this.above = above;
+  }
+
+  /** The same listing, marked as having something listed under its name (shared ones stay unmarked). */
+  markedAbove() {
+    return new Listing(this.entity, this.relation, this.parts, true);
+  }
+}
+const ABOVE_ONLY = new Listing(null, null, null, true);
+
+/** FNV-1a over text's UTF-16 units from start to its end. */
+function nameHash(text, start) {
+  let hash = 0x811c9dc5 | 0;
+  for (let i = start; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return hash;
+}
+
+/**
+ * A string -> value table asked with the end of a string (text from start on), so a registrable domain is
+ * looked up in the host name it ends: no slice is made or hashed for the lookup. Open addressing, linear
+ * probing, at most half full. A slot is two numbers side by side, the key's hash and its position, so a
+ * probe reads one place and a key string is read only when its whole hash is the one asked for; a key and
+ * its value sit side by side too.
+ */
+class NameTable {
+  constructor(map) {
+    let size = 16;
+    while (size < map.size * 2) size *= 2;
+    this.mask = size - 1;
+    this.slots = new Int32Array(size * 2).fill(-1); // [hash, position in entries / 2] per slot; -1: empty
+    this.entries = []; // key, value, key, value, …
+    for (const [key, value] of map) {
+      const hash = nameHash(key, 0);
+      let slot = hash & this.mask;
+      while (this.slots[slot * 2 + 1] !== -1) slot = (slot + 1) & this.mask;
+      this.slots[slot * 2] = hash;
+      this.slots[slot * 2 + 1] = this.entries.length / 2;
+      this.entries.push(key, value);
+    }
+  }
+
+  /** The value for text's characters from start to its end, or undefined. */
+  get(text, start) {
+    const length = text.length - start;
+    const slots = this.slots;
+    const mask = this.mask;
+    const hash = nameHash(text, start);
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const at = slots[slot * 2 + 1];
+      if (at === -1) return undefined;
+      if (slots[slot * 2] === hash) {
+        const key = this.entries[at * 2];
+        if (key.length === length && text.startsWith(key, start)) return this.entries[at * 2 + 1];
+      }
+    }
+  }
+}
+
 /** The listed entity for a parsed host: the name, or a parent down to its registrable domain. */
 function findListed(host, index) {
   if (host.isIp) return null;
   const registrable = host.registrable;
-  if (host.parents === 0 || !index.above.has(registrable)) {
+  if (!registrable) return null; // no public suffix, or the name is one
+  const name = host.name;
+  // the registrable domain is the end of the name: looked up there
+  const listing = index.names.get(name, name.length - registrable.length);
+  if (listing === undefined) return null; // nothing listed at or under the registrable domain
+  if (host.parents === 0 || !listing.above) {
     // Nothing listed is under the registrable domain, so of the name and its parents only it can be listed.
-    const hit = index.domains.get(registrable);
-    if (hit === undefined) return null;
-    const relation = hit[1];
-    return { entity: hit[0], relation, matchedBy: relation !== null ? "alias" : "registrable_domain",
-             domain: registrable, parts: hit[2] };
+    if (listing.entity === null) return null;
+    const relation = listing.relation;
+    return { entity: listing.entity, relation, matchedBy: relation !== null ? "alias" : "registrable_domain",
+             domain: registrable, parts: listing.parts };
   }
   let parents = host.parents;
-  let candidate = host.name;
-  let hit = index.domains.get(candidate);
-  while (hit === undefined && parents > 0) {
-    candidate = candidate.slice(candidate.indexOf(".") + 1);
+  let start = 0;
+  let hit = index.names.get(name, 0);
+  while ((hit === undefined || hit.entity === null) && parents > 0) {
+    start = name.indexOf(".", start) + 1;
     parents -= 1;
-    hit = index.domains.get(candidate);
+    hit = index.names.get(name, start);
   }
-  if (hit === undefined) return null;
-  const [entity, relation, parts] = hit;
-  const matchedBy = relation !== null ? "alias" : candidate === host.registrable ? "registrable_domain" : "hostname";
-  return { entity, relation, matchedBy, domain: candidate, parts };
+  if (hit === undefined || hit.entity === null) return null;
+  const relation = hit.relation;
+  const candidate = start === 0 ? name : name.slice(start);
+  const matchedBy = relation !== null ? "alias" : parents === 0 ? "registrable_domain" : "hostname";
+  return { entity: hit.entity, relation, matchedBy, domain: candidate, parts: hit.parts };
 }
 
 /**
@@ -501,28 +619,12 @@ function build(index, query, host, match, infrastructure) {
                     aliases: shared.aliases, related: shared.related, matched_domain: match.domain };
     if (match.relation) entry.relation = match.relation;
     matches.push(entry);
-    const name = match.entity.name;
+    const said = index.sayings(match.entity, shared);
+    level = said.level;
+    badgeText = BADGES[level].text;
     const via = match.relation ? ` (a ${match.relation} domain)` : "";
-    const count = shared.cases.length;
-    if (count) {
-      const first = shared.cases[0];
-      const more = count > 1 ? ` and appears in ${count - 1} more case${count > 2 ? "s" : ""}` : "";
-      [level, badgeText] = shared.cases.some((c) => TARGET_ROLES.has(c.role)) ? ["target", "!"] : ["party", "i"];
-      reasons.push(`${match.domain}${via} belongs to ${name}, ${ROLE_WORDS[first.role]} in "${first.title}"${more}.`);
-    } else {
-      const linked = shared.related.find((rel) => rel.cases.length > 0);
-      if (linked) {
-        level = "related";
-        badgeText = BADGES.related.text;
-        const how = INVERSE_WORDS[linked.relation] ?? `linked (${linked.relation}) to`;
-        const first = linked.cases[0];
-        reasons.push(`${match.domain}${via} belongs to ${name}, ${how} ${linked.name}, `
-                     + `${ROLE_WORDS[first.role]} in "${first.title}".`);
-      } else {
-        reasons.push(`${match.domain}${via} belongs to ${name}, which is listed but named in no case.`);
-      }
-    }
-    for (const rel of shared.related) reasons.push(`${name} has a ${rel.relation}: ${rel.name}.`);
+    reasons.push(match.domain + via + said.tail);
+    for (const line of said.lines) reasons.push(line);
   }
 
   const providerEntries = [];

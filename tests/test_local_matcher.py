@@ -4,10 +4,12 @@ level, matched entities, registrable domain and error code for every input; plus
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import idna
 import pytest
@@ -81,6 +83,61 @@ def onion_pair(tmp_path_factory):
     return Pair(folder, tmp_path_factory.mktemp("onion-index"))
 
 
+def _entity_toml(entity_id: str, name: str, kind: str, domains: list[str], **links: str) -> str:
+    lines = [f'id = "{entity_id}"', f'name = "{name}"', f'kind = "{kind}"', f"domains = {json.dumps(domains)}",
+             'status = "active"', f'description = "A test record: {name}."', "last_reviewed = 2026-11-01"]
+    return "\n".join(lines + [f'{key} = "{value}"' for key, value in links.items()]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def relations_pair(tmp_path_factory):
+    """The bundled data plus sites named in no case that are mirrors of, and operated by, entities that
+    are (and of, and by, ones that are not): every relation read both ways, the level related with more
+    than one tied entity, and related lists sorted by cases, role, relation and name."""
+    folder = tmp_path_factory.mktemp("relations-data")
+    for kind in ("schema", "sources", "cases", "providers", "entities"):
+        shutil.copytree(DATA_DIR / kind, folder / kind)
+    records = {
+        # a mirror of a defendant, run by a defendant: related, tied twice
+        "bay-mirror": _entity_toml("bay-mirror", "Bay Mirror", "website", ["bay-mirror-test.org"],
+                                   mirror_of="the-pirate-bay", operated_by="mediaservices"),
+        # a mirror of the mirror, run by a company in no case: none, an original and an operator
+        "mirror-mirror": _entity_toml("mirror-mirror", "mirror Mirror", "website", ["mirror-mirror-test.org"],
+                                      mirror_of="bay-mirror", operated_by="quiet-operator"),
+        "quiet-operator": _entity_toml("quiet-operator", "Quiet Operator", "company", ["quiet-operator-test.net"]),
+        # run by a company in no case that also runs the mirror of the mirror; a successor of MEGA
+        "alpha-site": _entity_toml("alpha-site", "alpha site", "website", ["alpha-site-test.net"],
+                                   operated_by="quiet-operator", successor_of="mega"),
+        # a mirror of a plaintiff (a party, not a target), run by the same defendant
+        "riaa-mirror": _entity_toml("riaa-mirror", "RIAA Mirror", "website", ["riaa-mirror-test.org"],
+                                    mirror_of="riaa", operated_by="mediaservices"),
+    }
+    for entity_id, text in records.items():
+        (folder / "entities" / f"{entity_id}.toml").write_text(text, encoding="utf-8")
+    return Pair(folder, tmp_path_factory.mktemp("relations-index"))
+
+
+@pytest.fixture(scope="module")
+def nested_pair(relations_pair, tmp_path_factory):
+    """relations_pair's data with names listed below other names, which the linter refuses (a listed name
+    must be a registrable domain) but an index from elsewhere may hold: the server's match then walks the
+    host's parents, and so must local.js."""
+    dataset = relations_pair.service.dataset
+    entities = {key: dict(value) for key, value in dataset.entities.items()}
+    entities["mirror-mirror"]["domains"] = ["mirror-mirror-test.org", "m.bay-mirror-test.org"]
+    entities["quiet-operator"]["domains"] = ["quiet-operator-test.net", "a.b.unlisted-parent-test.com"]
+    nested = dataclasses.replace(dataset, version=dataset.version + "-nested", entities=entities,
+                                 registrable_only=False, domain_index=None, memo={})
+    tmp = tmp_path_factory.mktemp("nested-index")
+    pair = Pair.__new__(Pair)
+    pair.service = create_service(config.resolve({"DATA_DIR": str(dataset.data_dir), "DNS_ENABLED": False,
+                                                  "RELOAD_INTERVAL": 0}))
+    pair.service.store = SimpleNamespace(latest=lambda: nested)
+    pair.index = tmp / "index.json"
+    pair.index.write_text(index_text(nested), encoding="utf-8")
+    return pair
+
+
 def summary(answer: dict) -> tuple:
     """What must agree: the error code and status, or level, entities, names and whether it is an IP."""
     if "error" in answer:
@@ -142,24 +199,69 @@ def test_every_listed_domain_and_alias(pair):
     assert_parity(pair, names)
 
 
-def test_reasons_and_entries_read_as_the_servers(pair):
-    """Beyond the level: the same reasons (but the last, which says why the infrastructure is not
-    known) and the same match entries, cases and sources, for every listed name and a subdomain."""
-    names = listed_names(pair.service.dataset)
-    texts = names + [f"www.{name}" for name in names] + ["plain-site.org", "1.1.1.1"]
-    for text, ours, theirs in zip(texts, pair.local(texts), pair.server(texts)):
-        if ours["verdict"]["level"] == "related":
-            continue  # the server of this branch has no such level yet (issue 12)
+def assert_entries_read_as_the_servers(pair: Pair, texts: list[str]) -> None:
+    """The same reasons (but the last, which says why the infrastructure is not known), badge and match
+    entries: cases, sources and the related entities in the server's order, with their roles and cases."""
+
+    def cases(items: list[dict]) -> list[dict]:
+        return [{k: v for k, v in case.items() if k not in ("dates", "summary", "outcome")} for case in items]
+
+    for text, ours, theirs in zip(texts, pair.local(texts), pair.server(texts), strict=True):
+        assert ours["verdict"]["level"] == theirs["verdict"]["level"], text
         assert ours["verdict"]["reasons"][:-1] == theirs["verdict"]["reasons"][:-1], text
         assert ours["verdict"]["badge"] == theirs["verdict"]["badge"], text
+        assert len(ours["matches"]) == len(theirs["matches"]), text
         for mine, server in zip(ours["matches"], theirs["matches"]):
             assert mine["entity"] == server["entity"] and mine["role"] == server["role"], text
             assert mine.get("matched_domain") == server.get("matched_domain"), text
             assert mine.get("relation") == server.get("relation"), text
-            assert [{k: v for k, v in case.items() if k not in ("dates", "summary", "outcome")}
-                    for case in server["cases"]] == mine["cases"], text
-            assert [{k: r[k] for k in ("id", "name", "relation", "domains")} for r in mine["related"]] == \
-                server["related"], text
+            assert cases(server["cases"]) == mine["cases"], text
+            assert [{**r, "cases": cases(r["cases"])} for r in server["related"]] == mine["related"], text
+
+
+def test_reasons_and_entries_read_as_the_servers(pair):
+    """Beyond the level: every listed name and a subdomain read as the server's answers."""
+    names = listed_names(pair.service.dataset)
+    assert_entries_read_as_the_servers(pair, names + [f"www.{name}" for name in names] + ["plain-site.org", "1.1.1.1"])
+
+
+def test_mirrors_and_operators_read_as_the_servers_both_ways(relations_pair):
+    names = listed_names(relations_pair.service.dataset)
+    assert_entries_read_as_the_servers(relations_pair, names + [f"www.{name}" for name in names])
+    bay_mirror, mirror_mirror, pirate_bay, quiet = relations_pair.local(
+        ["bay-mirror-test.org", "mirror-mirror-test.org", "thepiratebay.org", "quiet-operator-test.net"])
+    assert bay_mirror["verdict"]["level"] == "related"
+    assert [(r["id"], r["relation"]) for r in bay_mirror["matches"][0]["related"]] == [
+        ("the-pirate-bay", "original"), ("mediaservices", "operator"), ("mirror-mirror", "mirror")]
+    reasons = bay_mirror["verdict"]["reasons"]
+    assert reasons[0].startswith("bay-mirror-test.org belongs to Bay Mirror, a mirror of The Pirate Bay, the ")
+    assert reasons[1].startswith("Bay Mirror is also operated by Mediaservices, the defendant in ")
+    assert reasons[2] == "Bay Mirror has a mirror: mirror Mirror."
+    assert mirror_mirror["verdict"]["level"] == "none"
+    assert mirror_mirror["verdict"]["reasons"][1:3] == [
+        "mirror Mirror has an original: Bay Mirror.", "mirror Mirror has an operator: Quiet Operator."]
+    assert "The Pirate Bay has a mirror: Bay Mirror." in pirate_bay["verdict"]["reasons"]
+    assert quiet["verdict"]["reasons"][1:3] == ["Quiet Operator operates alpha site.",
+                                                "Quiet Operator operates mirror Mirror."]
+    relations = {r["relation"] for name in names for answer in relations_pair.local([name])
+                 for m in answer["matches"] for r in m["related"]}
+    assert relations == {"predecessor", "successor", "original", "mirror", "operator", "operates"}
+
+
+def test_names_listed_below_other_names_walk_the_parents_as_the_server(nested_pair):
+    nested = ["m.bay-mirror-test.org", "x.m.bay-mirror-test.org", "x.bay-mirror-test.org", "m.x.bay-mirror-test.org",
+              "unlisted-parent-test.com", "b.unlisted-parent-test.com", "c.b.unlisted-parent-test.com",
+              "a.b.unlisted-parent-test.com", "x.a.b.unlisted-parent-test.com", "www.unlisted-parent-test.com",
+              "X.A.B.unlisted-parent-test.com", "bay-mirror-test.org."]
+    assert_parity(nested_pair, nested)
+    assert_entries_read_as_the_servers(nested_pair, nested)
+    by_name = dict(zip(nested, nested_pair.local(nested)))
+    assert [(m["entity"]["id"], m["matched_by"], m["matched_domain"])
+            for m in by_name["x.m.bay-mirror-test.org"]["matches"]] == [("mirror-mirror", "hostname",
+                                                                          "m.bay-mirror-test.org")]
+    assert by_name["x.bay-mirror-test.org"]["matches"][0]["matched_by"] == "registrable_domain"
+    assert by_name["x.a.b.unlisted-parent-test.com"]["matches"][0]["matched_domain"] == "a.b.unlisted-parent-test.com"
+    assert by_name["c.b.unlisted-parent-test.com"]["matches"] == []
 
 
 def test_variants_of_listed_names(pair):
