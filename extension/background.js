@@ -118,6 +118,7 @@ chrome.tabs.onUpdated.addListener(async (tabId, changeInfo) => {
 
 chrome.tabs.onRemoved.addListener(async (tabId) => {
   await ready;
+  shownStamps.delete(tabId);
   await chrome.storage.session.remove([tabKey(tabId), connectionKey(tabId)]);
 });
 
@@ -230,7 +231,9 @@ async function inBatches(items, work, size = 4) {
  * fresh is stored), and shows it on the toolbar button. Returns the view the popup renders.
  */
 async function refreshTab(tabId) {
-  const [record, settings] = await Promise.all([getTabRecord(tabId), getSettings()]);
+  const [stored, settings] = await Promise.all([getTabRecord(tabId), getSettings()]);
+  // The stamp orders this refresh among the tab's others (see showOnAction).
+  const record = { ...stored, stamp: ++refreshCount };
   const view = baseView(record, settings);
   if (view.state !== "check" && view.state !== "local") {
     await showOnAction(tabId, view, record);
@@ -609,6 +612,11 @@ async function pruneCache() {
 // change for the same page) must not interleave their badge and title calls. Only the chain of
 // pending updates lives here, never state worth keeping.
 const actionUpdates = new Map();
+// Two refreshes of one page may finish out of order (a commit, and the connection seen a moment
+// later): the one that started later read the newer state, so an older one is never shown over it.
+// Only stamps live here; losing them with the worker loses nothing, as no refresh is then running.
+let refreshCount = 0;
+const shownStamps = new Map(); // tabId -> the stamp of the refresh whose view the button shows
 
 /**
  * Shows a view worked out for the tab's page as record described it. The tab may have moved on
@@ -620,6 +628,9 @@ function showOnAction(tabId, view, record) {
   const next = previous.then(async () => {
     const now = await getTabRecord(tabId);
     if ((now?.navigation ?? null) !== (record?.navigation ?? null)) return;
+    const stamp = record?.stamp ?? 0;
+    if (stamp < (shownStamps.get(tabId) ?? 0)) return;
+    shownStamps.set(tabId, stamp);
     await applyToAction(tabId, view);
   });
   actionUpdates.set(tabId, next);

@@ -285,14 +285,24 @@ class ExtensionBrowser:
         raise AssertionError(f"no tab shows {host}")
 
     def action(self, tab_id: int) -> dict:
-        return self.worker.evaluate(
-            """async (tabId) => ({
-                 text: await chrome.action.getBadgeText({ tabId }),
-                 color: await chrome.action.getBadgeBackgroundColor({ tabId }),
-                 title: await chrome.action.getTitle({ tabId }),
-               })""",
-            tab_id,
-        )
+        # The three are read one after another while the extension may be updating them. It sets
+        # the title last, so the title is read first and again at the end, until both agree: a
+        # title that names the verdict then comes with that verdict's badge.
+        deadline = time.monotonic() + CHECK_TIMEOUT
+        while True:
+            state = self.worker.evaluate(
+                """async (tabId) => {
+                     const title = await chrome.action.getTitle({ tabId });
+                     const text = await chrome.action.getBadgeText({ tabId });
+                     const color = await chrome.action.getBadgeBackgroundColor({ tabId });
+                     const again = await chrome.action.getTitle({ tabId });
+                     return { text, color, title, steady: again === title };
+                   }""",
+                tab_id,
+            )
+            if state.pop("steady") or time.monotonic() > deadline:
+                return state
+            time.sleep(0.05)
 
     def message(self, key: str, *substitutions: str) -> str:
         return self.worker.evaluate(

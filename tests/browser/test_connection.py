@@ -135,6 +135,9 @@ def test_allowing_it_in_the_settings_works_from_the_next_start(playwright_instan
         raise
     browser = ExtensionBrowser(playwright_instance, "en", page_server, extension, profile=profile)
     try:
+        # The next start: the worker runs with webRequest at its top level before the first page.
+        browser.wake_worker()
+        assert browser.worker.evaluate("() => typeof chrome.webRequest") == "object"
         _, tab, _ = browser.visit("plain-site.org")
         state = browser.wait_checked(tab, "plain-site.org", title=browser.message(
             "titleInfrastructure", "plain-site.org", TEST_PROVIDER["name"]))
