@@ -16,29 +16,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from caseflag import config, verdict
+from caseflag import config
 from caseflag.dataset import Dataset
-from caseflag.domains import parse
-from caseflag.errors import NotPublicName
 from caseflag.extension_index import index_text
 from caseflag.lookup import create_service
-from caseflag.specialuse import NEVER_RESOLVED_TLDS, special_use_suffix
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 RUNNER = Path(__file__).with_name("local_runner.mjs")
 NODE = shutil.which("node") or "/usr/bin/node"
 ONION = "pirateb" + "a" * 49 + ".onion"  # a v3 onion name: 56 base32 characters
-
-# What this branch's server does yet; once issue 11 and issue 12 are merged both become True, and
-# every comparison below is exact.
-SERVER_HAS_RELATED = "related" in verdict.BADGE_COLORS
-try:
-    parse("thepiratebay.org.example.com")
-    SERVER_REFUSES_SPECIAL_USE = False
-except NotPublicName:
-    SERVER_REFUSES_SPECIAL_USE = True
-
 
 def run_node(payload: dict) -> list:
     done = subprocess.run([NODE, "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON", str(RUNNER)],
@@ -146,33 +133,12 @@ def summary(answer: dict) -> tuple:
             answer["registrable_domain"], answer["hostname"], answer["is_ip"])
 
 
-def expected_from_server(server: dict, local: dict) -> tuple:
-    """The server's summary, with the rules of issues 11 and 12 applied where this branch's server
-    does not have them yet. When both flags are True (after the merge) this is summary(server)."""
-    expected = summary(server)
-    if "error" in server:
-        return expected
-    suffix = special_use_suffix(server["hostname"])
-    if suffix is not None and not SERVER_REFUSES_SPECIAL_USE:
-        # Issue 11: refused, unless a never-resolved name (.onion) that the list holds.
-        if suffix not in NEVER_RESOLVED_TLDS or not server["matches"]:
-            return ("error", "not_public", 422)
-    if not SERVER_HAS_RELATED and expected[0] == "none" and local.get("verdict", {}).get("level") == "related":
-        # Issue 12: the own entity takes part in no case, but one a hop away does. Dead once the
-        # server has the level (SERVER_HAS_RELATED), and then deletable.
-        own = server["matches"][0] if server["matches"] else None
-        linked_with_cases = {rel["id"] for rel in local["matches"][0]["related"] if rel["cases"]}
-        if own and not own["cases"] and linked_with_cases & {rel["id"] for rel in own["related"]}:
-            return ("related", *expected[1:])
-    return expected
-
-
 def assert_parity(pair: Pair, texts: list[str]) -> None:
     server, local = pair.server(texts), pair.local(texts)
     assert len(server) == len(local) == len(texts)
     differences = []
     for text, ours, theirs in zip(texts, local, server):
-        if summary(ours) != expected_from_server(theirs, ours):
+        if summary(ours) != summary(theirs):
             differences.append(f"{text!r}: local {summary(ours)} server {summary(theirs)}")
         elif "error" in ours:
             assert ours == {"query": text, "error": {"code": ours["error"]["code"], "message": ours["error"]["message"]},
@@ -425,12 +391,12 @@ def test_the_comparison_catches_a_difference(pair):
     """assert_parity can fail: a local answer with another level, entity or error code does not pass."""
     server = pair.server(["www.thepiratebay.org", "localhost"])
     local = pair.local(["www.thepiratebay.org", "localhost"])
-    assert [summary(a) for a in local] == [expected_from_server(s, a) for s, a in zip(server, local)]
+    assert [summary(a) for a in local] == [summary(s) for s in server]
     wrong_level = {**local[0], "verdict": {**local[0]["verdict"], "level": "party"}}
     wrong_entity = {**local[0], "matches": local[0]["matches"][1:]}
     wrong_code = {**local[1], "error": {"code": "invalid_domain", "message": ""}}
     for answer, theirs in ((wrong_level, server[0]), (wrong_entity, server[0]), (wrong_code, server[1])):
-        assert summary(answer) != expected_from_server(theirs, answer)
+        assert summary(answer) != summary(theirs)
 
 
 # --- the level related (issue 12) --------------------------------------------------------------------
