@@ -180,10 +180,12 @@ def extension_errors(console: list[dict]) -> list[dict]:
 
 
 def _unloaded_mid_call(message: dict) -> bool:
-    """Firefox's own note that an API call of the event page finished after the page was unloaded.
+    """Firefox's own note that an API call of the event page settled after the page was unloaded
+    ("Promise resolved after context unloaded", or "Promise rejected after context unloaded: …").
     A test that stops the event page (terminateBackground) while it is at work causes it; the
     browser drops the answer, and the woken page starts again from storage, as the test checks."""
-    return message["text"].strip() == "Promise resolved after context unloaded"
+    return message["text"].startswith(("Promise resolved after context unloaded",
+                                       "Promise rejected after context unloaded"))
 
 
 def builtin_index() -> dict:
