@@ -199,12 +199,13 @@ def test_lookups_really_run_concurrently(dns, tmp_path):
     assert elapsed < 6, f"took {elapsed:.1f} s"
 
 
-def test_ctrl_c_leaves_whole_records_and_resume_finishes(dns, tmp_path):
-    """SIGINT: exit 130, every line of the output a whole record; --resume then completes the file."""
+def interrupt_after_20_records(dns, tmp_path, *options: str):
+    """Runs a batch of 300 slow names, sends SIGINT once 20 records are out, and checks what any
+    interrupted run must leave: exit 130, a message, no traceback, whole records 1..k in order."""
     dns.delay = 0.2
     source = names_file(tmp_path, 300)
     out = tmp_path / "out.jsonl"
-    process = subprocess.Popen([CASEFLAG, "batch", str(source), "-o", str(out), "--concurrency", "10"],
+    process = subprocess.Popen([CASEFLAG, "batch", str(source), "-o", str(out), "--concurrency", "10", *options],
                                stderr=subprocess.PIPE, env=dns_env(dns))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 20):
@@ -213,11 +214,16 @@ def test_ctrl_c_leaves_whole_records_and_resume_finishes(dns, tmp_path):
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr.decode()
     assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
-    data = out.read_text(encoding="utf-8")
-    assert data.endswith("\n")
+    assert out.read_text(encoding="utf-8").endswith("\n")
     partial = read_jsonl(out)
     assert 20 <= len(partial) < 300
     assert [r["line"] for r in partial] == list(range(1, len(partial) + 1))
+    return source, out, partial
+
+
+def test_ctrl_c_leaves_whole_records_and_resume_finishes(dns, tmp_path):
+    """SIGINT: exit 130, every line of the output a whole record; --resume then completes the file."""
+    source, out, _ = interrupt_after_20_records(dns, tmp_path)
 
     dns.delay = 0.0
     result = run(str(source), "-o", str(out), "--resume", dns=dns)
@@ -370,22 +376,7 @@ def test_jobs_write_the_same_records_in_the_same_order(dns, tmp_path, fmt):
 def test_jobs_resume_and_ctrl_c_keep_whole_records_in_order(dns, tmp_path):
     """With --jobs 2: SIGINT leaves whole records, lines 1..k with no gap; --resume with jobs
     finishes the file, skipping what is there; the result is every line once, in order."""
-    dns.delay = 0.2
-    source = names_file(tmp_path, 300)
-    out = tmp_path / "out.jsonl"
-    process = subprocess.Popen([CASEFLAG, "batch", str(source), "-o", str(out), "--concurrency", "10", "--jobs", "2"],
-                               stderr=subprocess.PIPE, env=dns_env(dns))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 20):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr.decode()
-    assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
-    assert out.read_text(encoding="utf-8").endswith("\n")
-    partial = read_jsonl(out)
-    assert 20 <= len(partial) < 300
-    assert [r["line"] for r in partial] == list(range(1, len(partial) + 1))
+    source, out, partial = interrupt_after_20_records(dns, tmp_path, "--jobs", "2")
 
     dns.delay = 0.0
     dns.clear()

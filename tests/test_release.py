@@ -12,6 +12,7 @@ import pytest
 from caseflag.export import EXPORT_FORMATS
 from conftest import DATA_DIR
 from test_cli import run
+from test_dataset import NEW_ENTITY, NEW_SOURCE
 
 SIX = ["CHANGES.md", "SHA256SUMS", "caseflag.csv", "caseflag.json", "caseflag.jsonl", "caseflag.sqlite"]
 
@@ -95,25 +96,6 @@ def test_first_release_lists_everything_as_new(bundled):
     assert "First release: every record is new." in text
     assert "| entities | 33 | 0 | 0 |" in text and "| cases | 12 | 0 | 0 |" in text
     assert "- `mega.co.nz` (former, of `mega`)" in text
-
-
-NEW_SOURCE = '''id = "example-news-2020-02-03-streamsite-sued"
-url = "https://news.example.org/2020/02/03/streamsite-sued"
-publisher = "Example News"
-title = "Labels sue a streaming site"
-language = "en"
-published = 2020-02-03
-kind = "news"
-'''
-NEW_ENTITY = '''id = "streamsite"
-name = "Streamsite"
-kind = "website"
-domains = ["streamsite-example.com"]
-status = "active"
-description = "A made-up streaming site for a test."
-source_ids = ["example-news-2020-02-03-streamsite-sued"]
-last_reviewed = 2026-11-30
-'''
 
 
 def test_changelog_against_a_previous_release(bundled, tmp_path):
