@@ -387,6 +387,64 @@ def test_jobs_resume_and_ctrl_c_keep_whole_records_in_order(dns, tmp_path):
     assert "name0.batch-test.com" not in dns.names_asked() and "name299.batch-test.com" in dns.names_asked()
 
 
+def test_jobs_auto_runs_a_process_per_core_for_a_big_file_and_writes_the_same(dns, tmp_path):
+    """The default (--jobs auto) shares a file of 32 KiB or more between the usable cores (at most
+    four); a smaller file, and --jobs 1, run in one process. The records are the same either way,
+    whether they go to a file or, spliced from the workers' pipes, to a pipe on standard output."""
+    from caseflag.batch import AUTO_JOBS_FROM, AUTO_JOBS_MAX, usable_cores
+
+    source = tmp_path / "many.txt"
+    lines = [f"plain-site.org/{n}" if n % 3 else f"www.thepiratebay.org/page/{n}" for n in range(2500)]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert source.stat().st_size >= AUTO_JOBS_FROM
+    expected_jobs = min(usable_cores(), AUTO_JOBS_MAX)
+    one = run(str(source), "--offline", "--jobs", "1", dns=dns)
+    auto = run(str(source), "--offline", dns=dns)
+    to_file = run(str(source), "--offline", "-o", str(tmp_path / "out.jsonl"), dns=dns)
+    for result in (one, auto, to_file):
+        assert result.returncode == 0, result.stderr.decode()
+    assert "processes)" not in one.stderr.decode().splitlines()[0]
+    for result in (auto, to_file):
+        first = result.stderr.decode().splitlines()[0]
+        assert (f"{expected_jobs} processes)" in first) if expected_jobs > 1 else ("processes)" not in first)
+    records = [_comparable(json.loads(line)) for line in one.stdout.decode().splitlines()]
+    assert [r["line"] for r in records] == list(range(1, 2501))
+    assert [_comparable(json.loads(line)) for line in auto.stdout.decode().splitlines()] == records
+    assert [_comparable(r) for r in read_jsonl(tmp_path / "out.jsonl")] == records
+    small = run(str(names_file(tmp_path, 20)), "--offline", dns=dns)
+    assert "processes)" not in small.stderr.decode().splitlines()[0]
+
+
+@pytest.mark.parametrize("cut", ["in the header", "in the tally key", "in the record"])
+def test_a_worker_that_dies_inside_a_frame_leaves_whole_records_only(tmp_path, cut):
+    """The parent writes a frame's record only as far as the pipe brings it: cut short (a worker
+    killed with SIGKILL), what reached the output file is removed again."""
+    from caseflag.batch import _FRAME, _Copier, pass_frame
+
+    record, key = b'{"line": 2, "query": "b.com"}\n', b"none\tresolved\t"
+    frame = _FRAME.pack(len(key), len(record)) + key + record
+    cut_at = {"in the header": 5, "in the tally key": _FRAME.size + 3, "in the record": len(frame) - 7}[cut]
+    out = tmp_path / "out.jsonl"
+    with open(out, "wb") as sink:
+        sink.write(b'{"line": 1, "query": "a.com"}\n')
+        sink.flush()
+        read_end, write_end = os.pipe()
+        os.write(write_end, frame + frame[:cut_at])
+        os.close(write_end)
+        copier = _Copier(sink.fileno())
+        assert pass_frame(read_end, copier, regular=True) == key.decode()
+        with pytest.raises(EOFError):
+            pass_frame(read_end, copier, regular=True)
+        os.close(read_end)
+    assert out.read_bytes() == b'{"line": 1, "query": "a.com"}\n' + record
+
+
+def test_jobs_is_a_number_or_auto(dns, tmp_path):
+    for bad in ("0", "65", "two"):
+        result = run(str(names_file(tmp_path, 2)), "--offline", "--jobs", bad, dns=dns)
+        assert result.returncode == 2 and b"--jobs" in result.stderr and b"Traceback" not in result.stderr
+
+
 def test_jobs_on_standard_input_run_in_one_process(dns):
     result = run("-", "--jobs", "4", dns=dns, stdin=b"plain-site.org\nwww.thepiratebay.org\n")
     assert result.returncode == 0, result.stderr.decode()

@@ -123,8 +123,8 @@ def test_answer_json_is_json_dumps_byte_for_byte(service, name):
     `matches` last: the bytes a batch writes do not depend on how the text is put together."""
     import json
 
-    from caseflag.batch import Item, format_record, record_parts
-    from caseflag.verdict import answer_json, answer_json_parts
+    from caseflag.batch import Item, format_record, record_wire
+    from caseflag.verdict import answer_json, answer_json_parts, answer_wire_parts
 
     answer = service.check(name)
     plain = dict(answer)  # no matches: the answer as it is
@@ -134,5 +134,6 @@ def test_answer_json_is_json_dumps_byte_for_byte(service, name):
     assert answer_json(answer) == json.dumps(plain)
     assert "".join(answer_json_parts(answer, line=7)) == json.dumps({"line": 7, **plain})
     assert format_record("jsonl", Item(7, name), answer) == json.dumps({"line": 7, **plain}) + "\n"
-    assert "".join(record_parts("csv", Item(7, name), answer)) == format_record("csv", Item(7, name), answer)
+    assert b"".join(record_wire("csv", Item(7, name), answer)).decode() == format_record("csv", Item(7, name), answer)
+    assert b"".join(answer_wire_parts(answer, line=7)).decode("ascii") == json.dumps({"line": 7, **plain})
     assert answer_json({"matches": []}) == '{"matches": []}' and answer_json({}) == "{}"

@@ -11,14 +11,17 @@ import asyncio
 import codecs
 import contextlib
 import csv
+import errno
 import gc
 import io
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import stat
+import struct
 import sys
 import threading
 import time
@@ -31,13 +34,17 @@ from typing import IO
 
 from .errors import CaseflagError, InvalidInput
 from .lookup import LookupService
-from .verdict import answer_json_parts
+from .verdict import answer_wire_parts
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error")
 DEFAULT_CONCURRENCY = 200
 MAX_CONCURRENCY = 2000
 MAX_JOBS = 64
+# --jobs auto: a process per usable core, at most this many, for an input file of at least
+# AUTO_JOBS_FROM bytes (~2,000 names); below that one process is done before more would pay.
+AUTO_JOBS_MAX = 4
+AUTO_JOBS_FROM = 32 * 1024
 _TRAILING_COMMENT = re.compile(r"\s+#.*$")
 
 
@@ -136,18 +143,56 @@ def count_items(path: str) -> int | None:
 
 def format_record(fmt: str, item: Item, result: dict) -> str:
     """One record as the text written for it: a JSON line or a CSV row, newline included."""
-    return "".join(record_parts(fmt, item, result))
+    return b"".join(record_wire(fmt, item, result)).decode("utf-8")
 
 
-def record_parts(fmt: str, item: Item, result: dict) -> list[str]:
-    """format_record's text in pieces, to be joined with the other records of one write."""
+def record_wire(fmt: str, item: Item, result: dict) -> list[bytes]:
+    """format_record's bytes in pieces, handed with the other records of one write to writev."""
     if fmt == "jsonl":
-        parts = answer_json_parts(result, line=item.line)
-        parts.append("\n")
+        parts = answer_wire_parts(result, line=item.line)
+        parts.append(b"\n")
         return parts
     buffer = io.StringIO()
     csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, item.line))
-    return [buffer.getvalue()]
+    return [buffer.getvalue().encode("utf-8")]
+
+
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 16
+
+
+def write_parts(fd: int, parts: list[bytes]) -> None:
+    """Every byte of parts to fd, in order, in as few system calls as it allows (writev)."""
+    for start in range(0, len(parts), _IOV_MAX):
+        chunk = parts[start:start + _IOV_MAX]
+        written = _retry_blocked(os.writev, fd, chunk)
+        if written < sum(map(len, chunk)):  # a short write (a signal, a full pipe): the rest in order
+            rest = memoryview(b"".join(chunk))[written:]
+            while rest:
+                rest = rest[_retry_blocked(os.write, fd, rest):]
+
+
+def _retry_blocked(write, fd: int, data) -> int:
+    """write(fd, data), waiting for room where fd is non-blocking (a standard output set so by another program)."""
+    while True:
+        try:
+            return write(fd, data)
+        except BlockingIOError:
+            select.select([], [fd], [])
+
+
+def _parts_writer(out: IO[str]):
+    """How records reach `out`: as bytes straight to its file descriptor, or as text where it has
+    none (a StringIO). What its text layer already holds (a CSV header) goes first."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        def write_text(parts: list[bytes]) -> None:
+            out.write(b"".join(parts).decode("utf-8"))
+            out.flush()
+
+        return write_text
+    out.flush()
+    return lambda parts: write_parts(fd, parts)
 
 
 def csv_header() -> str:
@@ -234,6 +279,18 @@ class Tally:
         for provider in result["infrastructure"]["providers"]:
             self.providers[provider["id"]] += 1
 
+    def add_key(self, key: str) -> None:
+        """add() for a result known by its tally_key (what a --jobs worker sends with each record)."""
+        self.records += 1
+        if key.startswith("!"):
+            self.errors[key[1:]] += 1
+            return
+        level, status, providers = key.split("\t")
+        self.levels[level] += 1
+        self.infrastructure[status] += 1
+        for provider_id in filter(None, providers.split(",")):
+            self.providers[provider_id] += 1
+
 
 def _counts(counter: Counter) -> str:
     return " · ".join(f"{key} {value:,}" for key, value in counter.most_common()) or "none"
@@ -280,9 +337,10 @@ class Progress:
             self.stream.flush()
 
 
-def summary_text(tally: Tally, elapsed: float, target: str, interrupted: bool) -> str:
+def summary_text(tally: Tally, elapsed: float, target: str, interrupted: bool, jobs: int = 1) -> str:
     rate = tally.records / elapsed if elapsed > 0 else 0.0
-    lines = [f"caseflag batch: {tally.records:,} records in {elapsed:.1f} s ({rate:,.0f}/s) written to {target}"]
+    processes = f", {jobs} processes" if jobs > 1 else ""
+    lines = [f"caseflag batch: {tally.records:,} records in {elapsed:.1f} s ({rate:,.0f}/s{processes}) written to {target}"]
     if interrupted:
         lines.append("  interrupted: the output holds whole records only; run again with --resume to continue")
     lines.append(f"  by level:       {_counts(tally.levels)}")
@@ -312,6 +370,26 @@ def _inline_reader(items: Iterator[Item]):
     return next_item
 
 
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may run on (taskset, a container's cpuset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def auto_jobs(source: IO[bytes]) -> int:
+    """How many processes --jobs auto (the default) runs: one per usable core, up to AUTO_JOBS_MAX,
+    for a regular file of AUTO_JOBS_FROM bytes or more; one for anything else. A batch is CPU-bound
+    in Python, so a second core nearly doubles its pace (see bench/RESULTS.md, P3)."""
+    try:
+        info = os.fstat(source.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return 1
+    if not stat.S_ISREG(info.st_mode) or info.st_size < AUTO_JOBS_FROM or not hasattr(os, "fork"):
+        return 1
+    return max(1, min(usable_cores(), AUTO_JOBS_MAX))
+
+
 def _is_regular_file(stream: IO[bytes]) -> bool:
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
@@ -336,6 +414,7 @@ class BatchRun:
         self.tally = Tally()
         self._head: tuple[Item, asyncio.Task] | None = None  # the record the writer is waiting for
         self._session = None  # the DNS sockets of the run, open while it lasts
+        self._write_parts = None  # made at the first write (see _parts_writer)
 
     def run(self, items: Iterator[Item], blocking_input: bool = True) -> None:
         """Blocking. Ctrl-C stops after the records already written and raises KeyboardInterrupt.
@@ -461,12 +540,13 @@ class BatchRun:
         self._emit_all([(item, result)])
 
     def _emit_all(self, records: list[tuple[Item, dict]]) -> None:
-        # One write of whole records, then flush: the file never ends inside a record we chose to write.
-        parts: list[str] = []
+        # One write of whole records: the file never ends inside a record we chose to write.
+        if self._write_parts is None:
+            self._write_parts = _parts_writer(self.out)
+        parts: list[bytes] = []
         for item, result in records:
-            parts += record_parts(self.fmt, item, result)
-        self.out.write("".join(parts))
-        self.out.flush()
+            parts += record_wire(self.fmt, item, result)
+        self._write_parts(parts)
         for _, result in records:
             self.tally.add(result)
         self.progress.update(self.tally)
@@ -499,31 +579,37 @@ class BatchRun:
 # pipe as frames; the parent writes them in the global order by taking the next frame from
 # worker 0, 1, …, N-1, 0, … in turn. So the output is the one process's, record for record
 # (only `cached`, for a name that repeats, may differ: the workers do not share a cache).
+#
+# The parent reads only each frame's header and tally key; the record's bytes go from the pipe
+# to the output by splice(2), inside the kernel. Copied through the parent (read, buffer, slice,
+# join, write), they cost it a core's third on a 2-core machine, taken from the workers.
 
-_FRAME = b"%d %d\n"  # the lengths of the tally summary (JSON) and of the record's bytes
+_FRAME = struct.Struct("<II")  # a frame's header: the lengths of its tally key and of its record
 
 
-def _tally_view(result: dict) -> dict:
-    """The parts of a result Tally.add reads, to send with each record."""
+def tally_key(result: dict) -> str:
+    """What Tally.add reads of a result, as one short line: the parent counts with it (add_key)."""
     if "error" in result:
-        return {"error": {"code": result["error"]["code"]}}
+        return "!" + result["error"]["code"]
     infrastructure = result["infrastructure"]
-    return {"verdict": {"level": result["verdict"]["level"]},
-            "infrastructure": {"status": infrastructure["status"],
-                               "providers": [{"id": provider["id"]} for provider in infrastructure["providers"]]}}
+    providers = ",".join(provider["id"] for provider in infrastructure["providers"])
+    return f"{result['verdict']['level']}\t{infrastructure['status']}\t{providers}"
 
 
 class _WorkerRun(BatchRun):
-    """A worker's BatchRun: each record goes to the parent as a frame instead of to the output."""
+    """A worker's BatchRun: each record goes to the parent's pipe as a frame instead of to the output."""
+
+    def __init__(self, service, pipe: int, fmt: str, **options) -> None:
+        super().__init__(service, None, fmt, **options)
+        self.pipe = pipe
 
     def _emit_all(self, records: list[tuple[Item, dict]]) -> None:
-        frames = []
+        parts: list[bytes] = []
         for item, result in records:
-            data = format_record(self.fmt, item, result).encode("utf-8")
-            meta = json.dumps(_tally_view(result)).encode("ascii")
-            frames.append(_FRAME % (len(meta), len(data)) + meta + data)
-        self.out.write(b"".join(frames))
-        self.out.flush()
+            data = record_wire(self.fmt, item, result)
+            key = tally_key(result).encode("utf-8")
+            parts += (_FRAME.pack(len(key), sum(map(len, data))), key, *data)
+        write_parts(self.pipe, parts)
         for _, result in records:
             self.tally.add(result)
 
@@ -542,61 +628,82 @@ def _worker(service, path: str, fmt: str, concurrency: int, lang, offline: bool,
             jobs: int, pipe: int) -> int:
     """A forked worker's whole life; its exit status is returned to os._exit."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    out = os.fdopen(pipe, "wb", buffering=256 * 1024)
-    run = _WorkerRun(service, out, fmt, concurrency=concurrency, lang=lang, offline=offline)
-    status = 0
+    run = _WorkerRun(service, pipe, fmt, concurrency=concurrency, lang=lang, offline=offline)
     try:
         with open(path, "rb") as source:
             run.run(_share(read_items(source), skip, number, jobs), blocking_input=False)
     except KeyboardInterrupt:
-        status = 130
+        return 130
     except BrokenPipeError:
         return 1
     except BaseException as err:  # noqa: BLE001 - reported by the parent as the worker's failure
         sys.stderr.write(f"caseflag batch worker {number}: {err!r}\n")
-        status = 3
-    try:
-        out.close()
-    except BrokenPipeError:
-        return 1
-    return status
+        return 3
+    return 0
 
 
-class _Frames:
-    """The frames read so far from one worker's pipe."""
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """size bytes from a pipe; None if it ends first."""
+    data = b""
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
+        if not more:
+            return None
+        data += more
+    return data
 
-    def __init__(self, pid: int, fd: int) -> None:
-        self.pid, self.fd = pid, fd
-        self.buffer = bytearray()
-        self.ready: list[tuple[bytes, bytes]] = []  # (summary, record), oldest first
-        self.first = 0  # index of the next unwritten frame in ready
-        self.closed = False
 
-    def feed(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\n")
-            if end < 0:
-                return
-            meta_size, data_size = map(int, self.buffer[:end].split())
-            if len(self.buffer) < end + 1 + meta_size + data_size:
-                return
-            start = end + 1
-            meta = bytes(self.buffer[start:start + meta_size])
-            record = bytes(self.buffer[start + meta_size:start + meta_size + data_size])
-            del self.buffer[:start + meta_size + data_size]
-            self.ready.append((meta, record))
+class _Copier:
+    """Moves a record's bytes from a worker's pipe to the output: splice(2) where the system and
+    the output allow it (not a terminal, nor a file opened to append), else read and write."""
 
-    def pending(self) -> int:
-        return len(self.ready) - self.first
+    def __init__(self, out_fd: int) -> None:
+        self.out_fd = out_fd
+        self.splice = hasattr(os, "splice")
 
-    def take(self) -> tuple[bytes, bytes]:
-        frame = self.ready[self.first]
-        self.first += 1
-        if self.first > 1024:
-            del self.ready[:self.first]
-            self.first = 0
-        return frame
+    def copy(self, fd: int, size: int) -> int:
+        """Bytes moved: size, or fewer if the pipe ended first."""
+        moved = 0
+        while moved < size:
+            step = self._splice(fd, size - moved) if self.splice else None
+            if step is None:
+                data = os.read(fd, min(size - moved, 1 << 20))
+                write_parts(self.out_fd, [data])
+                step = len(data)
+            if step == 0:
+                break
+            moved += step
+        return moved
+
+    def _splice(self, fd: int, size: int) -> int | None:
+        try:
+            return os.splice(fd, self.out_fd, size)
+        except OSError as err:
+            if err.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+            self.splice = False  # this output does not take it: read and write from now on
+            return None
+
+
+def pass_frame(pipe: int, copier: _Copier, regular: bool) -> str | None:
+    """Write the record of the next frame on a worker's pipe to the output; its tally key, or None
+    where the pipe ends instead. A pipe that ends inside a frame raises EOFError, and what of the
+    record reached a regular output file is cut off again: the output holds whole records only."""
+    header = os.read(pipe, _FRAME.size)
+    if not header:
+        return None
+    if len(header) < _FRAME.size:
+        header += _read_exactly(pipe, _FRAME.size - len(header)) or b""
+    key = _read_exactly(pipe, _FRAME.unpack(header)[0]) if len(header) == _FRAME.size else None
+    if key is None:
+        raise EOFError("the worker's pipe ended inside a frame")
+    size = _FRAME.unpack(header)[1]
+    start = os.lseek(copier.out_fd, 0, os.SEEK_CUR) if regular else None
+    if copier.copy(pipe, size) < size:
+        if start is not None:
+            os.ftruncate(copier.out_fd, start)
+        raise EOFError("the worker's pipe ended inside a record")
+    return key.decode("utf-8")
 
 
 def run_parallel(service, path: str, out: IO[str], fmt: str, jobs: int, concurrency: int, lang, offline: bool,
@@ -604,12 +711,12 @@ def run_parallel(service, path: str, out: IO[str], fmt: str, jobs: int, concurre
     """Check a regular file with `jobs` forked workers; the records are written to `out` in input
     order. Returns whether it was interrupted (Ctrl-C); raises BrokenPipeError when out is gone."""
     import fcntl
-    import selectors
 
     out.flush()  # nothing of ours may sit in a buffer the workers inherit
     sys.stderr.flush()
-    sink = out.buffer
-    workers: list[_Frames] = []
+    out_fd = out.fileno()
+    pids: list[int] = []
+    pipes: list[int] = []
     share = max(1, concurrency // jobs)
     for number in range(jobs):
         read_end, write_end = os.pipe()
@@ -618,82 +725,72 @@ def run_parallel(service, path: str, out: IO[str], fmt: str, jobs: int, concurre
             status = 3
             try:
                 os.close(read_end)
-                for other in workers:
-                    os.close(other.fd)
+                for other in pipes:
+                    os.close(other)
                 status = _worker(service, path, fmt, share, lang, offline, skip, number, jobs, write_end)
             finally:
                 os._exit(status)
         os.close(write_end)
         with contextlib.suppress(OSError, AttributeError):  # room for ~60 records in flight (Linux)
             fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 1 << 20)
-        os.set_blocking(read_end, False)
-        workers.append(_Frames(pid, read_end))
+        pids.append(pid)
+        pipes.append(read_end)
     if skip:
         with open(path, "rb") as source:
             tally.skipped = sum(1 for item in read_items(source) if item.key in skip)
 
-    selector = selectors.DefaultSelector()
-    for worker in workers:
-        selector.register(worker.fd, selectors.EVENT_READ, worker)
-    limit = 8 * share + 64  # frames held per worker before its pipe is left to fill
-    interrupted = False
-    turn = 0  # the worker whose frame comes next
-    # Ctrl-C only sets a flag here: an exception between taking a frame and writing it would
-    # leave a gap in the output. The workers are told, and each finishes as one process would.
+    # Ctrl-C (or a SIGINT sent to this process alone) is passed on: each worker writes what it
+    # finished, in order, and stops; the reads here go on (PEP 475) and end at the first gap.
     stop: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.append(1))
 
-    def write_ready() -> None:
-        nonlocal turn
-        chunk = []
-        while workers[turn].pending():
-            meta, record = workers[turn].take()
-            chunk.append(record)
-            tally.add(json.loads(meta))
-            turn = (turn + 1) % jobs
-        if chunk:
-            sink.write(b"".join(chunk))  # whole records only
-            sink.flush()
-            progress.update(tally)
+    def pass_on(*_) -> None:
+        if not stop:
+            stop.append(1)
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGINT)
 
+    previous = signal.signal(signal.SIGINT, pass_on)
+    copier = _Copier(out_fd)
+    regular = _is_regular_file(out)
+    turn = 0  # the worker whose frame comes next
+    at_end = False  # its pipe ended where a frame would start
     try:
         while True:
-            if stop and not interrupted:
-                interrupted = True
-                for worker in workers:  # each writes what it finished, in order, and stops
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(worker.pid, signal.SIGINT)
-            write_ready()
-            if workers[turn].closed and not workers[turn].pending():
-                break  # done, or the next record will never come: nothing is written past a gap
-            for key, _ in selector.select(timeout=0.2):
-                worker = key.data
-                if worker.pending() >= limit and worker is not workers[turn]:
-                    continue
-                try:
-                    data = os.read(worker.fd, 1 << 20)
-                except BlockingIOError:
-                    continue
-                if data:
-                    worker.feed(data)
-                else:
-                    worker.closed = True
-                    selector.unregister(worker.fd)
+            try:
+                key = pass_frame(pipes[turn], copier, regular)
+            except EOFError:
+                break  # the worker died inside a frame (SIGKILL): the record was not written
+            if key is None:
+                at_end = True  # done, or the next record will never come: nothing is written past a gap
+                break
+            tally.add_key(key)
+            progress.update(tally)
+            turn = (turn + 1) % jobs
     finally:
         signal.signal(signal.SIGINT, previous)
-        selector.close()
-        for worker in workers:
-            if not worker.closed:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGTERM)
-            os.close(worker.fd)
-        statuses = [os.waitstatus_to_exitcode(os.waitpid(worker.pid, 0)[1]) for worker in workers]
-    leftover = sum(worker.pending() for worker in workers)
+        # The worker whose record was next closed its pipe: it finished (and so did the others,
+        # whose records all came before), failed or stopped. Unless it finished, the rest stop
+        # here too; a worker still writing is never waited for before its pipe is closed.
+        last = pids[turn] if at_end else None
+        ended = _reap(last) if last is not None else None
+        if ended != 0:
+            for pid in pids:
+                if pid != last:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+        for pipe in pipes:
+            os.close(pipe)
+        statuses = [ended if pid == last else _reap(pid) for pid in pids]
     failed = [status for status in statuses if status not in (0, 130, -signal.SIGTERM)]
-    if not interrupted and (failed or leftover):
-        raise CaseflagError(f"a batch worker failed (exit status {failed or statuses}); "
+    if not stop and failed:
+        raise CaseflagError(f"a batch worker failed (exit status {failed}); "
                             "the output holds whole records up to the first missing one: --resume continues")
-    return interrupted or 130 in statuses
+    return bool(stop) or 130 in statuses
+
+
+def _reap(pid: int) -> int:
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
 
 # --- the command --------------------------------------------------------------------------
@@ -728,16 +825,17 @@ def _open_output(output: str | None, fmt: str, resume: bool) -> tuple[IO[str], s
 
 def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: str | None = None,
               concurrency: int = DEFAULT_CONCURRENCY, resume: bool = False, lang: str | None = None,
-              offline: bool = False, jobs: int = 1) -> int:
+              offline: bool = False, jobs: int | None = None) -> int:
     """The `caseflag batch` command. Returns the exit status: 0 done, 130 interrupted.
 
-    Usage problems (unreadable input, unwritable output) raise InvalidInput before any work.
+    jobs: processes to run, or None for auto_jobs. Usage problems (unreadable input, unwritable
+    output) raise InvalidInput before any work.
     """
     fmt = _format_for(fmt, output)
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise InvalidInput(f"--concurrency must be from 1 to {MAX_CONCURRENCY}")
-    if not 1 <= jobs <= MAX_JOBS:
-        raise InvalidInput(f"--jobs must be from 1 to {MAX_JOBS}")
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise InvalidInput(f"--jobs must be from 1 to {MAX_JOBS}, or auto")
     if output and path != "-" and Path(output).exists() and os.path.samefile(path, output):
         raise InvalidInput(f"the output {output} is the input file; writing it would destroy the input")
     source = open_input(path)
@@ -753,10 +851,11 @@ def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: 
     run = BatchRun(service, out, fmt, concurrency=concurrency, lang=lang, offline=offline,
                    skip=skip, progress=progress)
     interrupted = broken = False
+    jobs = min(auto_jobs(source) if jobs is None else jobs, concurrency)
     parallel = jobs > 1 and _is_regular_file(source) and hasattr(os, "fork")  # else one process reads the stream
     try:
         if parallel:
-            interrupted = run_parallel(service, path, out, fmt, min(jobs, concurrency), concurrency, lang, offline,
+            interrupted = run_parallel(service, path, out, fmt, jobs, concurrency, lang, offline,
                                        skip, run.tally, progress)
         else:
             run.run(read_items(source), blocking_input=not _is_regular_file(source))
@@ -773,7 +872,7 @@ def run_batch(service_factory, path: str = "-", fmt: str | None = None, output: 
         if source is not sys.stdin.buffer:
             source.close()
     sys.stderr.write(summary_text(run.tally, time.monotonic() - progress.started, output or "standard output",
-                                  interrupted))
+                                  interrupted, jobs if parallel else 1))
     if interrupted:
         return 130
     return 1 if broken else 0

@@ -140,6 +140,16 @@ def cmd_batch(args: argparse.Namespace) -> int:
                      lang=args.lang, offline=args.offline, jobs=args.jobs)
 
 
+def _jobs(text: str) -> int | None:
+    """--jobs: a number, or 'auto' (None: batch.auto_jobs decides)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', not {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -164,9 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: csv for a .csv --output, else jsonl)")
     batch.add_argument("--output", "-o", help="file to write (default: standard output)")
     batch.add_argument("--concurrency", type=int, default=200, help="lookups in flight at once (default 200)")
-    batch.add_argument("--jobs", "-j", type=int, default=1,
+    batch.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N|auto",
                        help="processes sharing the lines of a regular input file, the concurrency split between "
-                            "them; records still come out in input order (default 1)")
+                            "them; records still come out in input order (default auto: one per usable core, "
+                            "at most 4, for a file of 32 KiB or more; else 1)")
     batch.add_argument("--resume", action="store_true", help="skip lines already in --output and append the rest")
     batch.add_argument("--offline", action="store_true", help="no DNS: match the list only")
     batch.add_argument("--lang", help="preferred language of the reporting (e.g. de)")
