@@ -200,3 +200,15 @@ def test_query_ids_are_drawn_safely_from_many_threads():
     assert not failures and len(sizes) == 16_000
     _random_ids._forget()
     assert len(_random_ids(5)) == 5
+
+
+def test_the_common_path_starts_without_dnspythons_messages_or_resolver():
+    """dnswire writes and reads the common exchange; dnspython's messages and resolver, a quarter
+    of a batch run's start-up, are imported only when an answer or a setting needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, caseflag.cli, caseflag.batch, caseflag.lookup, caseflag.providers; "
+            "print(sorted(m for m in ('dns.message', 'dns.resolver', 'dns.name') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

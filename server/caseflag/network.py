@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import socket
+import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import NamedTuple
 
 import dns.exception
 import dns.flags
-import dns.message
-import dns.name
-import dns.nameserver
 import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.resolver
 
 from . import dnswire
 from .dnswire import Reply
@@ -58,26 +52,38 @@ class DnsAnswer(NamedTuple):  # immutable, and cheap to make: three per checked 
         return self.status == OK
 
 
-@dataclass(frozen=True)
+def _dnspython() -> None:
+    """Import dnspython's messages and resolver, on first use: the common exchange (dnswire) never
+    needs them, and they were a quarter of a batch run's start-up. Afterwards `dns.message` etc.
+    resolve as attributes of the package."""
+    if "dns.resolver" not in sys.modules:
+        for module in _DNSPYTHON:
+            importlib.import_module(module)
+
+
+_DNSPYTHON = ("dns.message", "dns.name", "dns.nameserver", "dns.rdataclass", "dns.rdatatype", "dns.resolver")
+
+
 class HostRecords:
-    """A, AAAA (after CNAMEs) of a host name and NS of its registrable domain."""
+    """A, AAAA (after CNAMEs) of a host name and NS of its registrable domain.
 
-    a: DnsAnswer
-    aaaa: DnsAnswer
-    ns: DnsAnswer | None
-    elapsed: float = 0.0
-    answers: tuple[DnsAnswer, ...] = field(default=())
+    A plain class with slots, its lists made at once: one is made per checked host, and a
+    frozen dataclass's __init__ and cached_property's lock were a few percent of a batch.
+    """
 
-    @cached_property  # asked three times per host; the answers it is made of never change
-    def addresses(self) -> list[str]:
-        return list(self.a.records) + list(self.aaaa.records)
+    __slots__ = ("a", "aaaa", "ns", "elapsed", "answers", "addresses", "cnames")
 
-    @cached_property
-    def cnames(self) -> list[str]:
-        seen: list[str] = []
-        for answer in (self.a, self.aaaa):
-            seen += [name for name in answer.cnames if name not in seen]
-        return seen
+    def __init__(self, a: DnsAnswer, aaaa: DnsAnswer, ns: DnsAnswer | None, elapsed: float = 0.0,
+                 answers: tuple[DnsAnswer, ...] = ()) -> None:
+        self.a, self.aaaa, self.ns, self.elapsed, self.answers = a, aaaa, ns, elapsed, answers
+        self.addresses: list[str] = [*a.records, *aaaa.records]
+        cnames = list(a.cnames)
+        if aaaa.cnames:  # the AAAA's chain is most often the A's again
+            cnames += [name for name in aaaa.cnames if name not in cnames]
+        self.cnames: list[str] = cnames
+
+    def __repr__(self) -> str:
+        return f"HostRecords(a={self.a!r}, aaaa={self.aaaa!r}, ns={self.ns!r})"
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
@@ -112,7 +118,11 @@ class _Multiplexer:
     @classmethod
     async def open(cls, server: tuple[str, int]) -> _Multiplexer:
         loop = asyncio.get_running_loop()
-        family, kind, proto, _, address = (await loop.getaddrinfo(*server, type=socket.SOCK_DGRAM))[0]
+        try:  # nameservers are addresses: read at once, with no thread started for it
+            found = socket.getaddrinfo(*server, type=socket.SOCK_DGRAM, flags=socket.AI_NUMERICHOST)
+        except socket.gaierror:
+            found = await loop.getaddrinfo(*server, type=socket.SOCK_DGRAM)
+        family, kind, proto, _, address = found[0]
         sock = socket.socket(family, kind, proto)
         try:
             sock.setblocking(False)
@@ -382,6 +392,7 @@ class _Query:
     def message(self) -> dns.message.Message:
         """The query as a dnspython message, with the current id (for TCP and unusual answers)."""
         if self._message is None:
+            _dnspython()
             self._message = dns.message.make_query(dns.name.from_text(self.name), self.rdtype)
         self._message.id = self.id
         return self._message
@@ -399,6 +410,7 @@ class _Query:
                 return reply
             self.problem = "an answer to another question came back under this query's id"
             return None
+        _dnspython()
         try:
             response = dns.message.from_wire(data)
         except dns.exception.DNSException as err:
@@ -424,6 +436,7 @@ class Resolver:
         self.unavailable_reason: str | None = None
         self._nameservers = [parse_nameserver(entry) for entry in nameservers or []]
         if not self._nameservers:
+            _dnspython()
             try:
                 system = dns.resolver.Resolver(configure=True)
                 self._nameservers = [(address, system.port) for address in system.nameservers]
@@ -438,6 +451,7 @@ class Resolver:
 
     def sync_resolver(self, lifetime: float) -> dns.resolver.Resolver:
         """A blocking resolver asking the same servers, for libraries that need one (ipwhois)."""
+        _dnspython()
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers = [dns.nameserver.Do53Nameserver(addr, port) for addr, port in self._nameservers]
         resolver.cache = None
@@ -487,6 +501,7 @@ def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
         answer = _answer_from_reply(name, rdtype, outcome)
         if answer is not None:
             return answer
+        _dnspython()
         try:
             outcome = dns.message.from_wire(outcome.wire)
         except dns.exception.DNSException as err:
@@ -533,6 +548,7 @@ def _answer_from_reply(name: str, rdtype: str, reply: Reply) -> DnsAnswer | None
 
 def _answer_from_message(name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer:
     """The answer in a message dnspython has read."""
+    _dnspython()
     failed = _rcode_answer(name, rdtype, response.rcode())
     if failed is not None:
         return failed

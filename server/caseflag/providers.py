@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import dns.resolver
-
 from .dataset import Dataset
 from .network import HostRecords, Resolver
 
@@ -74,6 +72,7 @@ def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
     from ipwhois.asn import IPASN
     from ipwhois.exceptions import ASNLookupError, ASNParseError, ASNRegistryError, IPDefinedError
     from ipwhois.net import Net
+    import dns.resolver
 
     try:
         net = Net(address)
