@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -324,18 +325,20 @@ def adnshost(names: list[str], window: int) -> float:
     return elapsed
 
 
-def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency: int, jobs: int = 1) -> float:
+def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency: int, jobs: str = "auto") -> float:
     """Seconds for `caseflag batch` (a fresh process, start-up included) to write JSON Lines for every name."""
     output = log_dir / "p3-batch.jsonl"
     env = {**os.environ, "CASEFLAG_DNS_NAMESERVERS": f"{P3_DNS_HOST}:53", "CASEFLAG_RELOAD_INTERVAL": "0"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([CASEFLAG, "batch", str(names_file), "--format", "jsonl", "-o", str(output),
-                           "--concurrency", str(concurrency), "--jobs", str(jobs)], env=env, capture_output=True, text=True,
-                          timeout=300, check=False, cwd=REPO)
+                           "--concurrency", str(concurrency), *(["--jobs", jobs] if jobs != "auto" else [])],
+                          env=env, capture_output=True, text=True, timeout=300, check=False, cwd=REPO)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     BATCH_CPU.setdefault(jobs, []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    processes = re.search(r"/s, (\d+) processes\)", done.stderr)
+    BATCH_PROCESSES[jobs] = int(processes.group(1)) if processes else 1
     resolved = 0
     with open(output, encoding="utf-8") as lines:
         for line in lines:
@@ -347,27 +350,34 @@ def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency
     return elapsed
 
 
-BATCH_CPU: dict[int, list[float]] = {}  # CPU seconds (user + system, workers included) of each batch, by --jobs
+BATCH_CPU: dict[str, list[float]] = {}  # CPU seconds (user + system, workers included) of each batch, by --jobs
+BATCH_PROCESSES: dict[str, int] = {}  # how many processes each --jobs ran (auto: the summary says)
 
 
 def p3(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200, rounds: int = 5) -> list[Row]:
     # Alternating rounds, the median of each side: one stall of the shared machine moves one round only.
-    adns_runs, batch_runs, jobs_runs = [], [], []
+    adns_runs, auto_runs, one_runs = [], [], []
     BATCH_CPU.clear()
     for _ in range(rounds):
         adns_runs.append(adnshost(names, window=3 * concurrency))
-        batch_runs.append(batch_seconds(names_file, names, log_dir, concurrency))
-        jobs_runs.append(batch_seconds(names_file, names, log_dir, concurrency, jobs=2))
+        auto_runs.append(batch_seconds(names_file, names, log_dir, concurrency))
+        one_runs.append(batch_seconds(names_file, names, log_dir, concurrency, jobs="1"))
     adns_seconds = statistics.median(adns_runs)
     theirs = len(names) / adns_seconds
     rows = []
-    for jobs, runs in ((1, batch_runs), (2, jobs_runs)):
+    for jobs, runs in (("auto", auto_runs), ("1", one_runs)):
         ours = len(names) / statistics.median(runs)
         ratio = ours / theirs
         cpu = BATCH_CPU[jobs]
-        what = (f"caseflag batch ÷ adnshost, {len(names):,} names (A, AAAA, NS each) from one local DNS server"
-                if jobs == 1 else "the same with `caseflag batch --jobs 2` (two processes, 100 names in flight each)")
-        rows.append(Row("P3", what, f"{ours:,.0f} names/s", f"{theirs:,.0f} names/s", ratio, "≥ 0.5", ratio >= 0.5,
+        processes = BATCH_PROCESSES[jobs]
+        if jobs == "auto":
+            what = (f"caseflag batch as it runs by default (--jobs auto: {processes} processes here) ÷ adnshost, "
+                    f"{len(names):,} names (A, AAAA, NS each) from one local DNS server")
+            target, met = "≥ 0.5", ratio >= 0.5
+        else:
+            what = "the same in one process (`--jobs 1`), reported"
+            target, met = "", None
+        rows.append(Row("P3", what, f"{ours:,.0f} names/s", f"{theirs:,.0f} names/s", ratio, target, met,
                         f"--jobs {jobs}: median of {rounds} alternating rounds; batch --concurrency {concurrency} (wall, "
                         f"with start-up) took {', '.join(f'{x:.2f}' for x in runs)} s, CPU "
                         f"{', '.join(f'{x:.2f}' for x in cpu)} s, so {len(names) / statistics.median(cpu):,.0f} "

@@ -109,7 +109,7 @@ class _Multiplexer:
     """
 
     def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
-        self.pending: dict[int, asyncio.Future] = {}
+        self.pending: dict[int, tuple[_Query, _Exchange, int]] = {}  # id → the query, its exchange, its place
         self.strays = 0  # datagrams whose id no query in flight had (a stray or forged answer)
         self._sock, self._loop = sock, loop
         self._outgoing: list[bytes] = []  # datagrams to send at the end of this turn of the loop
@@ -166,17 +166,14 @@ class _Multiplexer:
             except OSError as err:
                 self._fail(err)
                 return
-            waiter = self.pending.get(int.from_bytes(data[:2], "big")) if len(data) >= 2 else None
-            if waiter is not None and not waiter.done():
-                waiter.set_result(data)
-            else:
+            entry = self.pending.get(int.from_bytes(data[:2], "big")) if len(data) >= 2 else None
+            if entry is None or not entry[1].take(entry[0], entry[2], data):
                 self.strays += 1
 
     def _fail(self, exc: Exception) -> None:
-        # An ICMP error (nothing listening) is not tied to one query: every waiter learns it.
-        for waiter in list(self.pending.values()):
-            if not waiter.done():
-                waiter.set_exception(exc)
+        # An ICMP error (nothing listening) is not tied to one query: every exchange learns it.
+        for _, exchange, _ in list(self.pending.values()):
+            exchange.fail(exc)
 
     def close(self) -> None:
         if self._sock.fileno() >= 0:
@@ -262,53 +259,36 @@ class DnsSession:
     async def _udp_all(self, server: tuple[str, int], queries: list[_Query], timeout: float) -> list:
         """Send the queries to one server; their responses within the timeout (None where none came).
 
-        The answers complete futures that are awaited in turn, under one timer: no task per query.
+        The answers are read as they arrive (see _Exchange.take) and the last one wakes this
+        coroutine once, under one timer: no task, future or timer per query.
         """
         mux = await self._mux(server)
         loop = asyncio.get_running_loop()
         strays = mux.strays
-        waiters: list[asyncio.Future] = []
+        exchange = _Exchange(loop, len(queries))
         ids = _random_ids(len(queries))  # unpredictable ids, drawn from the system in bulk
         for number, query in enumerate(queries):
             query.id = ids[number]
             while query.id in mux.pending:  # ids must be unique among the queries in flight
                 query.id = int.from_bytes(os.urandom(2), "big")
-            waiters.append(loop.create_future())
-            mux.pending[query.id] = waiters[-1]
-        expires = loop.time() + timeout
-        timer = loop.call_at(expires, _expire, waiters)
-        responses: list = [None] * len(queries)
+            mux.pending[query.id] = (query, exchange, number)
+        timer = loop.call_at(loop.time() + timeout, exchange.expire)
         try:
             for query in queries:
                 mux.send(query.wire())
-            for index, query in enumerate(queries):
-                while True:
-                    try:
-                        response = query.read(await waiters[index])
-                    except asyncio.TimeoutError:
-                        break
-                    if response is not None:
-                        responses[index] = response
-                        break
-                    if loop.time() >= expires:
-                        break
-                    # garbage or someone else's answer under our id: keep waiting for ours
-                    waiters[index] = mux.pending[query.id] = loop.create_future()
+            await exchange.done
         finally:
             timer.cancel()
+            for query in queries:
+                entry = mux.pending.get(query.id)
+                if entry is not None and entry[1] is exchange:
+                    del mux.pending[query.id]
             if mux.strays > strays:  # only a guess at whose they were, so it does not replace a timeout
-                for query, response in zip(queries, responses):
+                for query, response in zip(queries, exchange.responses):
                     if response is None and not query.problem:
                         query.stray_note = (f"{mux.strays - strays} answer(s) with ids no query had "
                                             f"came from {server[0]} meanwhile")
-            for query, waiter in zip(queries, waiters):
-                if mux.pending.get(query.id) is waiter:
-                    del mux.pending[query.id]
-                if not waiter.done():
-                    waiter.cancel()
-                elif not waiter.cancelled():
-                    waiter.exception()  # seen: an ICMP error reaches every waiter, only one raises it
-        return responses
+        return exchange.responses
 
     async def _tcp(self, server: tuple[str, int], query: _Query, deadline: float):
         """Ask again over TCP (the UDP answer was truncated); read like a UDP answer, within the deadline."""
@@ -366,10 +346,42 @@ if hasattr(os, "register_at_fork"):  # a forked process (batch --jobs, gunicorn)
 _TC = int(dns.flags.TC)  # an int: `int & Flag` goes through the enum's Python code, three times per host
 
 
-def _expire(waiters: list[asyncio.Future]) -> None:
-    for waiter in waiters:
-        if not waiter.done():
-            waiter.set_exception(asyncio.TimeoutError())
+class _Exchange:
+    """The queries one coroutine sent together, and the responses read so far (None until one
+    comes). `done` resolves when every query has its response, the timer expires, or the socket
+    fails (then with that error)."""
+
+    __slots__ = ("done", "responses", "_left")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, count: int) -> None:
+        self.done = loop.create_future()
+        self.responses: list = [None] * count
+        self._left = count
+
+    def take(self, query: _Query, number: int, data: bytes) -> bool:
+        """A datagram under the query's id: whether it was the query's response. Garbage, or an
+        answer to another question, leaves the query waiting for its own (query.problem says why)."""
+        if self.responses[number] is not None or self.done.done():
+            return False  # answered already: a repeat, or a stray under a reused id
+        try:
+            response = query.read(data)
+        except Exception as err:  # noqa: BLE001 - one hostile datagram must not stop the socket's reader
+            query.problem = f"the answer could not be read ({type(err).__name__}: {err})"
+            return True
+        if response is not None:
+            self.responses[number] = response
+            self._left -= 1
+            if not self._left:
+                self.done.set_result(None)
+        return True
+
+    def expire(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def fail(self, exc: Exception) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
 
 
 class _Query:
