@@ -194,7 +194,7 @@ class Hostname:
     # A special-use name that may be listed but is never sent to DNS (RFC 7686 .onion).
     never_resolved: bool = False
 
-    @cached_property
+    @property  # read once per answer: a cached_property's lock would cost more than the check
     def unicode(self) -> str:
         """The name for display: IDN labels decoded."""
         if self.is_ip or "xn--" not in self.name:
