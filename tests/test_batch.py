@@ -445,6 +445,29 @@ def test_jobs_is_a_number_or_auto(dns, tmp_path):
         assert result.returncode == 2 and b"--jobs" in result.stderr and b"Traceback" not in result.stderr
 
 
+def test_ctrl_c_at_a_terminal_with_jobs_stops_every_worker_once(dns, tmp_path):
+    """A terminal's Ctrl-C signals the whole foreground group: the workers, each in a group of its
+    own, hear it once, from the parent (twice, a worker could be stopped in the middle of writing
+    what it finished). Exit 130, whole records 1..k, and no worker left running."""
+    dns.delay = 0.2
+    source, out = names_file(tmp_path, 300), tmp_path / "out.jsonl"
+    process = subprocess.Popen([CASEFLAG, "batch", str(source), "-o", str(out), "--concurrency", "10", "--jobs", "2"],
+                               stderr=subprocess.PIPE, env=dns_env(dns), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.read_bytes().count(b"\n") < 20):
+        time.sleep(0.05)
+    workers = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    assert len(workers) == 2
+    assert [os.getpgid(pid) for pid in workers] == workers  # out of the terminal's group
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal does
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Traceback" not in stderr.decode(), stderr.decode()
+    lines = [r["line"] for r in read_jsonl(out)]
+    assert 20 <= len(lines) < 300 and lines == list(range(1, len(lines) + 1))
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists()
+
+
 def test_jobs_on_standard_input_run_in_one_process(dns):
     result = run("-", "--jobs", "4", dns=dns, stdin=b"plain-site.org\nwww.thepiratebay.org\n")
     assert result.returncode == 0, result.stderr.decode()

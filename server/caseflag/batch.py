@@ -724,6 +724,9 @@ def run_parallel(service, path: str, out: IO[str], fmt: str, jobs: int, concurre
         if pid == 0:  # the worker
             status = 3
             try:
+                # A group of its own: Ctrl-C at a terminal reaches the parent alone, which passes it
+                # on once; twice (the terminal's and the parent's), a worker could stop mid-wind-down.
+                os.setpgid(0, 0)
                 os.close(read_end)
                 for other in pipes:
                     os.close(other)
