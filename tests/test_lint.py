@@ -267,3 +267,37 @@ def test_onion_domains_are_accepted_on_entities():
     checker._check_domains(records)
     found = sorted((p.path.stem, p.line, p.message.split(" (")[0]) for p in checker.problems)
     assert found == [("walked", 4, f"'www.{onion}' is not a registrable domain")]
+
+
+@pytest.mark.parametrize("broken", ["not a schema to its metaschema", "not JSON"])
+def test_a_broken_schema_file_is_a_clear_error_for_the_linter_and_the_load(tmp_path, broken):
+    """The linter checks the schemas against their metaschema; a load only compiles them. Either
+    way a broken schema file is a message naming it, never a traceback."""
+    import shutil
+
+    from caseflag.dataset import Dataset
+    from caseflag.errors import CaseflagError
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    schema = data / "schema" / SCHEMA_FILES["sources"]
+    if broken == "not JSON":
+        schema.write_text("{ not json", encoding="utf-8")
+    else:
+        schema.write_text(json.dumps({"type": "object", "properties": {"id": {"type": 12}}}), encoding="utf-8")
+    done = subprocess.run([CASEFLAG, "data", "lint", str(data)], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "cannot read the JSON schemas" in done.stderr + done.stdout
+    if broken == "not a schema to its metaschema":
+        assert SCHEMA_FILES["sources"] in done.stderr + done.stdout
+    with pytest.raises(CaseflagError, match="JSON schemas"):
+        Dataset.load(data)
+
+
+def test_loading_the_bundled_list_never_imports_jsonschema():
+    """Every bundled record passes fastjsonschema's gate, so a start (the API's, every batch's)
+    skips importing jsonschema, the reference only a refused record needs."""
+    code = ("import sys; from caseflag import config; from caseflag.dataset import Dataset; "
+            "Dataset.load(config.DEFAULT_DATA_DIR); print('jsonschema' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"

@@ -17,8 +17,6 @@ from itertools import chain, repeat
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator
-
 from . import config as config_module
 from .domains import default_suffix_list
 from .domains import parse as parse_hostname
@@ -91,12 +89,23 @@ def locate(text: str, keys: tuple = (), value: object = None) -> int:
 
 
 @lru_cache(maxsize=8)
-def _validators(schema_dir: str) -> dict[str, Draft202012Validator]:
+def _validators(schema_dir: str) -> dict:
+    """jsonschema's validators of the schemas, each schema first checked against its metaschema.
+
+    The reference, whose messages are reported. Imported on first use: a load whose records all
+    pass the fast validators never needs it (jsonschema's import was a third of a batch's start-up).
+    """
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     validators = {}
     for kind, name in SCHEMA_FILES.items():
         path = Path(schema_dir) / name
         schema = json.loads(path.read_text(encoding="utf-8"))
-        Draft202012Validator.check_schema(schema)
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as err:
+            raise ValueError(f"{name} is not a valid JSON schema: {err.message}") from err
         validators[kind] = Draft202012Validator(inline_refs(schema))
     return validators
 
@@ -107,7 +116,8 @@ def _fast_validators(schema_dir: str) -> dict:
 
     Used only as a gate: a record it passes is one jsonschema passes too (the tests hold both to
     that over generated records), and any record it refuses is validated again by jsonschema,
-    whose errors are the ones reported. Compiling costs ~0.1 s, so only big datasets use it."""
+    whose errors are the ones reported. Importing and compiling cost ~30 ms, against ~80 ms for
+    importing jsonschema and validating the bundled records with it."""
     import fastjsonschema
 
     compiled = {}
@@ -117,8 +127,6 @@ def _fast_validators(schema_dir: str) -> dict:
         compiled[kind] = fastjsonschema.compile(schema, use_default=False, detailed_exceptions=False)
     return compiled
 
-
-FAST_SCHEMA_FROM = 500  # records; below that, compiling the fast validators costs more than it saves
 
 
 def inline_refs(schema: dict) -> dict:
@@ -150,8 +158,12 @@ def schema_dir_for(data_dir: Path) -> Path:
 class Checker:
     """Runs every rule over a set of records; collect problems with .run()."""
 
-    def __init__(self, records: list[RawRecord], schema_dir: Path, today: dt.date | None = None):
+    def __init__(self, records: list[RawRecord], schema_dir: Path, today: dt.date | None = None,
+                 strict_schemas: bool = False):
         self.records = records
+        # strict: the schemas themselves checked against their metaschema before any record (the
+        # linter); a load only needs them to compile, and imports jsonschema for a refused record.
+        self.strict_schemas = strict_schemas
         self.schema_dir = schema_dir
         self.today = today or dt.date.today()
         self.problems: list[Problem] = []
@@ -165,10 +177,11 @@ class Checker:
 
     def run(self) -> list[Problem]:
         try:
-            validators = _validators(str(self.schema_dir))
-        except (OSError, ValueError) as err:
+            if self.strict_schemas:
+                _validators(str(self.schema_dir))
+            fast = _fast_validators(str(self.schema_dir))
+        except (OSError, ValueError) as err:  # fastjsonschema's definition errors are ValueErrors too
             raise CaseflagError(f"cannot read the JSON schemas in {self.schema_dir}: {err}") from err
-        fast = _fast_validators(str(self.schema_dir)) if len(self.records) >= FAST_SCHEMA_FROM else {}
         valid: list[RawRecord] = []
         for record in self.records:
             if record.data is None:
@@ -177,7 +190,7 @@ class Checker:
                             "fix the syntax so the file parses as TOML")
                 )
                 continue
-            if self._check_schema(record, validators[record.kind], fast.get(record.kind)):
+            if self._check_schema(record, fast[record.kind]):
                 valid.append(record)
         for record in valid:
             self._check_id(record)
@@ -198,14 +211,17 @@ class Checker:
         self._check_domains([r for r in valid if r.kind == "entities"])
         return sorted(self.problems, key=lambda p: (str(p.path), p.line, p.message))
 
-    def _check_schema(self, record: RawRecord, validator: Draft202012Validator, fast=None) -> bool:
+    def _check_schema(self, record: RawRecord, fast) -> bool:
         view = _schema_view(record)
-        if fast is not None:
-            try:
-                fast(view)
-                return True
-            except Exception:  # noqa: BLE001 - refused, or a value it could not handle: jsonschema decides
-                pass
+        try:
+            fast(view)
+            return True
+        except Exception:  # noqa: BLE001 - refused, or a value it could not handle: jsonschema decides
+            pass
+        try:
+            validator = _validators(str(self.schema_dir))[record.kind]
+        except (OSError, ValueError) as err:
+            raise CaseflagError(f"cannot read the JSON schemas in {self.schema_dir}: {err}") from err
         errors = sorted(validator.iter_errors(view), key=lambda e: list(e.absolute_path))
         for error in errors:
             where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
@@ -509,8 +525,9 @@ def parse_partial_date(value: str) -> dt.date | None:
         return None
 
 
-def check_records(records: list[RawRecord], data_dir: Path, today: dt.date | None = None) -> list[Problem]:
-    return Checker(records, schema_dir_for(data_dir), today).run()
+def check_records(records: list[RawRecord], data_dir: Path, today: dt.date | None = None,
+                  strict_schemas: bool = False) -> list[Problem]:
+    return Checker(records, schema_dir_for(data_dir), today, strict_schemas).run()
 
 
 def check_and_index(records: list[RawRecord], data_dir: Path) -> tuple[list[Problem], dict[str, tuple]]:
@@ -525,7 +542,7 @@ def lint(data_dir: Path, today: dt.date | None = None) -> list[Problem]:
     """Every problem in the data folder, sorted by file and line."""
     data_dir = Path(data_dir)
     records = read_all(data_dir)
-    problems = check_records(records, data_dir, today)
+    problems = check_records(records, data_dir, today, strict_schemas=True)
     if not records:
         problems.insert(0, Problem(data_dir, 1, "no record files found",
                                    "point at a folder with entities/, cases/, sources/, providers/"))
