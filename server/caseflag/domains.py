@@ -131,9 +131,10 @@ class SuffixList:
         """Whether a normalised name is its own registrable domain: ``split(name)[1] == name``."""
         return self.all_registrable([name])
 
-    def all_registrable(self, names: list[str]) -> bool:
+    def all_registrable(self, names: list[str], joined: str | None = None) -> bool:
         """Whether every normalised name (lowercase letter-digit-hyphen labels) is its own
         registrable domain, deciding most with one split per parent instead of one per name.
+        `joined` is the names joined by newlines, when the caller has made it already.
 
         For label.parent the answer is the parent's alone, unless a rule reaches into the name
         itself (``label.parent``, ``!label.parent`` or a deeper rule through it) or a label is
@@ -145,7 +146,7 @@ class SuffixList:
             self._split_budget -= len(names)
             return all(self.split(name)[1] == name for name in names)
         special_names, probe_label = self._rules
-        if "xn--" in "\n".join(names) or not special_names.isdisjoint(names):
+        if "xn--" in ("\n".join(names) if joined is None else joined) or not special_names.isdisjoint(names):
             # Only those names take the full split: one IDN among a million names must not cost
             # a million splits. Picked out with C-level passes, as this runs over the whole list.
             special = list(map(or_, map(str.__contains__, names, repeat("xn--")), map(special_names.__contains__, names)))

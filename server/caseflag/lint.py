@@ -447,7 +447,8 @@ class Checker:
     def _all_plain_registrable(self, domains: list) -> bool:
         """Whether every item is a plain name (what parse() passes through unchanged) that is its
         own registrable domain: the common case, decided without a full parse."""
-        return plain_labels(domains) and self._suffixes.all_registrable(domains)
+        text = _plain_text(domains)
+        return text is not None and self._suffixes.all_registrable(domains, joined=text)
 
     def _check_registrable(self, record: RawRecord, keys: tuple, domain: str) -> None:
         if self._all_plain_registrable([domain]):
@@ -472,7 +473,8 @@ _PLAIN_NAME = re.compile(r"(?=.{1,253}$)(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)+(?!-)(
 _PLAIN_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_-.\n"
 _TO_SEPARATOR = bytes.maketrans(b".\n", b"||")
 _OVER_63 = (63).__lt__
-_HYPHEN_TOO = bytes.maketrans(b".\n-", b"|||")  # "-" as a separator as well: see plain_labels
+# For plain_labels' first pass: separators and "-" become "|", any byte no plain name has b"\0".
+_CLASSES = bytes(byte if byte in _PLAIN_BYTES else 0 for byte in range(256)).translate(bytes.maketrans(b".\n-", b"|||"))
 
 
 def plain_labels(domains: list) -> bool:
@@ -483,28 +485,36 @@ def plain_labels(domains: list) -> bool:
     few passes in C instead of a regex match per name (a million of them in a big load). Names
     over 63 characters (whose labels the passes cannot measure) are also matched one by one; a
     list with a newline inside a name goes name by name."""
+    return _plain_text(domains) is not None
+
+
+def _plain_text(domains: list) -> str | None:
+    """plain_labels, giving the names joined by newlines when it is true (None when not), so the
+    suffix list need not join a million names again."""
     try:
         text = "\n".join(domains)
     except TypeError:  # not a string
-        return False
+        return None
     if not domains:
-        return True
+        return text
     if not text or text.count("\n") != len(domains) - 1 or not text.isascii():
-        return all(map(_PLAIN_NAME.fullmatch, domains))
+        return text if all(map(_PLAIN_NAME.fullmatch, domains)) else None
     if max(map(len, domains)) > 63 and not all(map(_PLAIN_NAME.fullmatch, compress(domains, map(_OVER_63, map(len, domains))))):
-        return False
+        return None
     raw = text.encode("ascii")
-    if raw.translate(None, _PLAIN_BYTES):
-        return False  # a character no plain name has
+    joined = raw.translate(_CLASSES)
+    if b"\0" in joined:
+        return None  # a character no plain name has
     # Each search of a two-byte pattern costs ~20 ms on a million names, so the common case takes
     # one: with "-" also made "|", no "||" and no "|" at the ends means no empty label and no "-"
     # at a label's edge. Only names with "--" inside a label (xn--, a--b) need the exact searches.
-    joined = raw.translate(_HYPHEN_TOO)
     if b"||" not in joined and joined[:1] != b"|" and joined[-1:] != b"|":
-        return True
+        return text
     cut = raw.translate(_TO_SEPARATOR)  # every label between two "|": none empty, none with "-" at an edge
-    return (cut[:1] not in b"|-" and cut[-1:] not in b"|-" and b"||" not in cut
-            and b"|-" not in cut and b"-|" not in cut)
+    if (cut[:1] not in b"|-" and cut[-1:] not in b"|-" and b"||" not in cut
+            and b"|-" not in cut and b"-|" not in cut):
+        return text
+    return None
 
 
 def _plainly_sorted(items) -> bool:
