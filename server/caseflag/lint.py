@@ -374,7 +374,7 @@ class Checker:
 
     def _check_domains(self, entities: list[RawRecord]) -> None:
         lists = [record.data.get("domains", []) for record in entities]
-        bulk = self._bulk_flags(lists)
+        bulk = self._bulk_flags(lists)  # a name listed twice is caught by the claims
         for record, in_bulk, domains in zip(entities, bulk, lists):
             if not in_bulk:
                 for domain in domains:
