@@ -232,6 +232,18 @@ def test_names_a_rule_reaches_into_take_the_full_split_alone(odd, monkeypatch):
         assert not suffixes.all_registrable([*names, bad])
 
 
+@pytest.mark.parametrize("include_private", [True, False])
+def test_the_names_rules_reach_into_are_every_rule_and_parent(include_private):
+    suffixes = SuffixList(include_private=include_private)
+    names = set()
+    for rule in suffixes.tlds:
+        labels = rule.removeprefix("!").split(".")
+        names.update(".".join(labels[index:]) for index in range(len(labels)))
+    special, probe = suffixes._rules
+    assert special == names
+    assert probe not in {label for name in names for label in name.split(".")}
+
+
 def test_is_registrable_known_answers():
     suffixes = SuffixList()
     for name, expected in [("www.ck", True), ("foo.ck", False), ("a.foo.ck", True), ("city.kobe.jp", True),

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import itemgetter, not_, or_
 from pathlib import Path
 
@@ -177,10 +177,13 @@ class SuffixList:
         """The names a rule reaches into (each rule and each parent of one, "!" dropped), and a
         label no rule holds, to stand for any other label."""
         names = set()
-        for rule in self.tlds:
-            labels = rule.removeprefix("!").split(".")
-            names.update(".".join(labels[index:]) for index in range(len(labels)))
-        used = {label for name in names for label in name.split(".")}
+        add = names.add
+        for name in map(str.removeprefix, self.tlds, repeat("!")):
+            add(name)
+            while "." in name:  # each parent: the name without its first label, and so on
+                name = name.partition(".")[2]
+                add(name)
+        used = set(chain.from_iterable(map(str.split, names, repeat("."))))
         probe = "caseflag-probe"
         while probe in used:
             probe += "-x"
