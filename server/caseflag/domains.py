@@ -149,7 +149,8 @@ class SuffixList:
         if "xn--" in ("\n".join(names) if joined is None else joined) or not special_names.isdisjoint(names):
             # Only those names take the full split: one IDN among a million names must not cost
             # a million splits. Picked out with C-level passes, as this runs over the whole list.
-            special = list(map(or_, map(str.__contains__, names, repeat("xn--")), map(special_names.__contains__, names)))
+            special = list(map(or_, map(str.__contains__, names, repeat("xn--")),
+                               map(special_names.__contains__, names)))
             if not all(self.split(name)[1] == name for name in compress(names, special)):
                 return False
             names = list(compress(names, map(not_, special)))

@@ -391,8 +391,8 @@ class Checker:
             in_bulk_lists = [domains for domains, in_bulk in zip(lists, bulk) if in_bulk]
             entries = [(record.data, None) for record, in_bulk in zip(entities, bulk) if in_bulk]
         # the common case in one dict, made without a Python loop over the names
-        index: dict[str, tuple[dict, str | None]] = dict(zip(chain.from_iterable(in_bulk_lists),
-                                                             chain.from_iterable(map(repeat, entries, map(len, in_bulk_lists)))))
+        owners = chain.from_iterable(map(repeat, entries, map(len, in_bulk_lists)))
+        index: dict[str, tuple[dict, str | None]] = dict(zip(chain.from_iterable(in_bulk_lists), owners))
         claimed_names = sum(map(len, in_bulk_lists))
         for record, in_bulk, domains in zip(entities, bulk, lists):
             if not in_bulk:
@@ -499,8 +499,10 @@ def _plain_text(domains: list) -> str | None:
         return text
     if not text or text.count("\n") != len(domains) - 1 or not text.isascii():
         return text if all(map(_PLAIN_NAME.fullmatch, domains)) else None
-    if max(map(len, domains)) > 63 and not all(map(_PLAIN_NAME.fullmatch, compress(domains, map(_OVER_63, map(len, domains))))):
-        return None
+    if max(map(len, domains)) > 63:
+        long_names = compress(domains, map(_OVER_63, map(len, domains)))
+        if not all(map(_PLAIN_NAME.fullmatch, long_names)):
+            return None
     raw = text.encode("ascii")
     joined = raw.translate(_CLASSES)
     if b"\0" in joined:
