@@ -293,9 +293,14 @@ _ODD_NAMES = ["Upper.com", "trailing.com.", "xn--bcher-kva.de", "xn--p1ai", "www
               "clean1.com", "ünï.de", "sp ace.com", "a.com\nb.com", "", "x.onion"]
 
 
+@pytest.mark.parametrize("run_names", [4_096, 40, 1])
 @pytest.mark.parametrize("odd", _ODD_NAMES, ids=repr)
-def test_bulk_domain_check_reports_as_the_per_entity_check(odd):
-    """One odd name among clean entities: the same problems, lines and index as each list alone."""
+def test_bulk_domain_check_reports_as_the_per_entity_check(odd, run_names, monkeypatch):
+    """One odd name among clean entities: the same problems, lines and index as each list alone,
+    with every list in one run, a few runs, or a run per list."""
+    import caseflag.lint as lint_module
+
+    monkeypatch.setattr(lint_module, "BULK_NAMES", run_names)
     records = [_entity(f"e{n}", sorted(f"clean{n}-{i}.co.uk" for i in range(30))) for n in range(5)]
     records.append(_entity("odd", ["clean0.com", odd, "zz.org"]))
     records.append(_entity("other", ["clean1.com"]))  # "clean1.com" is also odd's when odd is that
@@ -316,12 +321,28 @@ def test_bulk_domain_check_agrees_on_generated_datasets():
     lists = st.lists(st.lists(st.one_of(clean, clean, clean, mutated), max_size=6), min_size=1, max_size=5)
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(lists)
-    def check(domain_lists):
+    @given(lists, st.sampled_from([4_096, 5, 1]))
+    def check(domain_lists, run_names):
+        import caseflag.lint as lint_module
+
         records = [_entity(f"e{n}", domains) for n, domains in enumerate(domain_lists)]
-        assert _domain_outcome(Checker, records) == _domain_outcome(_PerEntity, records)
+        lint_module.BULK_NAMES, default = run_names, lint_module.BULK_NAMES
+        try:
+            assert _domain_outcome(Checker, records) == _domain_outcome(_PerEntity, records)
+        finally:
+            lint_module.BULK_NAMES = default
 
     check()
+
+
+def test_runs_cover_every_list_in_order():
+    from caseflag.lint import _runs
+
+    lists = [["a"] * size for size in (3, 0, 1, 9, 2, 2, 0, 4)]
+    runs = _runs(lists, 4)
+    assert [domains for run in runs for domains in run] == lists
+    assert [sum(map(len, run)) for run in runs] == [4, 9, 4, 4]
+    assert _runs([], 4) == [] and _runs([[]], 4) == [[[]]]
 
 
 def _sorted_problems(record, full_only):
