@@ -207,6 +207,43 @@ def test_a_fresh_suffix_list_splits_its_first_names_then_reads_the_rules():
     assert not suffixes.all_registrable(names)
 
 
+def test_a_list_longer_than_the_split_budget_reads_the_rules_at_once():
+    """A million-name list asks in one call: it must not take a million full splits."""
+    suffixes = SuffixList()
+    names = [f"site{n}.co.uk" for n in range(3_000)]
+    assert suffixes.all_registrable(names) and "_rules" in suffixes.__dict__
+
+
+@pytest.mark.parametrize("odd", ["xn--bcher-kva.de", "www.ck", "foo.ck", "me.blogspot.com", "blogspot.com",
+                                 "city.kobe.jp", "other.kobe.jp", "a.xn--p1ai", "xn--p1ai", "co.uk"])
+def test_names_a_rule_reaches_into_take_the_full_split_alone(odd, monkeypatch):
+    """Punycode and names a rule reaches into are split one by one; the rest of a long list still
+    goes by its parents, and the answer is the per-name one either way."""
+    suffixes = SuffixList()
+    suffixes._split_budget = 0
+    names = [f"site{n}.co.uk" for n in range(500)] + [odd] + [f"site{n}.com" for n in range(500)]
+    expected = _full_answer(suffixes, odd)
+    split = suffixes.split
+    asked = []
+    monkeypatch.setattr(suffixes, "split", lambda name: asked.append(name) or split(name))
+    assert suffixes.all_registrable(names) == expected
+    assert len(asked) <= 3  # the odd name and the two parents' probes
+    for bad in ("www.example.com", "example"):
+        assert not suffixes.all_registrable([*names, bad])
+
+
+@pytest.mark.parametrize("include_private", [True, False])
+def test_the_names_rules_reach_into_are_every_rule_and_parent(include_private):
+    suffixes = SuffixList(include_private=include_private)
+    names = set()
+    for rule in suffixes.tlds:
+        labels = rule.removeprefix("!").split(".")
+        names.update(".".join(labels[index:]) for index in range(len(labels)))
+    special, probe = suffixes._rules
+    assert special == names
+    assert probe not in {label for name in names for label in name.split(".")}
+
+
 def test_is_registrable_known_answers():
     suffixes = SuffixList()
     for name, expected in [("www.ck", True), ("foo.ck", False), ("a.foo.ck", True), ("city.kobe.jp", True),

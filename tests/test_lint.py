@@ -301,3 +301,167 @@ def test_loading_the_bundled_list_never_imports_jsonschema():
             "Dataset.load(config.DEFAULT_DATA_DIR); print('jsonschema' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
+
+
+# --- the bulk fast paths against the per-entity and per-item paths they stand for ---------------
+
+class _PerEntity(Checker):
+    """The domain check as it was before the whole-dataset question: each entity's list asked alone."""
+
+    def _bulk_flags(self, lists):
+        return [self._all_plain_registrable(domains) for domains in lists]
+
+
+def _domain_outcome(checker_class, records):
+    checker = checker_class(records, ROOT / "data" / "schema")
+    checker._check_domains(records)
+    problems = sorted((str(p.path), p.line, p.message, p.fix, p.fatal) for p in checker.problems)
+    return problems, list(checker.domain_index.items())
+
+
+# Names that break one rule each, next to names that pass: each must be reported by the same
+# message and line whether its list is decided in bulk or not.
+_ODD_NAMES = ["Upper.com", "trailing.com.", "xn--bcher-kva.de", "xn--p1ai", "www.clean0.com", "co.uk", "com",
+              "www.ck", "foo.ck", "me.blogspot.com", "blogspot.com", "a..com", "-a.com", "a-.com", "a_b.com",
+              "1.2.3.4", "x" * 64 + ".com", "long-" * 12 + "name.co.uk", "a.123", "a--b.com", 3, None,
+              "clean1.com", "ünï.de", "sp ace.com", "a.com\nb.com", "", "x.onion"]
+
+
+@pytest.mark.parametrize("run_names", [4_096, 40, 1])
+@pytest.mark.parametrize("odd", _ODD_NAMES, ids=repr)
+def test_bulk_domain_check_reports_as_the_per_entity_check(odd, run_names, monkeypatch):
+    """One odd name among clean entities: the same problems, lines and index as each list alone,
+    with every list in one run, a few runs, or a run per list."""
+    import caseflag.lint as lint_module
+
+    monkeypatch.setattr(lint_module, "BULK_NAMES", run_names)
+    records = [_entity(f"e{n}", sorted(f"clean{n}-{i}.co.uk" for i in range(30))) for n in range(5)]
+    records.append(_entity("odd", ["clean0.com", odd, "zz.org"]))
+    records.append(_entity("other", ["clean1.com"]))  # "clean1.com" is also odd's when odd is that
+    assert _domain_outcome(Checker, records) == _domain_outcome(_PerEntity, records)
+
+
+def test_bulk_domain_check_agrees_on_generated_datasets():
+    """Generated datasets of clean and mutated names (case, dots, punycode, subdomains, public
+    suffixes, names claimed twice, non-strings): the same problems and index both ways."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    clean = st.builds(lambda n, tld: f"site{n}.{tld}", st.integers(0, 30),
+                      st.sampled_from(["com", "co.uk", "de", "blogspot.com", "kobe.jp", "onion"]))
+    mutated = st.one_of(clean.map(str.upper), clean.map(lambda d: d + "."), clean.map(lambda d: "www." + d),
+                        clean.map(lambda d: "xn--" + d), clean.map(lambda d: d.partition(".")[2]),
+                        st.sampled_from(_ODD_NAMES))
+    lists = st.lists(st.lists(st.one_of(clean, clean, clean, mutated), max_size=6), min_size=1, max_size=5)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(lists, st.sampled_from([4_096, 5, 1]))
+    def check(domain_lists, run_names):
+        import caseflag.lint as lint_module
+
+        records = [_entity(f"e{n}", domains) for n, domains in enumerate(domain_lists)]
+        lint_module.BULK_NAMES, default = run_names, lint_module.BULK_NAMES
+        try:
+            assert _domain_outcome(Checker, records) == _domain_outcome(_PerEntity, records)
+        finally:
+            lint_module.BULK_NAMES = default
+
+    check()
+
+
+def test_runs_cover_every_list_in_order():
+    from caseflag.lint import _runs
+
+    lists = [["a"] * size for size in (3, 0, 1, 9, 2, 2, 0, 4)]
+    runs = _runs(lists, 4)
+    assert [domains for run in runs for domains in run] == lists
+    assert [sum(map(len, run)) for run in runs] == [4, 9, 4, 4]
+    assert _runs([], 4) == [] and _runs([[]], 4) == [[[]]]
+
+
+def _sorted_problems(record, full_only):
+    import caseflag.lint as lint_module
+
+    checker = Checker([record], ROOT / "data" / "schema")
+    original = lint_module._plainly_sorted
+    if full_only:
+        lint_module._plainly_sorted = lambda items: False
+    try:
+        checker._check_sorted(record)
+    finally:
+        lint_module._plainly_sorted = original
+    return [(p.line, p.message, p.fix, p.fatal) for p in checker.problems]
+
+
+def test_the_sorted_check_fast_path_reports_as_the_full_check():
+    """Lists of strings (in order, out of order, repeated), numbers, mixed items and tables:
+    the same problems with the fast path as with sorted() and set() alone."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    item = st.one_of(st.sampled_from(["a", "b", "b", "c", "A", "", "a.com"]), st.text(max_size=3),
+                     st.integers(-2, 2), st.booleans(), st.floats(allow_nan=True), st.just({"x": 1}), st.just([1]))
+    items = st.one_of(st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=5),
+                      st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=5, unique=True).map(sorted),
+                      st.lists(item, max_size=5))  # the schema lets only lists through
+
+    @settings(max_examples=1000, deadline=None)
+    @given(items, st.sampled_from(["source_ids", "domains"]))
+    def check(value, key):
+        record = RawRecord("entities", Path("/data/entities/x.toml"), f'id = "x"\n{key} = []\n',
+                           {"id": "x", "source_ids": ["s"], "domains": [], key: value})
+        assert _sorted_problems(record, False) == _sorted_problems(record, True)
+
+    check()
+
+
+def _old_normalise(value):
+    """records.normalise before lists were returned as they are: the reference."""
+    import datetime as dt
+
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _old_normalise(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_old_normalise(item) for item in value]
+    return value
+
+
+def test_normalise_equals_the_plain_recursive_version():
+    """Nested tables and arrays with dates, datetimes (with and without offset) and times."""
+    import datetime as dt
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from caseflag.records import normalise
+
+    scalars = st.one_of(st.text(max_size=4), st.integers(), st.floats(allow_nan=False), st.booleans(),
+                        st.dates(), st.times(), st.datetimes(),
+                        st.datetimes(timezones=st.just(dt.timezone(dt.timedelta(hours=2)))))
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.text(max_size=3), inner, max_size=4), max_leaves=12)
+
+    @settings(max_examples=1000, deadline=None)
+    @given(values)
+    def check(value):
+        result = normalise(value)
+        assert result == _old_normalise(value)
+        assert type(result) is type(_old_normalise(value))
+        assert not any(isinstance(leaf, (dt.date, dt.time)) for leaf in _leaves(result))
+
+    check()
+    domains = ["a.com", "b.com"]
+    assert normalise({"domains": domains, "day": dt.date(2026, 1, 2)}) == {"domains": domains, "day": "2026-01-02"}
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value

@@ -12,8 +12,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import repeat
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import itemgetter, not_, or_
 from pathlib import Path
 
 import idna
@@ -29,6 +29,9 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _MAX_PARENTS = 65_536
+# A fresh SuffixList splits its first names one by one; a longer list than this reads the rules
+# (~20 ms) at once instead, as splitting it would cost more (a million-domain dataset asks in one call).
+_SPLIT_BUDGET = 2_000
 _END = ""  # a trie node's key for 'a rule ends here' (no label is empty)
 
 
@@ -61,7 +64,7 @@ class SuffixList:
         # must not make every other blog there look like the same site.
         self._include_private = include_private
         self._parents: dict[str, bool] = {}  # parent -> are its plain children registrable
-        self._split_budget = 2_000  # names all_registrable splits one by one before it reads the rules
+        self._split_budget = _SPLIT_BUDGET  # names all_registrable splits one by one before it reads the rules
 
     @cached_property
     def _extract(self):
@@ -128,22 +131,34 @@ class SuffixList:
         """Whether a normalised name is its own registrable domain: ``split(name)[1] == name``."""
         return self.all_registrable([name])
 
-    def all_registrable(self, names: list[str]) -> bool:
+    def all_registrable(self, names: list[str], joined: str | None = None) -> bool:
         """Whether every normalised name (lowercase letter-digit-hyphen labels) is its own
         registrable domain, deciding most with one split per parent instead of one per name.
+        `joined` is the names joined by newlines, when the caller has made it already.
 
         For label.parent the answer is the parent's alone, unless a rule reaches into the name
         itself (``label.parent``, ``!label.parent`` or a deeper rule through it) or a label is
-        punycode (rules are matched in Unicode): then every name takes the full split.
+        punycode (rules are matched in Unicode): then that name takes the full split.
         """
-        if self._split_budget > 0 and "_rules" not in self.__dict__:
+        if self._split_budget > 0 and len(names) <= _SPLIT_BUDGET and "_rules" not in self.__dict__:
             # The first few thousand names take the full split, the reference answer: a small
             # dataset (the bundled one, loaded at every start) never pays for reading every rule.
             self._split_budget -= len(names)
             return all(self.split(name)[1] == name for name in names)
         special_names, probe_label = self._rules
-        if "xn--" in "\n".join(names) or not special_names.isdisjoint(names):
-            return all(self.split(name)[1] == name for name in names)
+        if "xn--" in ("\n".join(names) if joined is None else joined) or not special_names.isdisjoint(names):
+            # Only those names take the full split: one IDN among a million names must not cost
+            # a million splits. Picked out with C-level passes, as this runs over the whole list.
+            special = list(map(or_, map(str.__contains__, names, repeat("xn--")),
+                               map(special_names.__contains__, names)))
+            if not all(self.split(name)[1] == name for name in compress(names, special)):
+                return False
+            names = list(compress(names, map(not_, special)))
+        return self._all_by_parent(names, probe_label)
+
+    def _all_by_parent(self, names: list[str], probe_label: str) -> bool:
+        """all_registrable for names no rule reaches into and without punycode: each parent's
+        answer, split once with a label no rule holds in front and kept for the next call."""
         parents = set(map(itemgetter(2), map(str.partition, names, repeat("."))))
         if "" in parents:
             return False  # a single label is never a registrable domain
@@ -163,10 +178,13 @@ class SuffixList:
         """The names a rule reaches into (each rule and each parent of one, "!" dropped), and a
         label no rule holds, to stand for any other label."""
         names = set()
-        for rule in self.tlds:
-            labels = rule.removeprefix("!").split(".")
-            names.update(".".join(labels[index:]) for index in range(len(labels)))
-        used = {label for name in names for label in name.split(".")}
+        add = names.add
+        for name in map(str.removeprefix, self.tlds, repeat("!")):
+            add(name)
+            while "." in name:  # each parent: the name without its first label, and so on
+                name = name.partition(".")[2]
+                add(name)
+        used = set(chain.from_iterable(map(str.split, names, repeat("."))))
         probe = "caseflag-probe"
         while probe in used:
             probe += "-x"

@@ -13,7 +13,8 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import chain, compress, islice, repeat
+from operator import lt
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -355,6 +356,8 @@ class Checker:
             lists.append((("header_patterns",), data.get("header_patterns", []),
                           lambda item: (item.get("name", ""), item.get("value", ""))))
         for keys, items, sort_key in lists:
+            if sort_key is None and _plainly_sorted(items):
+                continue  # the common case: nothing to report, told without a sorted copy and a set
             try:
                 expected = sorted(items, key=sort_key)
             except (ValueError, TypeError):
@@ -386,34 +389,34 @@ class Checker:
                                 f"move it to the ipv{network.version} list", value=cidr)
 
     def _check_domains(self, entities: list[RawRecord]) -> None:
-        # Registrability: a clean list in bulk, any other name by name.
-        bulk = []
-        for record in entities:
-            domains = record.data.get("domains", [])
-            bulk.append(self._all_plain_registrable(domains))  # a name listed twice is caught by the claims
-            if not bulk[-1]:
+        lists = [record.data.get("domains", []) for record in entities]
+        bulk = self._bulk_flags(lists)  # a name listed twice is caught by the claims
+        for record, in_bulk, domains in zip(entities, bulk, lists):
+            if not in_bulk:
                 for domain in domains:
                     self._check_registrable(record, ("domains",), domain)
-            for index, alias in enumerate(record.data.get("aliases", [])):
+            for index, alias in enumerate(record.data.get("aliases", ())):
                 self._check_registrable(record, ("aliases", index, "domain"), alias["domain"])
         # Claims: every name into one index, as the dataset's domain index holds them, domain ->
         # (entity, alias relation or None). When it ends up with as many names as were claimed,
         # none was claimed twice, and it is that index (self.domain_index); otherwise the claims
         # are walked again one by one, to report each.
-        lists = [record.data.get("domains", []) for record, in_bulk in zip(entities, bulk) if in_bulk]
-        entries = [(record.data, None) for record, in_bulk in zip(entities, bulk) if in_bulk]
+        if all(bulk):
+            in_bulk_lists, entries = lists, [(record.data, None) for record in entities]
+        else:
+            in_bulk_lists = [domains for domains, in_bulk in zip(lists, bulk) if in_bulk]
+            entries = [(record.data, None) for record, in_bulk in zip(entities, bulk) if in_bulk]
         # the common case in one dict, made without a Python loop over the names
-        index: dict[str, tuple[dict, str | None]] = dict(zip(chain.from_iterable(lists),
-                                                             chain.from_iterable(map(repeat, entries, map(len, lists)))))
-        claimed_names = sum(map(len, lists))
-        for record, in_bulk in zip(entities, bulk):
-            domains = record.data.get("domains", [])
+        owners = chain.from_iterable(map(repeat, entries, map(len, in_bulk_lists)))
+        index: dict[str, tuple[dict, str | None]] = dict(zip(chain.from_iterable(in_bulk_lists), owners))
+        claimed_names = sum(map(len, in_bulk_lists))
+        for record, in_bulk, domains in zip(entities, bulk, lists):
             if not in_bulk:
                 for domain in domains:
                     if isinstance(domain, str):
                         index[domain] = (record.data, None)
                         claimed_names += 1
-            for alias in record.data.get("aliases", []):
+            for alias in record.data.get("aliases", ()):
                 if isinstance(alias["domain"], str):
                     index[alias["domain"]] = (record.data, alias.get("relation"))
                     claimed_names += 1
@@ -445,10 +448,29 @@ class Checker:
                                 "remove the duplicate", value=domain)
                     break
 
+    def _bulk_flags(self, lists: list[list]) -> list[bool]:
+        """For each entity's domains, whether the whole list passes _all_plain_registrable (then
+        it is not walked name by name). Asked for runs of consecutive lists at once: a clean
+        dataset takes a few hundred calls instead of one per entity, and since the answer is a
+        property of each name alone, "all pass" for a run is "each passes". A run that fails is
+        asked list by list, so the same lists are walked as when each is asked alone."""
+        # (only lists are joined: the schema refuses any other domains value, but a Checker
+        # given records directly must not read a string's characters as names)
+        if not {list}.issuperset(map(type, lists)):
+            return [self._all_plain_registrable(domains) for domains in lists]
+        flags: list[bool] = []
+        for run in _runs(lists, BULK_NAMES):
+            if self._all_plain_registrable(list(chain.from_iterable(run))):
+                flags += repeat(True, len(run))
+            else:
+                flags += map(self._all_plain_registrable, run)
+        return flags
+
     def _all_plain_registrable(self, domains: list) -> bool:
         """Whether every item is a plain name (what parse() passes through unchanged) that is its
         own registrable domain: the common case, decided without a full parse."""
-        return plain_labels(domains) and self._suffixes.all_registrable(domains)
+        text = _plain_text(domains)
+        return text is not None and self._suffixes.all_registrable(domains, joined=text)
 
     def _check_registrable(self, record: RawRecord, keys: tuple, domain: str) -> None:
         if self._all_plain_registrable([domain]):
@@ -472,6 +494,9 @@ _PLAIN_NAME = re.compile(r"(?=.{1,253}$)(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)+(?!-)(
 
 _PLAIN_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_-.\n"
 _TO_SEPARATOR = bytes.maketrans(b".\n", b"||")
+_OVER_63 = (63).__lt__
+# For plain_labels' first pass: separators and "-" become "|", any byte no plain name has b"\0".
+_CLASSES = bytes(byte if byte in _PLAIN_BYTES else 0 for byte in range(256)).translate(bytes.maketrans(b".\n-", b"|||"))
 
 
 def plain_labels(domains: list) -> bool:
@@ -479,22 +504,74 @@ def plain_labels(domains: list) -> bool:
     '_' and inner '-', 1 to 63 each; names up to 253) — all of _PLAIN_NAME but its two rules
     on the last label (two labels at least, the last not all digits and without '_'), which
     SuffixList.all_registrable refuses anyway. Decided on the list joined by newlines with a
-    few passes in C instead of a regex match per name (a million of them in a big load); a list
-    with a name over 63 characters or a newline inside a name goes name by name."""
+    few passes in C instead of a regex match per name (a million of them in a big load). Names
+    over 63 characters (whose labels the passes cannot measure) are also matched one by one; a
+    list with a newline inside a name goes name by name."""
+    return _plain_text(domains) is not None
+
+
+def _plain_text(domains: list) -> str | None:
+    """plain_labels, giving the names joined by newlines when it is true (None when not), so the
+    suffix list need not join a million names again."""
     try:
         text = "\n".join(domains)
     except TypeError:  # not a string
-        return False
+        return None
     if not domains:
-        return True
-    if not text or max(map(len, domains)) > 63 or text.count("\n") != len(domains) - 1 or not text.isascii():
-        return all(map(_PLAIN_NAME.fullmatch, domains))
+        return text
+    if not text or text.count("\n") != len(domains) - 1 or not text.isascii():
+        return text if all(map(_PLAIN_NAME.fullmatch, domains)) else None
+    if max(map(len, domains)) > 63:
+        long_names = compress(domains, map(_OVER_63, map(len, domains)))
+        if not all(map(_PLAIN_NAME.fullmatch, long_names)):
+            return None
     raw = text.encode("ascii")
-    if raw.translate(None, _PLAIN_BYTES):
-        return False  # a character no plain name has
+    joined = raw.translate(_CLASSES)
+    if b"\0" in joined:
+        return None  # a character no plain name has
+    # Each search of a two-byte pattern costs ~20 ms on a million names, so the common case takes
+    # one: with "-" also made "|", no "||" and no "|" at the ends means no empty label and no "-"
+    # at a label's edge. Only names with "--" inside a label (xn--, a--b) need the exact searches.
+    if b"||" not in joined and joined[:1] != b"|" and joined[-1:] != b"|":
+        return text
     cut = raw.translate(_TO_SEPARATOR)  # every label between two "|": none empty, none with "-" at an edge
-    return (cut[:1] not in b"|-" and cut[-1:] not in b"|-" and b"||" not in cut
-            and b"|-" not in cut and b"-|" not in cut)
+    if (cut[:1] not in b"|-" and cut[-1:] not in b"|-" and b"||" not in cut
+            and b"|-" not in cut and b"-|" not in cut):
+        return text
+    return None
+
+
+# Names the domain check asks about in one call: enough that a million names take a few hundred
+# calls, few enough that their joined text stays in the CPU's cache (one call over all of them
+# was no faster than one per entity: its passes over 17 MB wait on memory instead).
+BULK_NAMES = 4_096
+
+
+def _runs(lists: list[list], names: int) -> list[list[list]]:
+    """The lists cut into runs of consecutive lists of about `names` names together (a longer
+    list makes a run alone)."""
+    runs, start, count = [], 0, 0
+    for end, domains in enumerate(lists, 1):
+        count += len(domains)
+        if count >= names:
+            runs.append(lists[start:end])
+            start, count = end, 0
+    if start < len(lists):
+        runs.append(lists[start:])
+    return runs
+
+
+def _plainly_sorted(items) -> bool:
+    """Whether the sorted check passes a list without a look at it item by item: under two items,
+    or strings each above the one before (so sorted() keeps their order, and none is there twice)."""
+    if type(items) is not list:
+        return False
+    if len(items) < 2:
+        return True
+    try:
+        return type(items[0]) is str and all(map(lt, items, islice(items, 1, None)))
+    except TypeError:  # a string next to something else: the full check says what sorted() says
+        return False
 
 
 def _schema_view(record: RawRecord) -> dict:
