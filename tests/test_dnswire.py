@@ -62,6 +62,9 @@ def test_reads_what_dnspython_reads(case):
     assert reply.truncated == bool(response.flags & dns.flags.TC)
     if dnswire.build_query(0, qname, qtype) is not None:  # an unusual name's answer is always dnspython's to read
         assert reply.answers(qname, dnswire.RDTYPES[qtype]) == query.is_response(dns.message.from_wire(wire))
+        # told the question it was asked, it skips reading it back, and reads the same
+        question = dnswire.question_of(dnswire.build_query(0, qname, qtype))
+        assert dnswire.read_reply(wire, question, qname.lower().rstrip(".")) == reply
     by_dnswire = _answer_from_reply(qname, qtype, reply)
     if by_dnswire is not None:
         assert by_dnswire == by_dnspython, response.to_text()
@@ -99,6 +102,20 @@ def test_damaged_messages_never_raise(noise, at, patch):
     wire[at:at + len(patch)] = patch
     dnswire.read_reply(bytes(wire))
     dnswire.read_reply(noise)
+    question = dnswire.question_of(dnswire.build_query(0, "cf-shop.com", "A"))
+    assert dnswire.read_reply(bytes(wire), question, "cf-shop.com") == dnswire.read_reply(bytes(wire))
+
+
+def test_a_question_echoed_in_other_letters_is_read_back_whole():
+    """A server may echo the question in other letters (DNS 0x20): then it is read, not assumed."""
+    query = dns.message.make_query("CF-Shop.com", "A")
+    response = dns.message.make_response(query)
+    response.answer.append(dns.rrset.from_text("cf-shop.com.", 300, "IN", "A", "104.16.0.1"))
+    wire = response.to_wire()
+    question = dnswire.question_of(dnswire.build_query(0, "cf-shop.com", "A"))
+    assert question not in wire
+    reply = dnswire.read_reply(wire, question, "cf-shop.com")
+    assert reply == dnswire.read_reply(wire) and reply.qname == "cf-shop.com" and reply.records[0][3] == "104.16.0.1"
 
 
 @given(NAMES, QTYPES, st.integers(0, 0xFFFF))

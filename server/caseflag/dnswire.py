@@ -29,6 +29,9 @@ _QUESTION = struct.Struct("!HH")
 _RECORD = struct.Struct("!HHIH")
 # Labels whose text form needs no escaping; anything else is left to dnspython.
 _PLAIN_LABEL = re.compile(rb"[A-Za-z0-9_-]{1,63}")
+# A name of such labels joined by dots (each label's length is the wire's, at most 63): one match
+# per name instead of one per label, with a count of the dots for a label that held one.
+_PLAIN_LABELS = re.compile(rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 
 
 class Unusual(ValueError):
@@ -42,6 +45,11 @@ def build_query(qid: int, name: str, rdtype: str) -> bytes | None:
     if qname is None:
         return None
     return _HEADER.pack(qid, RD, 1, 0, 0, 0) + qname + _QUESTION.pack(RDTYPES[rdtype], IN)
+
+
+def question_of(query: bytes) -> bytes:
+    """The question section of a query build_query wrote (all of it after the header)."""
+    return query[12:]
 
 
 @functools.lru_cache(maxsize=1024)  # a host's A and AAAA (and often its NS) ask about the same name
@@ -83,6 +91,10 @@ class Reply(NamedTuple):  # a tuple: one is made for every response, and tuples 
     def resolve(self) -> tuple[tuple[str, ...], int | None, tuple[str, ...]] | None:
         """Follow the CNAME chain from the question: (texts, ttl, cname targets) of the answer,
         texts empty (ttl None) when there is no data; None when dnspython should decide."""
+        if len(self.records) == 1:  # one A or AAAA for the name asked: most answers
+            owner, rdtype, ttl, text = self.records[0]
+            if owner == self.qname and rdtype == self.qtype:
+                return (text,), ttl, ()
         name, chain, owners = self.qname, [], set()
         while True:
             matching = [(ttl, text) for owner, rdtype, ttl, text in self.records
@@ -108,16 +120,26 @@ class Reply(NamedTuple):  # a tuple: one is made for every response, and tuples 
         return tuple(by_owner.values())
 
 
-def read_reply(data: bytes) -> Reply | None:
-    """The response in `data`, or None when it is not the common case (or not well formed)."""
+def read_reply(data: bytes, question: bytes = b"", qname: str = "") -> Reply | None:
+    """The response in `data`, or None when it is not the common case (or not well formed).
+
+    question, qname: the question section of the query sent (see question_of) and its name as
+    read back (lowercase, no final dot). A response that repeats it byte for byte, as servers
+    do, is read from the answers on; any other is read whole.
+    """
     try:
         qid, flags, qdcount, ancount, _, _ = _HEADER.unpack_from(data, 0)
         if qdcount != 1:
             raise Unusual("not one question")
-        seen: dict[int, str] = {}
-        qname, pos = _read_name(data, 12, seen)
-        qtype, qclass = _QUESTION.unpack_from(data, pos)
-        pos += 4
+        end = 12 + len(question)
+        if question and data[12:end] == question:
+            seen: dict[int, str] = {12: qname}
+            pos = end
+        else:
+            seen = {}
+            qname, pos = _read_name(data, 12, seen)
+            pos += 4
+        qtype, qclass = _QUESTION.unpack_from(data, pos - 4)
         records = []
         for _ in range(ancount):
             owner, pos = _read_name(data, pos, seen)
@@ -183,12 +205,12 @@ def _read_name(data: bytes, pos: int, seen: dict[int, str]) -> tuple[str, int]:
             raise Unusual("reserved label type")
         if length == 0:
             break
-        label = data[pos + 1:pos + 1 + length]
-        if not _PLAIN_LABEL.fullmatch(label):
-            raise Unusual("a label that needs escaping")
-        labels.append(label)
+        labels.append(data[pos + 1:pos + 1 + length])
         pos += 1 + length
-    text = b".".join(labels).decode("ascii").lower()
+    raw = b".".join(labels)
+    if labels and (not _PLAIN_LABELS.fullmatch(raw) or raw.count(b".") != len(labels) - 1):
+        raise Unusual("a label that needs escaping")
+    text = raw.decode("ascii").lower()
     text = f"{text}.{suffix}" if text and suffix else text or suffix
     if not text or len(text) > 253:
         raise Unusual("the root name, or a name longer than 255 bytes")

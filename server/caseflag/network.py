@@ -113,6 +113,7 @@ class _Multiplexer:
         self.strays = 0  # datagrams whose id no query in flight had (a stray or forged answer)
         self._sock, self._loop = sock, loop
         self._outgoing: list[bytes] = []  # datagrams to send at the end of this turn of the loop
+        self._view = memoryview(bytearray(65535))  # what a datagram is received into (see _read_ready)
         loop.add_reader(sock.fileno(), self._read_ready)
 
     @classmethod
@@ -158,9 +159,13 @@ class _Multiplexer:
                 return
 
     def _read_ready(self) -> None:
+        # Into one buffer, then a copy of the datagram's own size: recv(65535) allocated 64 KiB per
+        # datagram and shrank it, and glibc's heap answered that with brk calls and page faults
+        # (~7 µs a datagram, a tenth of a batch's CPU).
+        receive, view = self._sock.recv_into, self._view
         for _ in range(1024):  # bounded, so a flood cannot keep the loop from its timers
             try:
-                data = self._sock.recv(65535)
+                data = bytes(view[:receive(view)])
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:
@@ -392,6 +397,7 @@ class _Query:
         self.name, self.rdtype, self.qtype = name, rdtype, dnswire.RDTYPES[rdtype]
         self.id = 0
         self._plain = dnswire.build_query(0, name, rdtype)
+        self._read_name = name.lower().rstrip(".")  # the name as dnswire reads it back
         self._message: dns.message.Message | None = None
         self.problem = ""  # why the last datagram under this query's id was dropped
         self.stray_note = ""
@@ -416,7 +422,10 @@ class _Query:
             self.problem = (f"an answer with {records:,} records came, more than the {MAX_RECORDS} "
                             "a site could use; it was not read")
             return None
-        reply = dnswire.read_reply(data) if self._plain is not None else None
+        if self._plain is not None:
+            reply = dnswire.read_reply(data, dnswire.question_of(self._plain), self._read_name)
+        else:
+            reply = None
         if reply is not None:
             if reply.id == self.id and reply.answers(self.name, self.qtype):
                 return reply
@@ -501,6 +510,16 @@ class Resolver:
 
 def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
     """The DnsAnswer for what one query ended with."""
+    if isinstance(outcome, Reply):  # the common case first
+        answer = _answer_from_reply(name, rdtype, outcome)
+        if answer is not None:
+            return answer
+        _dnspython()  # an answer dnswire leaves to dnspython (an unusual CNAME chain)
+        try:
+            outcome = dns.message.from_wire(outcome.wire)
+        except dns.exception.DNSException as err:
+            return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
+        return _answer_from_message(name, rdtype, outcome)
     if isinstance(outcome, dns.exception.Timeout):
         return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
     if isinstance(outcome, UnusableAnswer):
@@ -509,15 +528,6 @@ def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
         return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({outcome.strerror or outcome})")
     if isinstance(outcome, (dns.exception.DNSException, EOFError, ValueError)):
         return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {outcome}")
-    if isinstance(outcome, Reply):
-        answer = _answer_from_reply(name, rdtype, outcome)
-        if answer is not None:
-            return answer
-        _dnspython()
-        try:
-            outcome = dns.message.from_wire(outcome.wire)
-        except dns.exception.DNSException as err:
-            return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
     return _answer_from_message(name, rdtype, outcome)
 
 
