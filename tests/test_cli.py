@@ -49,6 +49,16 @@ def test_check_refusal_is_a_message_not_a_traceback(dns):
     assert "public suffix" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["check", "boerse.to"], ["batch", "-"]])
+@pytest.mark.parametrize("lang", ["!!!", "x" * 50, "de_DE"])
+def test_a_lang_that_is_no_language_tag_is_refused_as_the_api_refuses_it(command, lang):
+    """--lang keeps the rule of the API's `lang`: a language tag of at most 35 characters."""
+    done = run(*command, "--offline", "--lang", lang)
+    assert done.returncode == 2 and "--lang" in done.stderr and "language tag" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert run("check", "boerse.to", "--offline", "--lang", "pt-BR").returncode == 0
+
+
 def test_check_refuses_special_use_names_without_asking_dns(dns):
     result = run("check", "--json", "shop.onion", "printer.home.arpa", "thepiratebay.org:99999", env=dns_env(dns))
     codes = [json.loads(line)["error"]["code"] for line in result.stdout.splitlines()]

@@ -140,6 +140,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
                      lang=args.lang, offline=args.offline, jobs=args.jobs)
 
 
+def _lang(text: str) -> str | None:
+    """--lang: a language tag, held to the rule the API's `lang` keeps (limits.language)."""
+    from .errors import InvalidInput
+    from .limits import language
+
+    try:
+        return language(text)
+    except InvalidInput as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _jobs(text: str) -> int | None:
     """--jobs: a number, or 'auto' (None: batch.auto_jobs decides)."""
     if text.strip().lower() == "auto":
@@ -166,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("domains", nargs="+", metavar="DOMAIN")
     check.add_argument("--offline", action="store_true", help="no DNS: match the list only")
     check.add_argument("--json", action="store_true", help="one JSON object per line")
-    check.add_argument("--lang", help="preferred language of the reporting (e.g. de)")
+    check.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
     check.set_defaults(func=cmd_check)
 
     batch = commands.add_parser("batch", help="check a file of domains or URLs (one per line) into JSON Lines or CSV")
@@ -180,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "at most 4, for a file of 32 KiB or more; else 1)")
     batch.add_argument("--resume", action="store_true", help="skip lines already in --output and append the rest")
     batch.add_argument("--offline", action="store_true", help="no DNS: match the list only")
-    batch.add_argument("--lang", help="preferred language of the reporting (e.g. de)")
+    batch.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
     batch.set_defaults(func=cmd_batch)
 
     data = commands.add_parser("data", help="work with the curated list")
