@@ -26,6 +26,7 @@ import {
   getSettings,
   hasConnectionPermission,
   hostKey,
+  maySendSites,
   msg,
   normalizeBackendUrl,
   pausedEntryFor,
@@ -245,6 +246,9 @@ async function refreshTab(tabId) {
     done = await localView(view, tabId, { onlyListed: true });
   } else if (settings.mode === "builtin") {
     done = await localView(view, tabId);
+  } else if (!(await maySendSites())) {
+    // Firefox: the consent to send the sites visited was not given, or was taken back.
+    done = await localView({ ...view, fallback: { kind: "consent" } }, tabId);
   } else {
     done = await serverView(view, tabId, settings, record);
   }

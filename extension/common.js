@@ -62,6 +62,30 @@ export function hasConnectionPermission() {
   });
 }
 
+/**
+ * Firefox asks the person's consent before an add-on may send data about them anywhere (its
+ * built-in data-collection consent): in server mode that is the host name of each site visited.
+ * The manifest declares it optional, so a fresh install, which sends nothing, asks for nothing;
+ * the settings ask for it with the server's host permission. Other browsers have no such consent.
+ */
+export const IS_FIREFOX = typeof globalThis.browser?.runtime?.getBrowserInfo === "function";
+export const SEND_CONSENT = Object.freeze({ data_collection: ["browsingActivity"] });
+
+/** The permissions to ask for before asking a server: its host, and in Firefox the consent. */
+export function serverPermissions(backend) {
+  return IS_FIREFOX ? { origins: [backend.permission], ...SEND_CONSENT } : { origins: [backend.permission] };
+}
+
+/** Whether the sites visited may be sent to a server (always outside Firefox). */
+export async function maySendSites() {
+  if (!IS_FIREFOX) return true;
+  try {
+    return await chrome.permissions.contains({ data_collection: [...SEND_CONSENT.data_collection] });
+  } catch {
+    return false; // a Firefox that cannot say: nothing is sent
+  }
+}
+
 /** The options, with defaults for anything not yet saved and junk values replaced. */
 export async function getSettings() {
   const stored = await chrome.storage.local.get(DEFAULT_SETTINGS);

@@ -16,6 +16,7 @@ import {
   normalizeBackendUrl,
   normalizeSite,
   saveSettings,
+  serverPermissions,
   setSitePaused,
   uiLanguage,
 } from "../common.js";
@@ -96,7 +97,7 @@ function withBackend(next, declined = () => {}) {
     return;
   }
   chrome.permissions
-    .request({ origins: [backend.permission] })
+    .request(serverPermissions(backend))
     .then((granted) => {
       if (!granted) {
         setStatus("backend-status", "bad", msg("optionsStatusPermissionDenied", [backend.origin]));

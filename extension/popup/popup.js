@@ -150,7 +150,8 @@ function renderAnswerSource(view) {
   }
   if (view.fallback) {
     const kind = view.fallback.kind;
-    const key = kind === "permission" ? "noticeFallbackPermission" : "noticeFallbackText";
+    const key = { permission: "noticeFallbackPermission", consent: "noticeFallbackConsent" }[kind] || "noticeFallbackText";
+    $("fallback-title").textContent = msg(kind === "consent" ? "noticeConsentTitle" : "noticeFallbackTitle");
     $("fallback-text").textContent = msg(key, [text(view.backendUrl)]);
     $("fallback-detail").textContent = text(view.fallback.message);
     $("fallback-detail").hidden = !$("fallback-detail").textContent;

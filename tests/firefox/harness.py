@@ -383,6 +383,23 @@ class Firefox:
             self.addon_id, list(origins),
         )
 
+    def grant_send_consent(self) -> None:
+        """Gives the consent to send the sites visited (the manifest's optional data collection,
+        browsingActivity), as the person does in the prompt that saving a server's address opens."""
+        self.chrome_async(
+            """const [id] = args;
+               const { ExtensionPermissions } = ChromeUtils.importESModule(
+                 "resource://gre/modules/ExtensionPermissions.sys.mjs");
+               const extension = WebExtensionPolicy.getByID(id).extension;
+               await ExtensionPermissions.add(
+                 id, { permissions: [], origins: [], data_collection: ["browsingActivity"] }, extension);
+               return true;""",
+            self.addon_id,
+        )
+
+    def send_consent(self) -> bool:
+        return self.ext("return await browser.permissions.contains({ data_collection: ['browsingActivity'] });")
+
     def background_state(self) -> str:
         """"running", "suspending", "stopped" or "starting": the MV3 event page's state."""
         return self.chrome("return WebExtensionPolicy.getByID(arguments[0]).extension.backgroundState;",
@@ -401,19 +418,20 @@ class Firefox:
             raise FirefoxError(f"the background script is {state!r} after terminateBackground()")
 
     def revoke_granted_origins(self) -> None:
-        """Takes back every optional permission and host granted after the install (as
-        about:addons does)."""
+        """Takes back every optional permission, host and data-collection consent granted after
+        the install (as about:addons does)."""
         self.chrome_async(
             """const [id, kept, optional] = args;
                const { ExtensionPermissions } = ChromeUtils.importESModule(
                  "resource://gre/modules/ExtensionPermissions.sys.mjs");
                const extension = WebExtensionPolicy.getByID(id).extension;
-               const { permissions, origins } = await ExtensionPermissions.get(id);
+               const { permissions, origins, data_collection = [] } = await ExtensionPermissions.get(id);
                const extra = {
                  permissions: permissions.filter((name) => optional.includes(name)),
                  origins: origins.filter((origin) => !kept.includes(origin)),
+                 data_collection,
                };
-               if (extra.permissions.length || extra.origins.length) {
+               if (extra.permissions.length || extra.origins.length || extra.data_collection.length) {
                  await ExtensionPermissions.remove(id, extra, extension);
                }
                return true;""",

@@ -50,6 +50,7 @@ def test_a_fresh_install_flags_a_target_and_sends_nothing(firefox, sites, fake_s
 def test_the_counting_server_does_see_server_mode(firefox, sites, fake_server):
     """The check above can fail: the same browser in server mode sends the hostname to that
     server at once, and the badge follows its answer (it calls plain-site.org a target)."""
+    firefox.grant_send_consent()  # as saving the address in the settings does
     firefox.set_options(mode="server", backendUrl=fake_server.url)
     _, _, state = firefox.visit(sites.page_url("plain-site.org", PAGE_PATH), "plain-site.org")
     assert state["text"] == "!", state

@@ -23,6 +23,7 @@ def test_a_stopped_event_page_keeps_badges_and_answers_and_wakes_for_the_next_pa
     """In server mode: a target's badge and the stored answer outlive the stopped background;
     the popup still shows the verdict; revisiting the target asks the server nothing more; a new
     site starts the background again and gets its own verdict."""
+    firefox.grant_send_consent()  # as saving the address in the settings does
     firefox.set_options(mode="server", backendUrl=live_server.url)
     _, tab, state = firefox.visit(sites.page_url(TPB, PAGE_PATH), TPB)
     assert state["text"] == "!", state

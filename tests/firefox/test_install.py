@@ -36,3 +36,12 @@ def test_only_the_manifests_host_permissions_are_granted_at_install(firefox):
     assert sorted(firefox.origins_granted()) == sorted(MANIFEST.get("host_permissions", []))
     assert firefox.ext('return await browser.permissions.contains({ origins: ["https://*/*"] });') is False
     assert firefox.ext('return await browser.permissions.contains({ origins: ["http://*/*"] });') is False
+
+
+def test_a_fresh_install_asks_no_consent_to_send_data(fresh_firefox):
+    """Out of the box nothing leaves the browser, so the manifest's data-collection consent asks
+    for none; sending the sites visited to a server is optional, asked for in the settings."""
+    consent = MANIFEST["browser_specific_settings"]["gecko"]["data_collection_permissions"]
+    assert consent == {"required": ["none"], "optional": ["browsingActivity"]}
+    granted = fresh_firefox.ext("return (await browser.permissions.getAll()).data_collection;")
+    assert granted == []

@@ -45,6 +45,7 @@ def test_saving_a_server_address_grants_its_host_and_switches_to_server_mode(fir
     settings = firefox.stored("local")
     assert settings["backendUrl"] == live_server.url
     assert "http://127.0.0.1/*" in firefox.origins_granted()
+    assert firefox.send_consent() is True  # asked for with the host: the sites visited are sent from now on
     assert firefox.text_of(page, "#mode-status") == firefox.message("optionsModeServerSaved", live_server.url)
     assert firefox.element(page, "#mode-server").is_selected()
     while "/healthz" not in live_server.requests:

@@ -35,6 +35,7 @@ def test_server_mode_sends_only_the_hostname_and_shows_the_answers(firefox, site
     host_permissions). The real server would be readable without it too, as it allows the
     extension's origin (CORS); the test below shows a server that does not."""
     firefox.grant_origins("http://127.0.0.1/*")
+    firefox.grant_send_consent()  # as saving the address in the settings does
     firefox.set_options(mode="server", backendUrl=live_server.url)
     expected = {
         "www.thepiratebay.org": ("!", RED, firefox.message("titleTarget", "www.thepiratebay.org", "The Pirate Bay")),
@@ -67,6 +68,7 @@ def test_an_unreachable_server_falls_back_to_the_built_in_list(firefox, sites):
     built-in list, and the popup says the server did not answer."""
     address = f"http://127.0.0.1:{closed_port()}"
     firefox.grant_origins("http://127.0.0.1/*")  # as saving the address in the settings does
+    firefox.grant_send_consent()  # as saving the address in the settings does
     firefox.set_options(mode="server", backendUrl=address)
     _, tab, state = firefox.visit(sites.page_url("www.thepiratebay.org", PAGE_PATH), "www.thepiratebay.org")
     assert state["text"] == "!", state
@@ -86,6 +88,7 @@ def test_a_server_without_cors_needs_its_host_permission(firefox, sites, fake_se
     The server is at http://localhost: loopback, so Firefox sends plain http to it (see below),
     and not a host the manifest could have granted at install."""
     server = fake_server_no_cors
+    firefox.grant_send_consent()  # as saving the address in the settings does
     firefox.set_options(mode="server", backendUrl=f"http://localhost:{server.port}")
     host = "plain-site.org"  # in no list: only the server's answer can make it a target
 
@@ -114,8 +117,31 @@ def test_an_http_server_on_another_host_is_reached_over_http(firefox, sites, fak
     but loopback; the manifest's own extension_pages CSP leaves it out (fixed in f5a7267)."""
     address = f"http://caseflag-server.example.net:{fake_server.port}"
     firefox.grant_origins("http://caseflag-server.example.net/*")
+    firefox.grant_send_consent()  # as saving the address in the settings does
     firefox.set_options(mode="server", backendUrl=address)
     host = "plain-site.org"
     _, _, state = firefox.visit(sites.page_url(host, PAGE_PATH), host)
     assert f"/api/v1/check?domain={host}" in fake_server.paths()
     assert state["text"] == "!", state
+
+
+def test_without_the_consent_to_send_sites_the_server_is_never_asked(firefox, sites, live_server):
+    """Firefox's data-collection consent: the manifest asks for none at install and declares
+    sending the sites visited (browsingActivity) optional. Server mode without that consent (never
+    given, or taken back in about:addons) sends the server nothing and answers from the built-in
+    list, and the popup says why; with the consent, the same tab is checked by the server."""
+    firefox.grant_origins("http://127.0.0.1/*")
+    firefox.set_options(mode="server", backendUrl=live_server.url)
+    assert firefox.send_consent() is False
+    _, tab, state = firefox.visit(sites.page_url("www.thepiratebay.org", PAGE_PATH), "www.thepiratebay.org")
+    assert state["text"] == "!", state  # the built-in list's answer
+    assert checked_domains(live_server.requests) == [] and live_server.requests == []
+    popup = firefox.popup(tab)
+    assert firefox.text_of(popup, "#fallback h2") == firefox.message("noticeConsentTitle")
+    assert firefox.text_of(popup, "#fallback-text") == firefox.message("noticeFallbackConsent", live_server.url)
+    firefox.close_tab(popup)
+
+    firefox.grant_send_consent()
+    view = firefox.ext('return await browser.runtime.sendMessage({ type: "recheck", tabId: args[0] });', tab)
+    assert view["ok"] is True, view
+    assert checked_domains(live_server.requests) == ["www.thepiratebay.org"]
