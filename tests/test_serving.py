@@ -335,6 +335,30 @@ def test_rate_limits_count_the_real_client_behind_the_proxy(dns):
         served.stop()
 
 
+def test_behind_a_trusted_proxy_the_limits_count_the_client_it_names(dns):
+    """With CASEFLAG_TRUSTED_PROXIES holding the proxy's address (here the test itself, on
+    loopback), the client is the last address in X-Forwarded-For that no trusted proxy holds:
+    five clients through one proxy each get their own count, one client gets the limit, and an
+    address a client put in front of its own cannot move its count elsewhere."""
+    served = Served(dns, workers=1, CASEFLAG_RATE_LIMIT="3/minute", CASEFLAG_DNS_ENABLED="false",
+                    CASEFLAG_TRUSTED_PROXIES="127.0.0.0/8, ::1")
+    path = "/api/v1/check?domain=thepiratebay.org"
+    try:
+        assert [served.get(path, headers={"X-Forwarded-For": f"192.0.2.{n}"})[0] for n in range(5)] == [200] * 5
+        one = [served.get(path, headers={"X-Forwarded-For": "198.51.100.9"})[0] for _ in range(5)]
+        assert one == [200, 200, 200, 429, 429]
+        posing = served.get(path, headers={"X-Forwarded-For": "203.0.113.1, 198.51.100.9"})[0]
+        assert posing == 429  # still 198.51.100.9: the proxy appended it after what the client sent
+    finally:
+        served.stop()
+
+
+def test_a_trusted_proxy_that_is_no_address_is_a_clear_error():
+    done = subprocess.run([CASEFLAG, "serve"], env={**os.environ, "CASEFLAG_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0 and "CASEFLAG_TRUSTED_PROXIES" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_worker_ending_leaves_nginx_serving_and_stop_is_prompt(dns):
     """A gunicorn worker that exits (max requests, a timeout) unwinds through run_gunicorn too: it
     must not stop nginx or remove the socket. And stopping caseflag serve takes seconds, not 10."""

@@ -6,6 +6,7 @@ create_app() instead.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -39,9 +40,18 @@ DEFAULTS: dict[str, object] = {
     "REDIS_URL": "",
     # Browser origins allowed besides the extension's own (comma-separated).
     "CORS_ORIGINS": [],
+    # Addresses or networks of proxies in front of `caseflag serve` (a TLS terminator, a load
+    # balancer) whose X-Forwarded-For names the client; empty: the peer itself is the client.
+    "TRUSTED_PROXIES": [],
 }
 
-EMPTY_MEANS_OFF = frozenset({"RATE_LIMIT", "REDIS_URL", "CORS_ORIGINS", "DNS_NAMESERVERS"})
+EMPTY_MEANS_OFF = frozenset({"RATE_LIMIT", "REDIS_URL", "CORS_ORIGINS", "DNS_NAMESERVERS", "TRUSTED_PROXIES"})
+
+
+def _networks(value: str) -> list[str]:
+    """'10.0.0.0/8, 192.0.2.7, ::1' -> those networks, normalised; ValueError for anything else."""
+    return [str(ipaddress.ip_network(part.strip(), strict=False)) for part in value.split(",") if part.strip()]
+
 
 _CASTS = {
     "DATA_DIR": str,
@@ -60,6 +70,7 @@ _CASTS = {
     "RATE_LIMIT": str,
     "REDIS_URL": str,
     "CORS_ORIGINS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
+    "TRUSTED_PROXIES": _networks,
 }
 
 

@@ -130,7 +130,7 @@ http {{
     upstream caseflag {{ server unix:{upstream}; keepalive 64; keepalive_timeout 20s; }}
     server {{
         listen {listen}:{int(settings["PORT"])} backlog=4096;
-{chr(10).join(pages)}
+{_real_client(settings.get("TRUSTED_PROXIES") or [])}{chr(10).join(pages)}
         location / {{
             proxy_pass http://caseflag;
             proxy_http_version 1.1;
@@ -144,6 +144,17 @@ http {{
     }}
 }}
 """
+
+
+def _real_client(trusted: list[str]) -> str:
+    """nginx's realip lines: behind trusted proxies, the client is the last address in
+    X-Forwarded-For that none of them holds (what a client sends itself stays in front of it, so
+    it cannot pose as another); with none, the peer is the client and the header is replaced."""
+    if not trusted:
+        return ""
+    lines = [f"        set_real_ip_from {network};" for network in trusted]
+    lines += ["        real_ip_header X-Forwarded-For;", "        real_ip_recursive on;"]
+    return "\n".join(lines) + "\n"
 
 
 def _holds_pid(pidfile: Path, pid: int) -> bool:
