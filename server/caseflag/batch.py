@@ -385,8 +385,8 @@ def auto_jobs(source: IO[bytes]) -> int:
         info = os.fstat(source.fileno())
     except (OSError, ValueError, io.UnsupportedOperation):
         return 1
-    if not stat.S_ISREG(info.st_mode) or info.st_size < AUTO_JOBS_FROM or not hasattr(os, "fork"):
-        return 1
+    if not stat.S_ISREG(info.st_mode) or info.st_size < AUTO_JOBS_FROM:
+        return 1  # (without os.fork, run_batch runs one process whatever this says)
     return max(1, min(usable_cores(), AUTO_JOBS_MAX))
 
 
@@ -692,12 +692,13 @@ def pass_frame(pipe: int, copier: _Copier, regular: bool) -> str | None:
     header = os.read(pipe, _FRAME.size)
     if not header:
         return None
-    if len(header) < _FRAME.size:
-        header += _read_exactly(pipe, _FRAME.size - len(header)) or b""
-    key = _read_exactly(pipe, _FRAME.unpack(header)[0]) if len(header) == _FRAME.size else None
+    rest = _read_exactly(pipe, _FRAME.size - len(header))
+    if rest is None:
+        raise EOFError("the worker's pipe ended inside a frame's header")
+    key_size, size = _FRAME.unpack(header + rest)
+    key = _read_exactly(pipe, key_size)
     if key is None:
-        raise EOFError("the worker's pipe ended inside a frame")
-    size = _FRAME.unpack(header)[1]
+        raise EOFError("the worker's pipe ended inside a frame's tally key")
     start = os.lseek(copier.out_fd, 0, os.SEEK_CUR) if regular else None
     if copier.copy(pipe, size) < size:
         if start is not None:

@@ -131,15 +131,14 @@ def read_reply(data: bytes, question: bytes = b"", qname: str = "") -> Reply | N
         qid, flags, qdcount, ancount, _, _ = _HEADER.unpack_from(data, 0)
         if qdcount != 1:
             raise Unusual("not one question")
-        end = 12 + len(question)
-        if question and data[12:end] == question:
+        if question and data[12:12 + len(question)] == question:
             seen: dict[int, str] = {12: qname}
-            pos = end
+            pos = 12 + len(question) - _QUESTION.size  # at the echoed type and class
         else:
             seen = {}
             qname, pos = _read_name(data, 12, seen)
-            pos += 4
-        qtype, qclass = _QUESTION.unpack_from(data, pos - 4)
+        qtype, qclass = _QUESTION.unpack_from(data, pos)
+        pos += _QUESTION.size
         records = []
         for _ in range(ancount):
             owner, pos = _read_name(data, pos, seen)

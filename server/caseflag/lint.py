@@ -177,12 +177,9 @@ class Checker:
         self.problems.append(Problem(record.path, line, message, fix, fatal))
 
     def run(self) -> list[Problem]:
-        try:
-            if self.strict_schemas:
-                _validators(str(self.schema_dir))
-            fast = _fast_validators(str(self.schema_dir))
-        except (OSError, ValueError) as err:  # fastjsonschema's definition errors are ValueErrors too
-            raise CaseflagError(f"cannot read the JSON schemas in {self.schema_dir}: {err}") from err
+        if self.strict_schemas:
+            self._schemas(_validators)
+        fast = self._schemas(_fast_validators)
         valid: list[RawRecord] = []
         for record in self.records:
             if record.data is None:
@@ -212,6 +209,15 @@ class Checker:
         self._check_domains([r for r in valid if r.kind == "entities"])
         return sorted(self.problems, key=lambda p: (str(p.path), p.line, p.message))
 
+    def _schemas(self, compile_all) -> dict:
+        """The validators of this folder's schemas (_validators or _fast_validators); a schema that
+        cannot be read or compiled is a CaseflagError (fastjsonschema's definition errors are
+        ValueErrors too)."""
+        try:
+            return compile_all(str(self.schema_dir))
+        except (OSError, ValueError) as err:
+            raise CaseflagError(f"cannot read the JSON schemas in {self.schema_dir}: {err}") from err
+
     def _check_schema(self, record: RawRecord, fast) -> bool:
         view = _schema_view(record)
         try:
@@ -219,10 +225,7 @@ class Checker:
             return True
         except Exception:  # noqa: BLE001 - refused, or a value it could not handle: jsonschema decides
             pass
-        try:
-            validator = _validators(str(self.schema_dir))[record.kind]
-        except (OSError, ValueError) as err:
-            raise CaseflagError(f"cannot read the JSON schemas in {self.schema_dir}: {err}") from err
+        validator = self._schemas(_validators)[record.kind]
         errors = sorted(validator.iter_errors(view), key=lambda e: list(e.absolute_path))
         for error in errors:
             where = ".".join(str(part) for part in error.absolute_path) or "(top level)"

@@ -397,7 +397,9 @@ class _Query:
         self.name, self.rdtype, self.qtype = name, rdtype, dnswire.RDTYPES[rdtype]
         self.id = 0
         self._plain = dnswire.build_query(0, name, rdtype)
-        self._read_name = name.lower().rstrip(".")  # the name as dnswire reads it back
+        # what a response repeats of the query, and the name as dnswire reads it back
+        self._question = dnswire.question_of(self._plain) if self._plain is not None else b""
+        self._qname = name.lower().rstrip(".")
         self._message: dns.message.Message | None = None
         self.problem = ""  # why the last datagram under this query's id was dropped
         self.stray_note = ""
@@ -422,10 +424,7 @@ class _Query:
             self.problem = (f"an answer with {records:,} records came, more than the {MAX_RECORDS} "
                             "a site could use; it was not read")
             return None
-        if self._plain is not None:
-            reply = dnswire.read_reply(data, dnswire.question_of(self._plain), self._read_name)
-        else:
-            reply = None
+        reply = dnswire.read_reply(data, self._question, self._qname) if self._plain is not None else None
         if reply is not None:
             if reply.id == self.id and reply.answers(self.name, self.qtype):
                 return reply

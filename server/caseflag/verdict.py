@@ -192,46 +192,30 @@ _encode = json.JSONEncoder(check_circular=False).encode
 def answer_json(answer: dict) -> str:
     """The answer as JSON text. Shared match entries are spliced in as made (they are most of a
     large answer's text), so `matches` comes last; the rest is encoded as usual."""
-    return "".join(answer_json_parts(answer))
+    return b"".join(answer_wire_parts(answer)).decode("ascii")
 
 
 def answer_json_parts(answer: dict, line: int | None = None) -> list[str]:
-    """answer_json's text in pieces, to be joined once with others; with line, the text of
-    {"line": line, **answer}."""
-    opening, entries = _opening_and_entries(answer, line)
-    if entries is None:
-        return [opening]
-    parts = [opening]
-    for entry in entries:
-        parts += (entry.json if isinstance(entry, SharedEntry) else _dumps(entry), ", ")
-    parts[-1] = "]}"
-    return parts
+    """answer_wire_parts as text; with line, the text of {"line": line, **answer}."""
+    return [part.decode("ascii") for part in answer_wire_parts(answer, line)]
 
 
 def answer_wire_parts(answer: dict, line: int | None = None) -> list[bytes]:
-    """answer_json_parts as bytes (the text is ASCII), shared entries as the bytes they keep: a
-    batch hands these to one writev, so a 17 kB record is copied once, by the kernel."""
-    opening, entries = _opening_and_entries(answer, line)
-    if entries is None:
-        return [opening.encode("ascii")]
-    parts = [opening.encode("ascii")]
-    for entry in entries:
-        parts += (entry.wire if isinstance(entry, SharedEntry) else _dumps(entry).encode("ascii"), b", ")
-    parts[-1] = b"]}"
-    return parts
-
-
-def _opening_and_entries(answer: dict, line: int | None) -> tuple[str, list | None]:
-    """The text of everything but `matches`, opened for the match entries to follow, and those
-    entries; (the whole text, None) for an answer without matches."""
+    """The answer's JSON in pieces of bytes (the text is ASCII), shared entries as the bytes they
+    keep: a batch hands a whole write's pieces to one writev, so a 17 kB record is copied once, by
+    the kernel. With line, the text of {"line": line, **answer}."""
     if line is not None:
         answer = {"line": line, **answer}
     matches = answer.get("matches")
     if not matches:
-        return _dumps(answer), None
+        return [_dumps(answer).encode("ascii")]
     rest = {key: value for key, value in answer.items() if key != "matches"}
     head = _dumps(rest)
-    return (head[:-1] + ', "matches": [' if rest else '{"matches": ['), matches
+    parts = [(head[:-1] + ', "matches": [' if rest else '{"matches": [').encode("ascii")]
+    for entry in matches:
+        parts += (entry.wire if isinstance(entry, SharedEntry) else _dumps(entry).encode("ascii"), b", ")
+    parts[-1] = b"]}"
+    return parts
 
 
 def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
