@@ -40,6 +40,7 @@ BROKEN = {
     "entities/de-unknown-field.toml": ("'name' was unexpected", 11),
     "cases/no-german-outcome.toml": ("outcome has no German text", 7),
     "cases/german-without-english.toml": ("de.outcome translates no English outcome", 12),
+    "cases/undated-no-note.toml": ("no date and no note", 13),
 }
 
 

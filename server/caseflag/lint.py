@@ -202,6 +202,7 @@ class Checker:
             self._check_sorted(record)
             self._check_sources_given(record)
             self._check_german(record)
+            self._check_dates_known(record)
             if record.kind == "sources":
                 self._check_url(record, ("url",), record.data.get("url"))
                 if "url" not in record.data and not record.data.get("note"):
@@ -326,6 +327,14 @@ class Checker:
             if key in GERMAN_FIELDS.get(record.kind, ()) + GERMAN_OPTIONAL.get(record.kind, ()) and not data.get(key):
                 self.report(record, ("de", key), f"de.{key} translates no English {key}",
                             f"add the English {key}, or remove de.{key}", fatal=False)
+
+    def _check_dates_known(self, record: RawRecord) -> None:
+        """A case with no known date is allowed (an undated report), but must say so in note."""
+        data = record.data
+        if record.kind == "cases" and not data.get("dates") and not data.get("note"):
+            self.report(record, ("dates",), "the case gives no date and no note",
+                        "add filed, decided or reported under [dates], or say in note why no date is known",
+                        fatal=False)
 
     def _check_url(self, record: RawRecord, keys: tuple, url: str | None) -> None:
         if url is None:
