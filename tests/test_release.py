@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
+from caseflag.dataset import Dataset
 from caseflag.export import EXPORT_FORMATS
+from caseflag.release import release_date
 from conftest import DATA_DIR
 from test_cli import run
 from test_dataset import NEW_ENTITY, NEW_SOURCE
@@ -82,19 +84,29 @@ def test_sqlite_answers_who_owns_a_domain_and_its_cases(bundled):
     assert ("case", "united-states-v-dotcom") in found
     meta = dict(db.execute("SELECT key, value FROM meta"))
     version = json.loads((bundled / "caseflag.json").read_text())["dataset_version"]
-    assert meta["dataset_version"] == version and meta["release_date"] == "2026-11-30"
+    # The release is dated by the newest full date in the records (release.release_date).
+    assert meta["dataset_version"] == version and meta["release_date"] == release_date(Dataset.load(DATA_DIR))
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     counts = {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
               for table in ("entities", "cases", "sources", "providers", "domains", "parties", "case_sources")}
-    assert counts["entities"] == 33 and counts["cases"] == 12 and counts["domains"] == 31
+    assert (counts["entities"], counts["cases"], counts["domains"]) == bundled_counts()
     assert counts["parties"] > 0 and counts["case_sources"] > 0
     db.close()
+
+
+def bundled_counts() -> tuple[int, int, int]:
+    """Entities, cases and listed domains (main and aliases) in data/, counted from the files."""
+    import tomli
+    entities = [tomli.loads(path.read_text(encoding="utf-8")) for path in (DATA_DIR / "entities").glob("*.toml")]
+    domains = sum(len(e.get("domains", [])) + len(e.get("aliases", [])) for e in entities)
+    return len(entities), len(list((DATA_DIR / "cases").glob("*.toml"))), domains
 
 
 def test_first_release_lists_everything_as_new(bundled):
     text = (bundled / "CHANGES.md").read_text()
     assert "First release: every record is new." in text
-    assert "| entities | 33 | 0 | 0 |" in text and "| cases | 12 | 0 | 0 |" in text
+    entities, cases, _ = bundled_counts()
+    assert f"| entities | {entities} | 0 | 0 |" in text and f"| cases | {cases} | 0 | 0 |" in text
     assert "- `mega.co.nz` (former, of `mega`)" in text
 
 
@@ -130,7 +142,7 @@ def test_changelog_against_a_previous_release(bundled, tmp_path):
     assert "- `mega` — MEGA: `aliases`, `description`\n" in changes
     assert "- `streamsite-example.com` (primary, of `streamsite`)" in changes
     assert "- `mega.co.nz` (redirect, of `mega`): `relation` (`former` → `redirect`)\n" in changes
-    assert "- `us-trade-pressure-allofmp3` — US trade pressure on Russia over Allofmp3.com: `parties`\n" in changes
+    assert ("- `us-trade-pressure-allofmp3` — US trade pressure on Russia over Allofmp3.com: `parties` (`ustr` (`named`) removed)\n") in changes
     assert "- `example-news-2020-02-03-streamsite-sued` — Labels sue a streaming site\n" in changes
 
     same = tmp_path / "r3"
@@ -207,3 +219,26 @@ def test_the_readme_queries_show_their_real_output(bundled):
         lines += ["|".join("" if value is None else str(value) for value in row) for row in cursor]
         assert "\n".join(lines) + "\n" == shown, query
     db.close()
+
+
+def test_changelog_names_role_changes_german_text_dates_and_reviews():
+    """A corrected party role, German text added, a date removed and a record only reviewed: CHANGES.md
+    says each in words, so a reader sees what was corrected without diffing the records."""
+    from caseflag.changelog import diff, render
+
+    case = {"id": "c", "title": "C", "summary": "S", "dates": {"filed": "2018", "reported": "2020-09-05"},
+            "parties": [{"entity_id": "tpb", "role": "named", "source_ids": ["s"]},
+                        {"entity_id": "cf", "role": "defendant", "source_ids": ["s"]}]}
+    fixed = {**case, "de": {"summary": "Z"}, "dates": {"filed": "2018"},
+             "parties": [{"entity_id": "tpb", "role": "mentioned", "source_ids": ["s"]},
+                         {"entity_id": "cf", "role": "defendant", "source_ids": ["s", "t"]},
+                         {"entity_id": "site", "role": "subject", "source_ids": ["t"]}]}
+    source = {"id": "s", "title": "T", "publisher": "P"}
+    old = {"entities": {}, "cases": {"c": case}, "sources": {"s": source}, "providers": {}}
+    new = {"entities": {}, "cases": {"c": fixed}, "sources": {"s": {**source, "last_reviewed": "2026-12-07"}},
+           "providers": {}}
+    text = render(diff(old, new), version="v2", date="2026-12-07", old=old, new=new, previous_version="v1")
+    assert ("- `c` — C: `dates` (`reported` (`2020-09-05` → none)), `de` (German text added), `parties` "
+            "(`cf`: sources; `site` added as `subject`; `tpb`: `named` → `mentioned`)\n") in text
+    assert "Only `last_reviewed` changed (1): `s`.\n" in text
+    assert "Why a record was corrected is said in its `note`" in text

@@ -61,17 +61,64 @@ def _label(kind: str, record_id: str, records: dict[str, dict], domains: dict[st
 
 
 def _field_change(name: str, before, after) -> str:
-    """`status` (`pending` → `judgment`) for short values; long text and lists by name only."""
+    """`status` (`pending` → `judgment`) for short values; a case's parties by who changed role;
+    a table (dates, the German text) by its keys; other long text and lists by name only."""
     def short(value) -> bool:
         return value is None or (isinstance(value, (str, int)) and len(str(value)) <= 40 and "\n" not in str(value))
 
     if short(before) and short(after):
         return f"`{name}` ({_value(before)} → {_value(after)})"
+    if name == "parties" and isinstance(before or [], list) and isinstance(after or [], list):
+        return f"`parties` ({_party_changes(before or [], after or [])})"
+    if isinstance(before or {}, dict) and isinstance(after or {}, dict):
+        if name == "de" and not before:
+            return "`de` (German text added)"
+        old, new = before or {}, after or {}
+        keys = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+        parts = [f"`{key}` ({_value(old.get(key))} → {_value(new.get(key))})"
+                 if short(old.get(key)) and short(new.get(key)) else f"`{key}`" for key in keys]
+        return f"`{name}` ({', '.join(parts)})"
     return f"`{name}`"
+
+
+def _party_changes(before: list, after: list) -> str:
+    """Whose role in a case was added, removed or changed, and whose sources changed."""
+    old = {party.get("entity_id"): party for party in before if isinstance(party, dict)}
+    new = {party.get("entity_id"): party for party in after if isinstance(party, dict)}
+    parts = []
+    for entity_id in sorted(old.keys() | new.keys(), key=str):
+        was, now = old.get(entity_id), new.get(entity_id)
+        if was is None:
+            parts.append(f"`{entity_id}` added as `{now.get('role')}`")
+        elif now is None:
+            parts.append(f"`{entity_id}` (`{was.get('role')}`) removed")
+        elif was.get("role") != now.get("role"):
+            parts.append(f"`{entity_id}`: `{was.get('role')}` → `{now.get('role')}`")
+        elif was != now:
+            parts.append(f"`{entity_id}`: sources")
+    return "; ".join(parts)
 
 
 def _value(value) -> str:
     return "none" if value is None else f"`{value}`"
+
+
+def _changed_lines(kind: str, changed: dict[str, list[str]], before: dict, after: dict, records: dict,
+                   domains: dict) -> list[str]:
+    """The "Changed:" list (corrections and additions to a record: each field that differs), then the
+    records whose only change is their `last_reviewed` date, in one line (checked, nothing to correct)."""
+    lines = []
+    corrected = {rid: fields for rid, fields in changed.items() if fields != ["last_reviewed"]}
+    reviewed = [rid for rid, fields in changed.items() if fields == ["last_reviewed"]]
+    if corrected:
+        lines += ["", "Changed:", ""]
+        lines += [f"- {_label(kind, rid, records, domains)}: "
+                  + ", ".join(_field_change(name, before[rid].get(name), after[rid].get(name)) for name in fields)
+                  for rid, fields in corrected.items()]
+    if reviewed:
+        lines += ["", f"Only `last_reviewed` changed ({len(reviewed)}): "
+                  + ", ".join(f"`{rid}`" for rid in reviewed) + "."]
+    return lines
 
 
 def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | None, new: dict,
@@ -86,6 +133,9 @@ def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | 
     for kind in KINDS:
         item = changes[kind]
         lines.append(f"| {kind} | {len(item.added)} | {len(item.removed)} | {len(item.changed)} |")
+    if any(item.changed for item in changes.values()):
+        lines += ["", "Why a record was corrected is said in its `note`; `last_reviewed` is the day it was "
+                  "last checked against its sources."]
     new_domains = domain_records(new["entities"])
     old_domains = domain_records(old["entities"]) if old else {}
     for kind in KINDS:
@@ -100,12 +150,8 @@ def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | 
             lines += ["", "Removed:", ""]
             lines += [f"- {_label(kind, rid, (old or {}).get(kind, {}), old_domains)}" for rid in item.removed]
         if item.changed:
-            before = old_domains if kind == "domains" else old[kind]
-            after = new_domains if kind == "domains" else new[kind]
-            lines += ["", "Changed:", ""]
-            lines += [f"- {_label(kind, rid, new.get(kind, {}), new_domains)}: "
-                      + ", ".join(_field_change(name, before[rid].get(name), after[rid].get(name)) for name in fields)
-                      for rid, fields in item.changed.items()]
+            lines += _changed_lines(kind, item.changed, old_domains if kind == "domains" else old[kind],
+                                    new_domains if kind == "domains" else new[kind], new.get(kind, {}), new_domains)
     if previous_version is not None and not any(
             item.added or item.removed or item.changed for item in changes.values()):
         lines += ["", "No record changed."]
