@@ -264,6 +264,7 @@ class _Row:
     def __init__(self, importer: _Importer, sites: dict, row: dict, line: int, seen: dict) -> None:
         self.importer, self.sites, self.line, self.seen = importer, sites, line, seen
         self.row = {key: (value or "").strip() for key, value in row.items() if key is not None}
+        self.alias_sources: dict[str, list[str]] = {}
         if None in row:
             importer.refuse(importer.schedule_path, line, "more cells than columns",
                             "quote a cell that holds a comma")
@@ -272,8 +273,12 @@ class _Row:
         self.importer.refuse(self.importer.schedule_path, self.line, message, fix)
 
     def domains(self, column: str) -> list[str]:
+        """The column's domains, checked; for aliases, `domain@source+source` records per-alias sources."""
         names = []
         for text in split_list(self.row.get(column)):
+            text, _, cited = text.partition("@")
+            if cited:
+                self.alias_sources[text.lower()] = sorted(set(cited.split("+")))
             try:
                 host = parse_host(text)
             except CaseflagError as err:
@@ -357,8 +362,11 @@ class _Row:
         if aliases:
             relation = self.row.get("alias_relation") or self.sites.get("alias_relation", "mirror")
             alias_sources = sorted(set(split_list(self.row.get("alias_source_ids")) or party["source_ids"]))
-            record["aliases"] = [{"domain": d, "relation": relation, "source_ids": alias_sources}
-                                 for d in sorted(aliases)]
+            record["aliases"] = [{"domain": d, "relation": relation,
+                                  "source_ids": self.alias_sources.get(d, alias_sources)} for d in sorted(aliases)]
+            for cited in {s for ids in self.alias_sources.values() for s in ids}:
+                if not self.importer._known_source(cited):
+                    self.refuse(f"unknown source {cited!r} in aliases", "add it to data/sources/ or to the order's [[sources]]")
         self.importer._check_text(self.importer.schedule_path, self.line, record)
         self.importer.new_entities.add(entity_id)
         self.importer.plan.files[self.importer.data_dir / "entities" / f"{entity_id}.toml"] = dumps(record)
