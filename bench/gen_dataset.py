@@ -40,6 +40,8 @@ def entity_text(number: int, per_entity: int) -> str:
         'description = "A generated record for the load-time benchmark."\n'
         f'source_ids = ["{SOURCE_ID}"]\n'
         "last_reviewed = 2026-11-01\n"
+        "\n[de]\n"
+        'description = "Ein erzeugter Eintrag für den Ladezeit-Benchmark."\n'
     )
 
 

@@ -18,6 +18,7 @@ title = "Labels sue a streaming site"
 language = "en"
 published = 2020-02-03
 kind = "news"
+last_reviewed = 2026-11-30
 '''
 NEW_ENTITY = '''id = "streamsite"
 name = "Streamsite"
@@ -27,6 +28,9 @@ status = "active"
 description = "A made-up streaming site, added the way CONTRIBUTING.md describes."
 source_ids = ["example-news-2020-02-03-streamsite-sued"]
 last_reviewed = 2026-11-30
+
+[de]
+description = "Eine erfundene Streaming-Seite, eingetragen wie in CONTRIBUTING.md beschrieben."
 '''
 NEW_CASE = '''id = "labels-v-streamsite"
 title = "Record labels v. Streamsite"
@@ -36,6 +40,9 @@ status = "filed"
 summary = "A made-up lawsuit, added the way CONTRIBUTING.md describes."
 source_ids = ["example-news-2020-02-03-streamsite-sued"]
 last_reviewed = 2026-11-30
+
+[de]
+summary = "Eine erfundene Klage, eingetragen wie in CONTRIBUTING.md beschrieben."
 
 [dates]
 filed = 2020-02-03
@@ -88,6 +95,31 @@ def test_the_articles_facts_are_in_the_cases():
     als = next(c for c in dataset.cases.values() if "ALS Scan" in c["title"])
     assert als["status"] in ("settled", "dismissed") and "dismiss" in als["outcome"].lower()
     assert dataset.entities["mp3sparks"]["successor_of"] == "allofmp3"
+
+
+def test_the_german_text_and_review_dates_reach_the_dataset(data_copy):
+    """The loader passes each record's [de] table through as it is (the API renders it with
+    lang=de), and every source carries its last_reviewed date."""
+    add_record(data_copy, "sources", NEW_SOURCE)
+    add_record(data_copy, "entities", NEW_ENTITY)
+    add_record(data_copy, "cases", NEW_CASE)
+    dataset = Dataset.load(data_copy)
+    assert dataset.entities["streamsite"]["de"] == {
+        "description": "Eine erfundene Streaming-Seite, eingetragen wie in CONTRIBUTING.md beschrieben."}
+    assert dataset.cases["labels-v-streamsite"]["de"]["summary"].startswith("Eine erfundene Klage")
+    assert dataset.sources["example-news-2020-02-03-streamsite-sued"]["last_reviewed"] == "2026-11-30"
+    bundled = Dataset.load(DATA_DIR)
+    assert all(entity["de"]["description"] for entity in bundled.entities.values())
+    assert all(case["de"]["summary"] for case in bundled.cases.values())
+    assert all(source["last_reviewed"] for source in bundled.sources.values())
+
+
+def test_a_source_without_last_reviewed_is_refused_at_load(data_copy):
+    add_record(data_copy, "sources", NEW_SOURCE.replace("last_reviewed = 2026-11-30\n", ""))
+    with pytest.raises(DatasetError) as info:
+        Dataset.load(data_copy)
+    assert "example-news-2020-02-03-streamsite-sued.toml:1" in info.value.message
+    assert "last_reviewed" in info.value.message
 
 
 def test_match_walks_subdomains_and_aliases():

@@ -35,6 +35,11 @@ BROKEN = {
     "sources/bad-date.toml": ("not a valid date", 6),
     "sources/future-date.toml": ("in the future", 6),
     "sources/no-url-no-note.toml": ("note", 1),
+    "sources/no-review-source.toml": ("'last_reviewed' is a required property", 1),
+    "entities/no-german.toml": ("description has no German text", 6),
+    "entities/de-unknown-field.toml": ("'name' was unexpected", 11),
+    "cases/no-german-outcome.toml": ("outcome has no German text", 7),
+    "cases/german-without-english.toml": ("de.outcome translates no English outcome", 12),
 }
 
 
@@ -46,6 +51,36 @@ def test_real_data_passes():
 
 def test_valid_fixture_passes():
     assert lint(FIXTURES / "valid") == []
+
+
+def test_valid_fixture_uses_the_german_table_and_the_mentioned_role():
+    """The valid fixture is the example of the new fields: if they went, the test above would prove less."""
+    records = {r.stem: r.data for r in read_all(FIXTURES / "valid")}
+    case = records["example-label-v-example-site"]
+    assert set(case["de"]) == {"title", "summary", "outcome"}
+    assert {"entity_id": "example-cdn", "role": "mentioned", "source_ids": ["example-news-2019-01-02"]} in case["parties"]
+    assert all("description" in r["de"] for r in records.values() if "description" in r)
+    assert all("last_reviewed" in r for r in records.values() if "publisher" in r)
+
+
+def test_real_data_has_german_text_for_every_english_text():
+    """Every entity description and case summary/outcome in data/ has its German text, and no
+    German text is left identical to the English it stands for (a copy, not a translation)."""
+    for record in read_all(ROOT / "data"):
+        german = record.data.get("de", {})
+        for key in {"entities": ("description",), "cases": ("summary", "outcome")}.get(record.kind, ()):
+            if key in record.data:
+                assert german.get(key) and german[key] != record.data[key], (record.path.name, key)
+
+
+def test_missing_german_is_a_review_rule_the_loader_serves_with():
+    """The linter refuses a record without German text, but a server still loads it (and answers
+    in English there), as with the other review rules; a broken [de] table is a schema error."""
+    problems = lint(FIXTURES / "broken")
+    german = [p for p in problems if "German text" in p.message or "translates no English" in p.message]
+    assert len(german) == 3 and not any(p.fatal for p in german)
+    stray = [p for p in problems if p.path.name == "de-unknown-field.toml"]
+    assert stray and all(p.fatal for p in stray)
 
 
 @pytest.fixture(scope="module")

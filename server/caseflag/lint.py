@@ -32,6 +32,10 @@ SCHEMA_FILES = {
 }
 # Entity fields that name another entity (dataset.RELATION_FIELDS says what each relation means).
 ENTITY_LINKS = ("successor_of", "predecessor_of", "mirror_of", "operated_by")
+# English text a person reads, per kind: each needs its German text in the record's [de] table
+# (the same field name); a case's title may stay English (a court's caption is not translated).
+GERMAN_FIELDS = {"entities": ("description",), "cases": ("summary", "outcome")}
+GERMAN_OPTIONAL = {"cases": ("title",)}
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -197,6 +201,7 @@ class Checker:
             self._check_dates(record)
             self._check_sorted(record)
             self._check_sources_given(record)
+            self._check_german(record)
             if record.kind == "sources":
                 self._check_url(record, ("url",), record.data.get("url"))
                 if "url" not in record.data and not record.data.get("note"):
@@ -305,6 +310,22 @@ class Checker:
                     self.report(record, ("aliases", index, "domain"),
                                 f"the alias {alias['domain']!r} cites no source",
                                 "add source_ids naming the reporting that ties it to this entity")
+
+    def _check_german(self, record: RawRecord) -> None:
+        """Every English text a person reads has its German text in [de], and [de] translates
+        only what is there in English. Review rules: the server still loads the record, and
+        answers in English where the German is missing."""
+        data = record.data
+        german = data.get("de") or {}
+        for key in GERMAN_FIELDS.get(record.kind, ()):
+            if data.get(key) and not german.get(key):
+                self.report(record, (key,), f"{key} has no German text",
+                            f"add [de] {key} = \"…\" with the same text in German, in our own words",
+                            fatal=False)
+        for key in german:
+            if key in GERMAN_FIELDS.get(record.kind, ()) + GERMAN_OPTIONAL.get(record.kind, ()) and not data.get(key):
+                self.report(record, ("de", key), f"de.{key} translates no English {key}",
+                            f"add the English {key}, or remove de.{key}", fatal=False)
 
     def _check_url(self, record: RawRecord, keys: tuple, url: str | None) -> None:
         if url is None:
