@@ -28,10 +28,10 @@ from .toml_writer import dumps
 
 REQUIRED_COLUMNS = ("name", "domains")
 OPTIONAL_COLUMNS = ("id", "description", "description_de", "kind", "status", "jurisdiction",
-                    "source_ids", "note", "aliases", "alias_relation", "alias_source_ids")
+                    "source_ids", "note", "aliases", "alias_relation", "alias_source_ids", "role")
 ORDER_KEYS = {"case", "sites", "sources", "entities"}
 SITE_DEFAULTS = {"kind", "status", "jurisdiction", "source_ids", "description", "note", "de",
-                 "alias_relation", "ignore_columns"}
+                 "alias_relation", "ignore_columns", "role"}
 # Words a draft leaves behind; a record holding one would pass the schema but say nothing true.
 _PLACEHOLDER = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum|placeholder)\b", re.IGNORECASE)
 

@@ -14,6 +14,8 @@ from .errors import CaseflagError
 from .toml_writer import dumps
 
 _SPLIT = re.compile(r"[\s;]+")
+# A site in an order is what the order is about; where a suit names it as a party, it is a defendant.
+SITE_ROLES = ("subject", "defendant")
 
 
 def slug(name: str) -> str:
@@ -81,7 +83,11 @@ class ScheduleRow:
                 self.refuse(f"unknown source {source_id!r}", "add it to data/sources/ or to the order's [[sources]]")
         if not name or not source_ids or (self.row.get("domains") and not main):
             return None
-        party = {"entity_id": "", "role": "subject", "source_ids": sorted(set(source_ids))}
+        role = self.row.get("role") or self.sites.get("role", "subject")
+        if role not in SITE_ROLES:
+            self.refuse(f"role {role!r} is not one a listed site can have", f"use {' or '.join(SITE_ROLES)}")
+            return None
+        party = {"entity_id": "", "role": role, "source_ids": sorted(set(source_ids))}
         owners = sorted({self.importer.dataset.owner[d] for d in main + aliases if d in self.importer.dataset.owner})
         if len(owners) > 1:
             self.refuse(f"its domains belong to {len(owners)} entities ({', '.join(owners)})",
