@@ -196,3 +196,36 @@ def test_written_toml_reads_back_as_the_same_record():
               "last_reviewed": TODAY, "de": {"description": "Ü"},
               "aliases": [{"domain": "c.example.net", "relation": "mirror", "source_ids": ["s" * 60, "t" * 60]}]}
     assert tomllib.loads(dumps(record)) == record
+
+
+def test_aliases_role_and_a_site_without_a_domain(tmp_path, data):
+    schedule = ("name,domains,aliases,alias_relation,role,note\n"
+                "Stream One,streamone-test.com,streamone-test.org@test-court-2020-05-01-order,mirror,defendant,\n"
+                "Stream Two,,,,,No source names its domain.\n")
+    plan, problems = import_order(*write_order(tmp_path, schedule=schedule), data, today=TODAY)
+    assert problems == []
+    one = tomllib.loads((data / "entities" / "stream-one.toml").read_text(encoding="utf-8"))
+    assert one["aliases"] == [{"domain": "streamone-test.org", "relation": "mirror",
+                               "source_ids": ["test-court-2020-05-01-order"]}]
+    two = tomllib.loads((data / "entities" / "stream-two.toml").read_text(encoding="utf-8"))
+    assert two["domains"] == [] and two["note"] == "No source names its domain."
+    case = tomllib.loads((data / "cases" / "test-order-2020.toml").read_text(encoding="utf-8"))
+    assert {p["entity_id"]: p["role"] for p in case["parties"]} == {
+        "stream-one": "defendant", "stream-two": "subject", "test-studio": "plaintiff"}
+
+
+def test_a_row_without_domains_or_reason_and_a_bad_role_are_refused(tmp_path, data):
+    schedule = "name,domains,role\nStream One,,\nStream Two,streamtwo-test.net,villain\n"
+    lines = refused(tmp_path, data, schedule=schedule)
+    assert any(":2:" in line and "no domains" in line for line in lines), lines
+    assert any(":3:" in line and "villain" in line for line in lines), lines
+
+
+def test_an_order_whose_only_subject_is_already_listed_needs_no_rows(tmp_path, data):
+    order = ORDER.replace('[sites]', '[[case.parties]]\nentity_id = "the-pirate-bay"\nrole = "subject"\n'
+                                     'source_ids = ["test-court-2020-05-01-order"]\n\n[sites]')
+    plan, problems = import_order(*write_order(tmp_path, order=order, schedule="name,domains\n"), data, today=TODAY)
+    assert problems == [] and (data / "cases" / "test-order-2020.toml").exists()
+    lines = refused(tmp_path, data, order=ORDER.replace('id = "test-order-2020"', 'id = "test-order-2021"'),
+                    schedule="name,domains\n")
+    assert any("names no site" in line for line in lines), lines

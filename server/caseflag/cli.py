@@ -186,6 +186,18 @@ def _jobs(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', not {text!r}") from None
 
 
+def _add_import_order(data_commands) -> None:
+    order = data_commands.add_parser("import-order", help="turn a court order's schedule of sites (CSV) and its "
+                                                         "case (TOML) into linted records in data/")
+    order.add_argument("schedule", metavar="SCHEDULE.csv", help="one site a row: name, domains (space- or "
+                                                                "semicolon-separated), optional columns")
+    order.add_argument("--order", required=True, metavar="ORDER.toml", help="the case, its other parties, "
+                                                                            "defaults for the sites, new sources")
+    order.add_argument("--path", help="the data folder (default: the bundled data/)")
+    order.add_argument("--dry-run", action="store_true", help="check and lint, print what would be written, write nothing")
+    order.set_defaults(func=cmd_import_order)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -230,15 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument("--path", help="the data folder (default: the bundled data/)")
     export.set_defaults(func=cmd_export)
-    order = data_commands.add_parser("import-order", help="turn a court order's schedule of sites (CSV) and its "
-                                                         "case (TOML) into linted records in data/")
-    order.add_argument("schedule", metavar="SCHEDULE.csv", help="one site a row: name, domains (space- or "
-                                                                "semicolon-separated), optional columns")
-    order.add_argument("--order", required=True, metavar="ORDER.toml", help="the case, its other parties, "
-                                                                            "defaults for the sites, new sources")
-    order.add_argument("--path", help="the data folder (default: the bundled data/)")
-    order.add_argument("--dry-run", action="store_true", help="check and lint, print what would be written, write nothing")
-    order.set_defaults(func=cmd_import_order)
+    _add_import_order(data_commands)
     release = data_commands.add_parser("release", help="write a citable release folder: every export, SQLite, "
                                                        "CHANGES.md and SHA256SUMS")
     release.add_argument("--output", "-o", required=True, metavar="DIR", help="the folder to write (new, empty, "

@@ -72,7 +72,7 @@ class ScheduleRow:
         if not name:
             self.refuse("the row has no name", "give the site's name as the order gives it")
         main, aliases = self.domains("domains"), self.domains("aliases")
-        if not self.row.get("domains") and not self.row.get("note"):
+        if not self.row.get("domains") and not self._pick("note", ""):
             self.refuse("the row has no domains", "list the domains the order names for this site, or say in "
                         "note why no source names one")
         source_ids = split_list(self.row.get("source_ids")) or list(self.sites.get("source_ids", []))
