@@ -3,9 +3,9 @@
 The maintainer writes two files: the order (TOML: the case, its other parties, defaults for the
 sites, and any new source or entity records) and the schedule (CSV: one site a row, with a
 `name` and its `domains`). Each site becomes an entity with role `subject` (or `defendant`)
-in the case; a site whose domains an entity already holds is that entity, and its file is left as it is. Nothing is
-written unless the whole result passes the linter on a scratch copy of data/; no existing file
-is ever replaced.
+in the case; a site whose domains an entity already holds is that entity, and its file is left
+as it is. Nothing is written unless the whole result passes the linter on a scratch copy of
+data/; no existing file is ever replaced.
 """
 
 from __future__ import annotations
