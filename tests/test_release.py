@@ -79,7 +79,7 @@ def test_sqlite_answers_who_owns_a_domain_and_its_cases(bundled):
     assert ties == [("united-states-v-dotcom", "defendant", "predecessor", "megaupload")]
     own = db.execute("SELECT DISTINCT case_id FROM domain_cases WHERE domain = 'thepiratebay.org' AND via = 'own' "
                      "ORDER BY case_id").fetchall()
-    assert own == [("bridal-makers-v-cloudflare",), ("pirate-bay-trial-sweden",)]
+    assert own == [("bridal-makers-v-cloudflare",), ("pirate-bay-trial-sweden",), ("uk-2012-pirate-bay-blocking-order",)]
     found = db.execute("SELECT kind, id FROM search WHERE search MATCH 'extradition'").fetchall()
     assert ("case", "united-states-v-dotcom") in found
     meta = dict(db.execute("SELECT key, value FROM meta"))
