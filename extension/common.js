@@ -238,6 +238,7 @@ export function localize(root = document) {
     ["data-i18n-title", "title"],
     ["data-i18n-placeholder", "placeholder"],
     ["data-i18n-aria-label", "aria-label"],
+    ["data-i18n-alt", "alt"],
   ]) {
     for (const el of root.querySelectorAll(`[${attribute}]`)) {
       el.setAttribute(target, msg(el.getAttribute(attribute)));

@@ -15,15 +15,17 @@ export function projectInfo() {
 
 /**
  * The issue form's address with its fields filled in (GitHub issue forms take a field's value from
- * the query parameter named after the field's id). level "none" is a suggestion of a new site.
+ * the query parameter named after the field's id). level "none" (nothing known) is a suggestion of
+ * a new site; without a level (the list page) it is a report about the entity's listing.
  */
 export function reportUrl(info, { hostname, level, entity, datasetVersion }) {
   const url = new URL(info.issue_form);
-  const suggestion = !level || level === "none";
+  // The form's title is for the maintainers, who triage in English.
+  const suggestion = level === "none" || (!level && !entity);
   url.searchParams.set("template", info.issue_template);
   url.searchParams.set("title", `${suggestion ? "Suggest" : "Listing"}: ${hostname}`);
   url.searchParams.set("domain", hostname);
-  url.searchParams.set("verdict", level || "none");
+  if (level) url.searchParams.set("verdict", level);
   if (entity) url.searchParams.set("entity", entity);
   if (datasetVersion) url.searchParams.set("dataset_version", datasetVersion);
   return url.href;
