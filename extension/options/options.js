@@ -100,7 +100,7 @@ function formChanged() {
   $("backend").dataset.off = String(mode !== "server");
   const typed = normalizeBackendUrl($("backend-url").value)?.url ?? $("backend-url").value.trim();
   const dirty = mode !== saved.mode || (mode === "server" && typed !== saved.backendUrl);
-  $("save-backend").disabled = !dirty;
+  // Save stays enabled when nothing changed: saving the same server again asks for its permission.
   if (dirty) {
     setStatus("backend-status", "", msg("optionsModeUnsaved"), "unsaved");
   } else if ($("backend-status").dataset.kind === "unsaved") {

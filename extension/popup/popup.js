@@ -315,7 +315,11 @@ function renderMatches(matches) {
  */
 function infrastructureApplies(infrastructure, view) {
   if (view.source?.kind !== "builtin") return true;
-  return infrastructure.providers.length > 0 || infrastructure.status === "resolved";
+  return (
+    infrastructure.providers.length > 0 ||
+    infrastructure.status === "resolved" ||
+    infrastructure.reason_code === "never_resolved" // an onion name: why nothing is known of it
+  );
 }
 
 /** A match's cases: the first few listed (open when there are few), the rest folded. */
