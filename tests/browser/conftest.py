@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from longest_entry import longest_entry
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = ROOT / "extension"
@@ -53,21 +54,8 @@ PROJECT = json.loads((EXTENSION_DIR / "project.json").read_text(encoding="utf-8"
 FORM_HOST = urlsplit(PROJECT["issue_form"]).hostname
 
 
-def longest_entry() -> tuple[str, str]:
-    """(entity id, domain) of the listed site whose popup is the longest: the entity with a domain
-    that has the most cases, reports, other domains and related entities in the bundled list."""
-    index = json.loads((EXTENSION_DIR / "data" / "index.json").read_text(encoding="utf-8"))
-
-    def size(entity: dict) -> int:
-        cases = entity.get("cases", [])
-        return (4 * len(cases) + sum(len(case[2]) for case in cases) + len(entity.get("aliases", []))
-                + 2 * len(entity.get("related", [])))
-
-    entity = max((e for e in index["entities"] if e.get("domains")), key=size)
-    return entity["id"], entity["domains"][0]
-
-
-LONGEST_ENTITY, LONGEST_HOST = longest_entry()
+# The listed site with the longest popup (tests/longest_entry.py).
+LONGEST_ENTITY, LONGEST_HOST = longest_entry(EXTENSION_DIR)
 
 
 class PageServer:
