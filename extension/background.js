@@ -716,7 +716,7 @@ function titleText(view) {
     case "checking":
       return msg("titleChecking", [view.hostname]);
     case "error":
-      return msg(view.error?.kind === "rejected" ? "titleRejected" : "titleUnknown", [view.hostname]);
+      return msg(errorTitleKey(view.error), [view.hostname]);
     case "paused":
       return msg("titlePaused", [view.hostname]);
     case "disabled":
@@ -728,4 +728,11 @@ function titleText(view) {
     default:
       return msg("extShortName");
   }
+}
+
+/** The tooltip for a site that could not be checked: by whom, and why, as it happened. */
+function errorTitleKey(error) {
+  if (error?.kind === "list") return "titleListUnreadable";
+  if (error?.kind === "rejected") return error.builtin ? "titleRejectedLocal" : "titleRejected";
+  return "titleUnknown";
 }

@@ -179,7 +179,6 @@ function showReport(view) {
 function showNotice(titleKey, textKey, substitutions = []) {
   $("notice-title").textContent = msg(titleKey, substitutions);
   $("notice-text").textContent = msg(textKey, substitutions);
-  $("notice-detail").hidden = true;
   $("notice").hidden = false;
 }
 
@@ -256,8 +255,7 @@ function renderError(view) {
     const status = Number.isInteger(error.status) ? String(error.status) : "4xx";
     $("notice-title").textContent = msg("noticeRejectedTitle");
     $("notice-text").textContent = msg("noticeRejectedSent", [view.hostname, text(view.backendUrl), status]);
-    $("notice-detail").hidden = true;
-    $("notice").hidden = false;
+      $("notice").hidden = false;
   } else {
     showNotice("noticeFailedTitle", "noticeFailedText");
   }
