@@ -32,11 +32,13 @@ def test_verdict_and_pause_fit_the_first_screen_for_the_longest_entry(request, l
     _, tab, state = browser.visit(LONGEST_HOST, secure=True)
     assert entity["name"] in state["title"]
     popup = browser.popup(tab)
+    popup.locator("#report").wait_for(state="visible")  # its address is read from project.json
     popup.screenshot(path=str(artifacts / f"popup-longest-{lang}.png"), full_page=True)
     popup.screenshot(path=str(artifacts / f"popup-longest-{lang}-first-screen.png"))
     assert popup.locator("#verdict").is_visible() and popup.locator("#pause").is_visible()
     for selector in ("#hostname", "#verdict", "#pause", "#turn-off", "#report"):
-        assert bottom(popup, selector) <= FIRST_SCREEN, selector
+        assert popup.locator(selector).is_visible(), selector
+        assert 0 < bottom(popup, selector) <= FIRST_SCREEN, selector
     # The rest follows, folded: the page is longer than one screen, yet the first screen holds the above.
     assert popup.evaluate("() => document.documentElement.scrollHeight") > FIRST_SCREEN
     browser.close_pages()
@@ -67,6 +69,7 @@ def test_every_action_is_a_few_tab_presses_away(browser):
     """From the top of the popup, Pause, Turn off and the report link come within six Tab presses."""
     _, tab, _ = browser.visit("thepiratebay.org")
     popup = browser.popup(tab)
+    popup.locator("#report").wait_for(state="visible")
     reached = []
     for _ in range(6):
         popup.keyboard.press("Tab")

@@ -59,10 +59,15 @@ def test_verdict_and_pause_fit_the_first_screen_for_the_longest_entry(firefox, s
     _, tab, state = firefox.visit(sites.page_url(LONGEST_HOST, PAGE_PATH), LONGEST_HOST)
     assert state["text"], state
     popup = firefox.popup(tab)
+    deadline = time.monotonic() + CHECK_TIMEOUT
+    while firefox.text_of(popup, "#report") is None:  # its address is read from project.json
+        assert time.monotonic() < deadline, "the report link did not show"
+        time.sleep(0.1)
     firefox.screenshot(popup, artifacts / "firefox-popup-longest-en.png")
     assert LONGEST_ENTITY and firefox.text_of(popup, "#pause") == firefox.message("popupPauseSite", LONGEST_HOST)
     for selector in ("#verdict", "#pause", "#turn-off", "#report"):
-        assert bottom(firefox, popup, selector) <= FIRST_SCREEN, selector
+        assert firefox.text_of(popup, selector), f"{selector} is not shown"
+        assert 0 < bottom(firefox, popup, selector) <= FIRST_SCREEN, selector
     assert firefox.in_page(popup, "return document.documentElement.scrollHeight;") > FIRST_SCREEN
     assert firefox.text_of(popup, "#infrastructure") is None  # built-in mode: nothing that cannot apply
     assert firefox.text_of(popup, "#recheck") is None
