@@ -253,9 +253,7 @@ function renderError(view) {
     showNotice("noticeRejectedTitle", "noticeRejectedLocal", [view.hostname]);
   } else if (error.kind === "rejected") {
     const status = Number.isInteger(error.status) ? String(error.status) : "4xx";
-    $("notice-title").textContent = msg("noticeRejectedTitle");
-    $("notice-text").textContent = msg("noticeRejectedSent", [view.hostname, text(view.backendUrl), status]);
-      $("notice").hidden = false;
+    showNotice("noticeRejectedTitle", "noticeRejectedSent", [view.hostname, text(view.backendUrl), status]);
   } else {
     showNotice("noticeFailedTitle", "noticeFailedText");
   }
