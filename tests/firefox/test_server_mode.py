@@ -147,4 +147,7 @@ def test_without_the_consent_to_send_sites_the_server_is_never_asked(firefox, si
     firefox.grant_send_consent()
     view = firefox.ext('return await browser.runtime.sendMessage({ type: "recheck", tabId: args[0] });', tab)
     assert view["ok"] is True, view
-    assert checked_domains(live_server.requests) == ["www.thepiratebay.org"]
+    # The consent's permissions.onAdded re-checks open tabs too; racing the recheck, it may ask a
+    # second time. What matters: the server is now asked, and only about this tab's host.
+    asked = checked_domains(live_server.requests)
+    assert asked and set(asked) == {"www.thepiratebay.org"}, asked
