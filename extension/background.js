@@ -373,9 +373,6 @@ async function askServer(hostname, backendUrl) {
       err instanceof BackendError ? err.toJSON() : { kind: "invalid", message: String(err?.message || err) };
     // A server that allows our origin (CORS) answers without a host permission; one that does not
     // looks unreachable, and the missing permission is then the better explanation.
-    // What the popup may say was sent: a server that answered at all (any status) received the
-    // host name; with no answer the browser cannot tell whether the request arrived.
-    error.reached = Number.isInteger(error.status);
     if (
       error.kind === "unreachable" &&
       !(await chrome.permissions.contains({ origins: [backend.permission] }))
