@@ -155,3 +155,13 @@ def test_the_list_page_finds_an_entity_by_a_domain_and_sends_nothing(firefox, si
     time.sleep(0.5)
     assert fake_server.requests == []
     assert sites.requests == []
+
+
+def test_the_welcome_page_in_german(firefox_german):
+    """A German Firefox gets the welcome page in German, with Firefox's own pinning words."""
+    page = firefox_german.open_tab(FIRST_RUN_URL)
+    german = messages("de")
+    assert firefox_german.in_page(page, "return document.documentElement.lang;") == "de"
+    assert firefox_german.text_of(page, "h1") == german["firstrunTitle"]
+    assert firefox_german.text_of(page, "#pin-text") == german["firstrunPinFirefox"]
+    assert german["firstrunSendsNothing"] in firefox_german.text_of(page, "main")
