@@ -44,6 +44,8 @@ import {
 } from "./api.js";
 import { localCheck, prepareIndex, validateIndex } from "./local.js";
 
+const FIRST_RUN_PAGE = "firstrun/firstrun.html";
+
 const ICONS = {
   on: { 16: "/icons/icon-16.png", 32: "/icons/icon-32.png" },
   off: { 16: "/icons/icon-off-16.png", 32: "/icons/icon-off-32.png" },
@@ -80,6 +82,11 @@ const HANDLERS = {
   /** The list in use and the last update check, for the settings page. */
   async getListInfo() {
     return listInfo();
+  },
+  /** The whole list in use with its meta, for the list page (which works offline). */
+  async getList() {
+    const { index, meta } = await currentIndex();
+    return { index, meta };
   },
   /** Asks the server for a newer list now (the settings page's button); resolves to the outcome. */
   async updateList() {
@@ -151,7 +158,11 @@ chrome.permissions.onRemoved.addListener(async () => {
   await refreshAllTabs();
 });
 
-chrome.runtime.onInstalled.addListener(async () => {
+chrome.runtime.onInstalled.addListener(async (details) => {
+  // Only a new installation gets the welcome page; an update or a browser update does not.
+  if (details?.reason === "install") {
+    chrome.tabs.create({ url: chrome.runtime.getURL(FIRST_RUN_PAGE) }).catch(() => {});
+  }
   await ready;
   // Tabs opened before the install (or before an update cleared storage.session) get a badge too.
   const tabs = await chrome.tabs.query({});
@@ -307,7 +318,8 @@ async function localView(view, tabId, { onlyListed = false } = {}) {
   if (answer?.error) {
     if (onlyListed) return view;
     const { code = null, message = "" } = answer.error;
-    const error = { kind: "rejected", code, message, status: answer.status ?? null };
+    // builtin: the list refused the name itself, so nothing was sent anywhere.
+    const error = { kind: "rejected", code, message, status: answer.status ?? null, builtin: true };
     return { ...view, state: "error", error };
   }
   let result;
@@ -382,7 +394,7 @@ async function askServer(hostname, backendUrl) {
 // is stored, so losing it when the worker stops costs only the time to prepare it again.
 let preparedList = null;
 
-/** { prepared, meta: { version, date, format, origin: "bundled" | "downloaded", server? } } */
+/** { index, prepared, meta: { version, date, format, origin: "bundled" | "downloaded", server? } } */
 function currentIndex() {
   if (!preparedList) {
     preparedList = loadIndex().catch((err) => {
@@ -406,6 +418,7 @@ async function loadIndex() {
     }
   }
   return {
+    index,
     prepared: prepareIndex(index),
     headerNames: [...headerNames],
     meta: {
@@ -700,7 +713,7 @@ function titleText(view) {
     case "checking":
       return msg("titleChecking", [view.hostname]);
     case "error":
-      return msg(view.error?.kind === "rejected" ? "titleRejected" : "titleUnknown", [view.hostname]);
+      return msg(errorTitleKey(view.error), [view.hostname]);
     case "paused":
       return msg("titlePaused", [view.hostname]);
     case "disabled":
@@ -712,4 +725,11 @@ function titleText(view) {
     default:
       return msg("extShortName");
   }
+}
+
+/** The tooltip for a site that could not be checked: by whom, and why, as it happened. */
+function errorTitleKey(error) {
+  if (error?.kind === "list") return "titleListUnreadable";
+  if (error?.kind === "rejected") return error.builtin ? "titleRejectedLocal" : "titleRejected";
+  return "titleUnknown";
 }

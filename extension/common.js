@@ -210,8 +210,23 @@ export function msg(key, substitutions) {
   return chrome.i18n.getMessage(key, substitutions) || key;
 }
 
+/**
+ * The language of the strings the extension shows (its own _locales entry, negotiated by the
+ * browser), not the browser's UI language: dates, language names and the order of reporting follow
+ * the words on the page. Each locale names itself in its localeTag message.
+ */
 export function uiLanguage() {
-  return chrome.i18n.getUILanguage() || "en";
+  const tag = chrome.i18n.getMessage("localeTag");
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return chrome.i18n.getUILanguage() || "en";
+  }
+}
+
+/** Opens one of the extension's own pages in a new tab (the list page, the welcome page). */
+export function openExtensionPage(path) {
+  return chrome.tabs.create({ url: chrome.runtime.getURL(path) });
 }
 
 /** Fills data-i18n* attributes under root with their messages. */
@@ -223,6 +238,7 @@ export function localize(root = document) {
     ["data-i18n-title", "title"],
     ["data-i18n-placeholder", "placeholder"],
     ["data-i18n-aria-label", "aria-label"],
+    ["data-i18n-alt", "alt"],
   ]) {
     for (const el of root.querySelectorAll(`[${attribute}]`)) {
       el.setAttribute(target, msg(el.getAttribute(attribute)));

@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIST_DIR="${DIST_DIR:-dist}"
 mkdir -p "$DIST_DIR"
+# The report link's address comes from pyproject.toml; a stale copy would send reports elsewhere.
+python3 scripts/project_json.py --check
 
 python3 - "$DIST_DIR" <<'PY'
 import json
@@ -48,6 +50,8 @@ manifest = json.loads((SOURCE / "manifest.json").read_text(encoding="utf-8"))
 chrome = json.loads(json.dumps(manifest))
 chrome["background"].pop("scripts", None)
 chrome.pop("browser_specific_settings", None)
+# Firefox's request to put the button on the toolbar; Chrome has no such key.
+chrome["action"].pop("default_area", None)
 
 firefox = json.loads(json.dumps(manifest))
 firefox["background"].pop("service_worker", None)

@@ -1,8 +1,9 @@
 /**
  * Options: where answers come from (the built-in list, or a server whose address is checked with
- * /healthz and whose host permission is asked for when server mode is saved), the list in use and
- * its updates, the optional permission to read the tab's own connection, on/off, private windows,
- * paused sites. Every change is saved at once; the worker reacts to it.
+ * /healthz and whose host permission is asked for when it is saved), the list in use and its
+ * updates, the optional permission to read the tab's own connection, on/off, private windows,
+ * paused sites. The mode and the server's address are saved only by Save; a switch or a paused site
+ * is saved as it changes. One status message shows at a time, in plain words.
  */
 
 import {
@@ -15,54 +16,58 @@ import {
   msg,
   normalizeBackendUrl,
   normalizeSite,
+  openExtensionPage,
   saveSettings,
   serverPermissions,
   setSitePaused,
-  uiLanguage,
 } from "../common.js";
 import { checkHealth } from "../api.js";
+import { formatDate, formatDay } from "../format.js";
 
 const $ = (id) => document.getElementById(id);
 
 localize();
 
-$("mode-builtin").addEventListener("change", () => chooseBuiltin());
-$("mode-server").addEventListener("change", () =>
-  withBackend((backend) => saveBackend(backend), () => showMode("builtin")),
-);
-$("backend-form").addEventListener("submit", (event) => {
+// The mode and address as stored: the form is "unsaved" while it differs from them.
+let saved = { mode: "builtin", backendUrl: DEFAULT_BACKEND_URL };
+
+for (const id of ["mode-builtin", "mode-server"]) $(id).addEventListener("change", () => formChanged());
+$("backend-url").addEventListener("input", () => formChanged());
+$("mode-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  withBackend((backend) => saveBackend(backend));
+  saveMode();
 });
 $("update-list").addEventListener("click", () => updateList());
 $("connection").addEventListener("change", (event) => setConnection(event.target.checked));
 $("test-backend").addEventListener("click", () => withBackend((backend) => testBackend(backend)));
-$("enabled").addEventListener("change", (event) => saveSettings({ enabled: event.target.checked }));
-$("check-private").addEventListener("change", (event) =>
-  saveSettings({ checkPrivate: event.target.checked }),
-);
+$("enabled").addEventListener("change", (event) => saveSwitch({ enabled: event.target.checked }));
+$("check-private").addEventListener("change", (event) => saveSwitch({ checkPrivate: event.target.checked }));
 $("paused-form").addEventListener("submit", (event) => {
   event.preventDefault();
   addPausedSite();
 });
+$("open-list").addEventListener("click", () => openExtensionPage("list/list.html"));
+$("open-firstrun").addEventListener("click", () => openExtensionPage("firstrun/firstrun.html"));
 
 chrome.storage.onChanged.addListener((changes, area) => {
-  if (area === "local" && "pausedSites" in changes) getSettings().then((s) => renderPaused(s.pausedSites));
+  if (area !== "local") return;
+  if ("pausedSites" in changes) getSettings().then((s) => renderPaused(s.pausedSites));
+  // The popup can turn caseflag off (or on) while this page is open.
+  if ("enabled" in changes) getSettings().then((s) => ($("enabled").checked = s.enabled));
 });
 
 load();
 
 async function load() {
   const settings = await getSettings();
+  saved = { mode: settings.mode, backendUrl: settings.backendUrl };
   showMode(settings.mode);
   $("backend-url").value = settings.backendUrl;
+  formChanged();
   $("enabled").checked = settings.enabled;
-  $("check-private").checked = settings.checkPrivate;
   $("connection").checked = await hasConnectionPermission();
   renderPaused(settings.pausedSites);
-  // Firefox and Chrome both say whether the person let the extension into private windows.
-  const allowed = await chrome.extension.isAllowedIncognitoAccess();
-  $("private-hint").hidden = allowed;
+  await renderPrivate(settings);
   await renderList();
   // In built-in mode nothing leaves the browser, not even this check.
   if (settings.mode === "server") {
@@ -70,30 +75,61 @@ async function load() {
   }
 }
 
+/** Firefox and Chrome both say whether the person let the extension into private windows. */
+async function renderPrivate(settings) {
+  const allowed = await chrome.extension.isAllowedIncognitoAccess();
+  $("check-private").disabled = !allowed;
+  $("check-private").checked = allowed && settings.checkPrivate;
+  $("private-hint").textContent = msg(allowed ? "optionsPrivateAllowed" : "optionsPrivateNotAllowed");
+}
+
+function chosenMode() {
+  return $("mode-server").checked ? "server" : "builtin";
+}
+
 function showMode(mode) {
   $("mode-builtin").checked = mode === "builtin";
   $("mode-server").checked = mode === "server";
-  $("backend-form").dataset.off = String(mode !== "server");
-  $("update-list").hidden = mode !== "server";
 }
 
-async function chooseBuiltin() {
-  await saveSettings({ mode: "builtin" });
-  showMode("builtin");
-  $("backend-status").hidden = true;
-  setStatus("mode-status", "ok", msg("optionsModeBuiltinSaved"));
-  await renderList();
+/** Enables what applies to the chosen mode, and says when the form holds something unsaved. */
+function formChanged() {
+  const mode = chosenMode();
+  $("backend-url").disabled = mode !== "server";
+  $("test-backend").disabled = mode !== "server";
+  $("backend").dataset.off = String(mode !== "server");
+  const typed = normalizeBackendUrl($("backend-url").value)?.url ?? $("backend-url").value.trim();
+  const dirty = mode !== saved.mode || (mode === "server" && typed !== saved.backendUrl);
+  // Save stays enabled when nothing changed: saving the same server again asks for its permission.
+  if (dirty) {
+    setStatus("backend-status", "", msg("optionsModeUnsaved"), "unsaved");
+  } else if ($("backend-status").dataset.kind === "unsaved") {
+    $("backend-status").hidden = true;
+  }
+}
+
+/** Save: the built-in list at once; a server after its address and permission check out. */
+function saveMode() {
+  if (chosenMode() === "builtin") {
+    saveSettings({ mode: "builtin" }).then(async () => {
+      saved = { ...saved, mode: "builtin" };
+      formChanged();
+      setStatus("backend-status", "ok", msg("optionsModeBuiltinSaved"));
+      await renderList();
+    });
+    return;
+  }
+  withBackend((backend) => saveBackend(backend));
 }
 
 /**
  * Reads the address field and asks for the host permission in the same turn as the click: browsers
  * grant permissions.request only while handling the person's gesture. A granted one answers at once.
  */
-function withBackend(next, declined = () => {}) {
+function withBackend(next) {
   const backend = normalizeBackendUrl($("backend-url").value);
   if (!backend) {
     setStatus("backend-status", "bad", msg("optionsStatusBadUrl", [DEFAULT_BACKEND_URL]));
-    declined();
     return;
   }
   chrome.permissions
@@ -101,29 +137,28 @@ function withBackend(next, declined = () => {}) {
     .then((granted) => {
       if (!granted) {
         setStatus("backend-status", "bad", msg("optionsStatusPermissionDenied", [backend.origin]));
-        declined();
         return null;
       }
       return next(backend);
     })
-    .catch((err) => {
-      setStatus(
-        "backend-status",
-        "bad",
-        msg("optionsStatusPermissionDenied", [backend.origin]) + " " + String(err?.message || err),
-      );
-      declined();
+    .catch(() => {
+      setStatus("backend-status", "bad", msg("optionsStatusPermissionDenied", [backend.origin]));
     });
 }
 
 /** Saving an address means asking that server from now on. */
 async function saveBackend(backend) {
   await saveSettings({ mode: "server", backendUrl: backend.url });
-  showMode("server");
+  saved = { mode: "server", backendUrl: backend.url };
   $("backend-url").value = backend.url;
-  setStatus("mode-status", "ok", msg("optionsModeServerSaved", [backend.url]));
+  formChanged();
   await reportHealth(backend, "optionsStatusSavedOk", "optionsStatusSavedUnreachable");
   await renderList();
+}
+
+async function saveSwitch(patch) {
+  await saveSettings(patch);
+  setStatus("checking-status", "ok", msg("optionsSwitchSaved"));
 }
 
 // ---- the list in use ------------------------------------------------------------------------------
@@ -133,19 +168,21 @@ async function renderList() {
   try {
     info = await ask("getListInfo");
   } catch (err) {
-    $("list-info").textContent = msg("optionsListUnreadable", [String(err?.message || err)]);
+    $("list-info").textContent = msg("listLoadFailed");
     return;
   }
   const { list, lastCheck } = info;
   $("list-info").textContent =
     list.origin === "downloaded"
-      ? msg("optionsListDownloaded", [String(list.version), formatDay(list.date), String(list.server)])
-      : msg("optionsListBundled", [String(list.version), formatDay(list.date)]);
+      ? msg("optionsListDownloaded", [String(list.version), formatDate(String(list.date)), String(list.server)])
+      : msg("optionsListBundled", [String(list.version), formatDate(String(list.date))]);
   const { mode } = await getSettings();
+  // Only a server gives newer lists: in built-in mode the button could do nothing.
+  $("update-list").hidden = mode !== "server";
   if (mode === "server" && lastCheck?.at) {
     $("list-check").textContent = msg("optionsListLastCheck", [
       String(lastCheck.server),
-      formatTime(lastCheck.at),
+      formatDay(lastCheck.at),
       lastCheck.outcome ? msg(`optionsListOutcome_${lastCheck.outcome}`) : "",
     ]);
     $("list-check").hidden = false;
@@ -158,12 +195,11 @@ async function updateList() {
   $("update-list").disabled = true;
   setStatus("list-status", "", msg("optionsListChecking"));
   try {
-    const { outcome, lastCheck } = await ask("updateList");
+    const { outcome } = await ask("updateList");
     const tone = outcome === "updated" || outcome === "unchanged" ? "ok" : outcome === "older" ? "warn" : "bad";
-    const words = msg(`optionsListOutcome_${outcome}`);
-    setStatus("list-status", tone, lastCheck?.message ? `${words} (${lastCheck.message})` : words);
-  } catch (err) {
-    setStatus("list-status", "bad", String(err?.message || err));
+    setStatus("list-status", tone, msg(`optionsListOutcome_${outcome}`));
+  } catch {
+    setStatus("list-status", "bad", msg("optionsListOutcome_failed"));
   } finally {
     $("update-list").disabled = false;
   }
@@ -192,9 +228,9 @@ function setConnection(wanted) {
         setStatus("connection-status", granted ? "warn" : "ok", msg(key));
       }
     })
-    .catch(async (err) => {
+    .catch(async () => {
       $("connection").checked = await hasConnectionPermission();
-      setStatus("connection-status", "bad", String(err?.message || err));
+      setStatus("connection-status", "bad", msg("optionsConnectionDenied"));
     });
 }
 
@@ -217,8 +253,22 @@ async function reportHealth(backend, okKey, failKey = "optionsStatusUnreachable"
       setStatus("backend-status", "warn", msg("optionsStatusNoPermission", [backend.origin]));
       return;
     }
-    const why = err?.kind === "timeout" ? msg("optionsReasonTimeout") : String(err?.message || err);
-    setStatus("backend-status", "bad", msg(failKey, [backend.url, why]));
+    setStatus("backend-status", "bad", msg(failKey, [backend.url, reasonWords(err)]));
+  }
+}
+
+/** Why a server check failed, in plain words (never the browser's own error text). */
+function reasonWords(err) {
+  switch (err?.kind) {
+    case "timeout":
+      return msg("optionsReasonTimeout");
+    case "server":
+    case "rejected":
+      return Number.isInteger(err.status) ? msg("optionsReasonHttp", [String(err.status)]) : msg("optionsReasonNotCaseflag");
+    case "invalid":
+      return msg("optionsReasonNotCaseflag");
+    default:
+      return msg("optionsReasonUnreachable");
   }
 }
 
@@ -231,7 +281,7 @@ async function addPausedSite() {
   }
   await setSitePaused(site, true);
   input.value = "";
-  $("paused-status").hidden = true;
+  setStatus("paused-status", "ok", msg("optionsPausedSaved", [site]));
 }
 
 function renderPaused(sites) {
@@ -248,21 +298,14 @@ function renderPaused(sites) {
   $("paused-empty").hidden = sites.length > 0;
 }
 
-function formatDay(value) {
-  const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(value ?? ""));
-  if (!parts) return String(value ?? "");
-  const date = new Date(Date.UTC(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3])));
-  return new Intl.DateTimeFormat(uiLanguage(), { dateStyle: "medium", timeZone: "UTC" }).format(date);
-}
-
-function formatTime(ms) {
-  const format = new Intl.DateTimeFormat(uiLanguage(), { dateStyle: "medium", timeStyle: "short" });
-  return format.format(new Date(ms));
-}
-
-function setStatus(id, tone, words) {
+/** Shows one status message, and hides the others: only the newest one is news. */
+function setStatus(id, tone, words, kind = "") {
+  for (const other of document.querySelectorAll(".status")) {
+    if (other.id !== id) other.hidden = true;
+  }
   const el = $(id);
   el.textContent = words;
   el.dataset.tone = tone;
+  el.dataset.kind = kind;
   el.hidden = false;
 }

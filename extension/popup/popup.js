@@ -1,16 +1,28 @@
 /**
- * The popup: what caseflag knows about the site in a tab, in plain words, with the cases and the
- * reporting behind it. Opened with ?tab=<id> it shows that tab (used by the tests); otherwise the
- * active tab. Every text from the server is set with textContent.
+ * The popup: what caseflag knows about the site in a tab, in plain words. The first screen holds
+ * the site, the verdict and the actions (pause, turn off, report); the entities, cases and
+ * reporting follow, folded beyond the first few. Opened with ?tab=<id> it shows that tab (used by
+ * the tests); otherwise the active tab. Every text from the server is set with textContent.
  */
 
-import { ask, localize, msg, saveSettings, setSitePaused, uiLanguage } from "../common.js";
+import {
+  REQUEST_TIMEOUT_MS,
+  ask,
+  localize,
+  msg,
+  openExtensionPage,
+  saveSettings,
+  setSitePaused,
+} from "../common.js";
 import { displayHostname, isHttpUrl, relatedInCases, sortSources } from "../api.js";
+import { LANG, formatDate, languageName } from "../format.js";
+import { projectInfo, reportUrl } from "../report.js";
 
-const LANG = uiLanguage();
 const MAX_ALIASES = 8;
 const SOURCES_SHOWN = 3; // per case; the rest fold away
 const OPEN_CASES_MAX = 3;
+const CASES_SHOWN = 3; // per entity; the rest fold away
+const MATCHES_SHOWN = 2; // entities; the rest fold away
 const SHOWN_ENTITY_STATUSES = new Set(["offline", "seized"]);
 const $ = (id) => document.getElementById(id);
 
@@ -24,8 +36,13 @@ for (const id of ["open-options", "infra-settings"]) {
     window.close();
   });
 }
+$("open-list").addEventListener("click", () => {
+  openExtensionPage("list/list.html");
+  window.close();
+});
 $("recheck").addEventListener("click", () => act(() => ask("recheck", { tabId }), false));
 $("enable").addEventListener("click", () => act(() => saveSettings({ enabled: true })));
+$("turn-off").addEventListener("click", () => act(() => saveSettings({ enabled: false })));
 $("resume").addEventListener("click", (event) =>
   act(() => setSitePaused(event.currentTarget.dataset.site, false)),
 );
@@ -66,22 +83,25 @@ async function act(action, refresh = true) {
 
 // ---- rendering ----------------------------------------------------------------------------------
 
+const SECTIONS = ["loading", "site", "verdict", "fallback", "notice", "matches", "infrastructure"];
+const ACTIONS = ["pause", "resume", "enable", "recheck", "turn-off", "report"];
+
 function render(view) {
-  for (const id of ["loading", "site", "verdict", "fallback", "notice", "matches", "infrastructure"]) {
-    $(id).hidden = true;
-  }
-  for (const id of ["pause", "resume", "enable", "recheck"]) $(id).hidden = true;
-  $("meta").textContent = "";
+  for (const id of [...SECTIONS, ...ACTIONS]) $(id).hidden = true;
   $("source").textContent = "";
 
   if (view.hostname) renderSite(view);
+  // Off can be chosen wherever caseflag is at work; on, where it is off.
+  $("turn-off").hidden = !view.hostname || view.state === "disabled";
 
   switch (view.state) {
     case "result":
       renderResult(view.result, view);
+      renderFallback(view);
       renderAnswerSource(view);
       showPause(view.result.registrable_domain || view.hostname);
-      $("recheck").hidden = false;
+      showReport(view);
+      $("recheck").hidden = !canRecheck(view);
       break;
     case "checking":
       showNotice("noticeCheckingTitle", "noticeCheckingText", [view.hostname]);
@@ -89,7 +109,7 @@ function render(view) {
     case "error":
       renderError(view);
       showPause(view.hostname);
-      $("recheck").hidden = false;
+      $("recheck").hidden = !canRecheck(view);
       break;
     case "paused":
       showNotice("noticePausedTitle", "noticePausedText", [view.pausedEntry]);
@@ -111,12 +131,19 @@ function render(view) {
   }
 }
 
+/** Asking again can change the answer only when a server is asked (the built-in list is fixed). */
+function canRecheck(view) {
+  return view.mode === "server" && view.fallback?.kind !== "consent" && !view.error?.builtin;
+}
+
 function renderSite(view) {
   const result = view.result;
-  $("hostname").textContent = result ? displayHostname(result) : view.hostname;
-  const registrable = result?.registrable_domain;
-  $("registrable").hidden = !registrable;
-  $("registrable-domain").textContent = registrable || "";
+  const shown = result ? displayHostname(result) : view.hostname;
+  $("hostname").textContent = shown;
+  const registrable = text(result?.registrable_domain);
+  const differs = registrable && registrable !== shown && registrable !== view.hostname;
+  $("registrable").textContent = differs ? msg("popupPartOf", [registrable]) : "";
+  $("registrable").hidden = !differs;
   $("site").hidden = false;
 }
 
@@ -127,51 +154,108 @@ function showPause(site) {
   $("pause").hidden = false;
 }
 
-function showNotice(titleKey, textKey, substitutions = [], detail = "") {
+/** The issue form, filled in; a plain link, so the browser opens it in a tab and caseflag sends nothing. */
+function showReport(view) {
+  const result = view.result;
+  const level = result.verdict.level;
+  const subject = result.matches.find((m) => m?.matched_by !== "provider") ?? result.matches[0];
+  const link = $("report");
+  link.textContent = msg(level === "none" ? "popupSuggest" : "popupReport");
+  projectInfo()
+    .then((info) => {
+      link.href = reportUrl(info, {
+        hostname: view.hostname,
+        level,
+        entity: text(subject?.entity?.name) || text(subject?.entity?.id),
+        datasetVersion: text(result.dataset_version) || text(view.source?.version),
+      });
+      link.hidden = false;
+    })
+    .catch(() => {
+      link.hidden = true; // without the project's address there is nowhere to report to
+    });
+}
+
+function showNotice(titleKey, textKey, substitutions = []) {
   $("notice-title").textContent = msg(titleKey, substitutions);
   $("notice-text").textContent = msg(textKey, substitutions);
-  $("notice-detail").textContent = detail;
-  $("notice-detail").hidden = !detail;
   $("notice").hidden = false;
 }
 
-function showFailure(err) {
+/** The popup's own failure, in plain words: the browser's error text means nothing to a reader. */
+function showFailure() {
   $("loading").hidden = true;
-  showNotice("noticeFailedTitle", "noticeFailedText", [], String(err?.message || err));
+  showNotice("noticeFailedTitle", "noticeFailedText");
 }
 
-/** Which list or server answered, and (server mode) why the built-in list answered instead. */
+/**
+ * One footer line: which list or server answered, and when. "Nothing was sent" only when no
+ * request about this site was made; after a server was asked, the notice above says what was sent.
+ */
 function renderAnswerSource(view) {
   const source = view.source || {};
+  const result = view.result || {};
   if (source.kind === "server") {
-    $("source").textContent = msg("popupSourceServer", [text(source.url)]);
+    const when = text(result.checked_at) || (view.savedAt ? new Date(view.savedAt).toISOString() : "");
+    $("source").textContent = msg("popupSourceServerLine", [
+      text(source.url),
+      formatDate(when),
+      text(result.dataset_version),
+    ]);
+    return;
+  }
+  const asked = view.fallback && view.fallback.kind !== "consent";
+  $("source").textContent = msg(asked ? "popupSourceBuiltinOnly" : "popupSourceBuiltin", [
+    text(source.version),
+    formatDate(text(source.date)),
+  ]);
+}
+
+// A server that answered at all (an error status, or a body that is not an answer) received the
+// host name; with no answer (a timeout, a refused connection, an answer the browser would not let
+// caseflag read) whether the request arrived is unknown, and the words say so.
+const FALLBACK_WORDS = {
+  server: "fallbackServerError",
+  invalid: "fallbackInvalid",
+  timeout: "fallbackTimeout",
+  unreachable: "fallbackUnreachable",
+  permission: "fallbackPermission",
+};
+
+/** Why the built-in list answered in server mode, and what was sent. */
+function renderFallback(view) {
+  const fallback = view.fallback;
+  if (!fallback) return;
+  const url = text(view.backendUrl);
+  if (fallback.kind === "consent") {
+    $("fallback-title").textContent = msg("noticeConsentTitle");
+    $("fallback-text").textContent = msg("noticeFallbackConsent", [url]);
   } else {
-    $("source").textContent = msg("popupSourceBuiltin", [text(source.version), text(source.date)]);
+    let key = FALLBACK_WORDS[fallback.kind] ?? "fallbackUnreachable";
+    const status = Number.isInteger(fallback.status) ? String(fallback.status) : "";
+    if (key === "fallbackServerError" && fallback.status === 429) key = "fallbackBusy";
+    if (key === "fallbackServerError" && !status) key = "fallbackInvalid";
+    $("fallback-title").textContent = msg("fallbackTitle");
+    $("fallback-text").textContent = msg(key, [
+      view.hostname,
+      url,
+      key === "fallbackTimeout" ? String(REQUEST_TIMEOUT_MS / 1000) : status,
+    ]);
   }
-  if (view.fallback) {
-    const kind = view.fallback.kind;
-    const key = { permission: "noticeFallbackPermission", consent: "noticeFallbackConsent" }[kind] || "noticeFallbackText";
-    $("fallback-title").textContent = msg(kind === "consent" ? "noticeConsentTitle" : "noticeFallbackTitle");
-    $("fallback-text").textContent = msg(key, [text(view.backendUrl)]);
-    $("fallback-detail").textContent = text(view.fallback.message);
-    $("fallback-detail").hidden = !$("fallback-detail").textContent;
-    $("fallback").hidden = false;
-  }
+  $("fallback").hidden = false;
 }
 
 function renderError(view) {
   const error = view.error || {};
-  const detail = error.message || "";
   if (error.kind === "list") {
-    showNotice("noticeListTitle", "noticeListText", [], detail);
-  } else if (error.kind === "permission") {
-    showNotice("noticePermissionTitle", "noticePermissionText", [view.backendUrl]);
+    showNotice("noticeListTitle", "noticeListText");
+  } else if (error.kind === "rejected" && error.builtin) {
+    showNotice("noticeRejectedTitle", "noticeRejectedLocal", [view.hostname]);
   } else if (error.kind === "rejected") {
-    showNotice("noticeRejectedTitle", "noticeRejectedText", [view.hostname], detail);
-  } else if (error.kind === "unreachable" || error.kind === "timeout") {
-    showNotice("noticeUnreachableTitle", "noticeUnreachableText", [view.backendUrl], detail);
+    const status = Number.isInteger(error.status) ? String(error.status) : "4xx";
+    showNotice("noticeRejectedTitle", "noticeRejectedSent", [view.hostname, text(view.backendUrl), status]);
   } else {
-    showNotice("noticeServerErrorTitle", "noticeServerErrorText", [view.backendUrl], detail);
+    showNotice("noticeFailedTitle", "noticeFailedText");
   }
 }
 
@@ -206,16 +290,45 @@ function renderResult(result, view) {
   $("reasons-box").hidden = reasons.length === 0;
   box.hidden = false;
 
-  const matches = result.matches.filter((m) => m?.entity && typeof m.entity === "object");
-  $("match-list").replaceChildren(...matches.map(renderMatch));
+  renderMatches(result.matches.filter((m) => m?.entity && typeof m.entity === "object"));
+
+  if (infrastructureApplies(result.infrastructure, view)) renderInfrastructure(result.infrastructure, view);
+}
+
+/** The first few entities in full; the others folded under "N more entities". */
+function renderMatches(matches) {
+  $("match-list").replaceChildren(...matches.slice(0, MATCHES_SHOWN).map(renderMatch));
+  const rest = matches.slice(MATCHES_SHOWN);
+  $("more-match-list").replaceChildren(...rest.map(renderMatch));
+  $("more-matches").querySelector("summary").textContent = msg("popupMoreEntities", [String(rest.length)]);
+  $("more-matches").hidden = rest.length === 0;
   $("matches").hidden = matches.length === 0;
+}
 
-  renderInfrastructure(result.infrastructure, view);
+/**
+ * The built-in list makes no DNS lookups: without the browser's own connection it cannot know who
+ * serves a site, so a "not checked" block would only say what cannot apply in that mode.
+ */
+function infrastructureApplies(infrastructure, view) {
+  if (view.source?.kind !== "builtin") return true;
+  return (
+    infrastructure.providers.length > 0 ||
+    infrastructure.status === "resolved" ||
+    infrastructure.reason_code === "never_resolved" // an onion name: why nothing is known of it
+  );
+}
 
-  const parts = [];
-  if (result.dataset_version) parts.push(msg("popupDatasetVersion", [text(result.dataset_version)]));
-  if (result.checked_at) parts.push(msg("popupCheckedAt", [formatTimestamp(result.checked_at)]));
-  $("meta").textContent = parts.join(" · ");
+/** A match's cases: the first few listed (open when there are few), the rest folded. */
+function fillCases(node, cases, open) {
+  node.querySelector(".case-list").replaceChildren(
+    ...cases.slice(0, CASES_SHOWN).map((item) => renderCase(item, open)),
+  );
+  const rest = cases.slice(CASES_SHOWN);
+  const more = node.querySelector(".more-cases");
+  more.querySelector("summary").textContent = msg("popupMoreCases", [String(rest.length)]);
+  more.querySelector(".case-list-more").replaceChildren(...rest.map((item) => renderCase(item, false)));
+  more.hidden = rest.length === 0;
+  node.querySelector(".cases").hidden = false;
 }
 
 function renderMatch(match) {
@@ -252,8 +365,7 @@ function renderMatch(match) {
   if (cases.length) {
     // The site's own cases start open; a provider's cases (often many) start folded.
     const open = match.matched_by !== "provider" && cases.length <= OPEN_CASES_MAX;
-    node.querySelector(".case-list").replaceChildren(...cases.map((item) => renderCase(item, open)));
-    node.querySelector(".cases").hidden = false;
+    fillCases(node, cases, open);
   }
   return node;
 }
@@ -481,38 +593,4 @@ function term(prefix, value) {
   if (!raw) return "";
   const key = prefix + raw.replace(/[^A-Za-z0-9_]/g, "_");
   return chrome.i18n.getMessage(key) || raw.replace(/_/g, " ");
-}
-
-function formatDate(value) {
-  const raw = text(value);
-  const parts = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(raw);
-  if (!parts) return raw;
-  const [, year, month, day] = parts;
-  const date = new Date(Date.UTC(Number(year), month ? Number(month) - 1 : 0, day ? Number(day) : 1));
-  const style = day
-    ? { dateStyle: "medium" }
-    : month
-      ? { year: "numeric", month: "long" }
-      : { year: "numeric" };
-  try {
-    return new Intl.DateTimeFormat(LANG, { ...style, timeZone: "UTC" }).format(date);
-  } catch {
-    return raw;
-  }
-}
-
-function formatTimestamp(value) {
-  const date = new Date(text(value));
-  if (Number.isNaN(date.getTime())) return text(value);
-  return new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeStyle: "short" }).format(date);
-}
-
-function languageName(code) {
-  const raw = text(code);
-  if (!raw) return "";
-  try {
-    return new Intl.DisplayNames([LANG], { type: "language" }).of(raw) || raw;
-  } catch {
-    return raw;
-  }
 }

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
+import subprocess
 import tempfile
 import threading
 import time
@@ -19,6 +21,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from longest_entry import longest_entry
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = ROOT / "extension"
@@ -43,10 +46,23 @@ TEST_PROVIDER = {
 }
 # How long the worker may take from a page load to a badge (the backend's DNS budget is 1 s).
 CHECK_TIMEOUT = 15.0
+FIRST_RUN_PATH = "firstrun/firstrun.html"
+# The issue form that "Report a problem with this listing" opens (extension/project.json, made from
+# pyproject.toml). Its host is never resolved here: the browser is told it does not exist, and
+# the tests that open the form catch the navigation before it leaves the page.
+PROJECT = json.loads((EXTENSION_DIR / "project.json").read_text(encoding="utf-8"))
+FORM_HOST = urlsplit(PROJECT["issue_form"]).hostname
+
+
+# The listed site with the longest popup (tests/longest_entry.py).
+LONGEST_ENTITY, LONGEST_HOST = longest_entry(EXTENSION_DIR)
 
 
 class PageServer:
-    """Serves a small HTML page for any host and path; remembers (host, path) of each request."""
+    """Serves a small HTML page for any host and path, over http and (on another port, with a
+    self-signed certificate the test browser is told to accept) https; remembers (host, path) of
+    each request. https is for listed sites whose names browsers only ever reach over https (HSTS
+    preloaded, such as cloudflare.com)."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
@@ -74,21 +90,40 @@ class PageServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._tls_dir = tempfile.TemporaryDirectory(prefix="caseflag-tls-")
+        self._tls_server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._tls_server.socket = self_signed_context(Path(self._tls_dir.name)).wrap_socket(
+            self._tls_server.socket, server_side=True)
+        self.tls_port = self._tls_server.server_address[1]
+        for server in (self._server, self._tls_server):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
 
-    def url(self, host: str, path: str = "/") -> str:
-        return f"http://{host}:{self.port}{path}"
+    def url(self, host: str, path: str = "/", secure: bool = False) -> str:
+        return f"https://{host}:{self.tls_port}{path}" if secure else f"http://{host}:{self.port}{path}"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        for server in (self._server, self._tls_server):
+            server.shutdown()
+            server.server_close()
+        self._tls_dir.cleanup()
+
+
+def self_signed_context(folder: Path) -> ssl.SSLContext:
+    """A server TLS context with a throwaway self-signed certificate (made by openssl)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=caseflag-test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 class FakeCaseflag:
     """Plays a caseflag server on loopback: /healthz, /api/v1/check (every name is a "party" of a
     fake list, so its answers are told apart from the built-in list's) and /api/v1/dataset/index
-    (whatever body and ETag a test sets, 304 for a matching If-None-Match). Sends the CORS headers
+    (whatever body and ETag a test sets, 304 for a matching If-None-Match); failing answers 503 to
+    everything, failing_checks only to /api/v1/check. Sends the CORS headers
     the real server sends to the extension, and keeps (method, target, headers) of every request."""
 
     def __init__(self) -> None:
@@ -96,6 +131,8 @@ class FakeCaseflag:
         self.index_body: bytes | None = None
         self.index_etag: str | None = None
         self.failing = False
+        # Healthy (/healthz answers) but failing every check with 503, as an overloaded server does.
+        self.failing_checks = False
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -122,8 +159,9 @@ class FakeCaseflag:
             def do_GET(self) -> None:  # noqa: N802
                 fake.requests.append(("GET", self.path, dict(self.headers)))
                 parts = urlsplit(self.path)
-                if fake.failing:
-                    self._send(503, b'{"error": {"code": "unavailable", "message": "down for the test"}}')
+                down = b'{"error": {"code": "unavailable", "message": "down for the test"}}'
+                if fake.failing or (fake.failing_checks and parts.path == "/api/v1/check"):
+                    self._send(503, down)
                 elif parts.path == "/healthz":
                     self._json({"status": "ok", "dataset_version": "fake-server"})
                 elif parts.path == "/api/v1/check":
@@ -206,7 +244,8 @@ class ExtensionBrowser:
         self.pages = pages
         # A profile handed over from a closed browser is that browser started again.
         self._profile = profile or tempfile.TemporaryDirectory(prefix=f"caseflag-chromium-{lang}-")
-        rules = ",".join(f"MAP {host} 127.0.0.1" for host in SITE_HOSTS)
+        hosts = SITE_HOSTS if LONGEST_HOST in SITE_HOSTS else (*SITE_HOSTS, LONGEST_HOST)
+        rules = ",".join([*(f"MAP {host} 127.0.0.1" for host in hosts), f"MAP {FORM_HOST} ~NOTFOUND"])
         self.context = playwright.chromium.launch_persistent_context(
             self._profile.name,
             executable_path=str(CHROMIUM),
@@ -224,6 +263,8 @@ class ExtensionBrowser:
                 "--no-sandbox",
                 "--disable-gpu",
                 "--disable-quic",
+                # the page server's https port has a self-signed certificate (see PageServer)
+                "--ignore-certificate-errors",
                 "--no-first-run",
                 "--disable-background-networking",
                 "--disable-component-update",
@@ -233,6 +274,37 @@ class ExtensionBrowser:
         workers = self.context.service_workers
         self.worker = workers[0] if workers else self.context.wait_for_event("serviceworker", timeout=15_000)
         self.extension_id = urlsplit(self.worker.url).hostname
+        # A new install opens the welcome page once; the tests that count tabs start without it.
+        # What was seen is kept for the tests of that page.
+        self.first_run_pages = self.wait_first_run() if profile is None else self.first_run_tabs()
+        self.close_first_run()
+
+    def first_run_tabs(self) -> list[str]:
+        """Addresses of the tabs showing the welcome page. The worker sees them (Playwright does
+        not list a tab the extension opened itself), and the URL of the extension's own page
+        needs no permission to read."""
+        return [tab["url"] for tab in self._first_run_tabs()]
+
+    def _first_run_tabs(self) -> list[dict]:
+        return self.worker.evaluate(
+            """(path) => chrome.tabs.query({}).then((tabs) => tabs
+                 .map((tab) => ({ id: tab.id, url: tab.url || tab.pendingUrl || "" }))
+                 .filter((tab) => tab.url === chrome.runtime.getURL(path)))""",
+            FIRST_RUN_PATH,
+        )
+
+    def wait_first_run(self, timeout: float = CHECK_TIMEOUT) -> list[str]:
+        """The welcome pages open after the install (onInstalled comes a moment after start-up)."""
+        deadline = time.monotonic() + timeout
+        while not self.first_run_tabs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # a second one, were it opened, would show by now
+        return self.first_run_tabs()
+
+    def close_first_run(self) -> None:
+        ids = [tab["id"] for tab in self._first_run_tabs()]
+        if ids:
+            self.worker.evaluate("(ids) => chrome.tabs.remove(ids)", ids)
 
     # ---- options and storage --------------------------------------------------------------------
 
@@ -258,9 +330,9 @@ class ExtensionBrowser:
 
     # ---- tabs and the toolbar button --------------------------------------------------------------
 
-    def open(self, host: str, path: str = "/some/path?secret=s3cr3t#frag"):
+    def open(self, host: str, path: str = "/some/path?secret=s3cr3t#frag", secure: bool = False):
         page = self.context.new_page()
-        page.goto(self.pages.url(host, path))
+        page.goto(self.pages.url(host, path, secure))
         return page
 
     def tab_id(self, host: str) -> int:
@@ -324,9 +396,9 @@ class ExtensionBrowser:
             time.sleep(0.1)
         raise AssertionError(f"the check of {host} did not finish; toolbar state: {state}")
 
-    def visit(self, host: str, path: str = "/some/path?secret=s3cr3t#frag"):
+    def visit(self, host: str, path: str = "/some/path?secret=s3cr3t#frag", secure: bool = False):
         """Opens host in a new tab and waits for its verdict: (page, tab id, toolbar state)."""
-        page = self.open(host, path)
+        page = self.open(host, path, secure)
         tab_id = self.tab_id(host)
         return page, tab_id, self.wait_checked(tab_id, host)
 

@@ -40,6 +40,42 @@ def test_manifest_asks_for_the_fewest_permissions():
     assert "content_scripts" not in data
 
 
+def test_manifest_puts_the_button_on_the_toolbar_and_gives_it_a_shortcut():
+    """Firefox is asked for the toolbar (action.default_area), and the panel has a keyboard shortcut
+    described in both languages."""
+    data = manifest()
+    assert data["action"]["default_area"] == "navbar"
+    command = data["commands"]["_execute_action"]
+    assert command["suggested_key"]["default"]
+    key = re.fullmatch(r"__MSG_(\w+)__", command["description"]).group(1)
+    assert all(key in messages(lang) for lang in LOCALES)
+
+
+def test_the_report_address_is_the_projects():
+    """extension/project.json is made from pyproject.toml's [project.urls] (one place), and its
+    issue template exists with fields for the domain, the problem and a source link."""
+    import subprocess
+    import sys
+    import tomllib
+
+    root = EXTENSION_DIR.parent
+    check = subprocess.run([sys.executable, "scripts/project_json.py", "--check"], cwd=root,
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+    project = json.loads((EXTENSION_DIR / "project.json").read_text(encoding="utf-8"))
+    urls = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    assert project["issue_form"] == urls["Repository"] + "/issues/new"
+    template = (root / ".github" / "ISSUE_TEMPLATE" / project["issue_template"]).read_text(encoding="utf-8")
+    for field in ("domain", "verdict", "entity", "dataset_version", "problem", "source"):
+        assert re.search(rf"^\s+id: {field}$", template, re.M), field
+
+
+def test_each_locale_names_its_own_language():
+    """Dates and language names follow the localeTag of the strings in use."""
+    for lang in LOCALES:
+        assert messages(lang)["localeTag"]["message"] == lang
+
+
 def test_special_use_names_are_the_servers():
     """common.js skips exactly the special-use suffixes the server refuses (plus .lan)."""
     from caseflag.specialuse import SPECIAL_USE_SUFFIXES
@@ -130,7 +166,8 @@ class TextCollector(HTMLParser):
             self.text.append(data.strip())
 
 
-@pytest.mark.parametrize("page", ["popup/popup.html", "options/options.html"])
+@pytest.mark.parametrize(
+    "page", ["popup/popup.html", "options/options.html", "firstrun/firstrun.html", "list/list.html"])
 def test_html_carries_only_message_keys(page):
     """The pages hold no visible text of their own: every string comes from _locales."""
     collector = TextCollector()

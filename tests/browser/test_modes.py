@@ -57,14 +57,14 @@ def test_party_and_unknown_sites_in_built_in_mode(browser):
 
 
 def test_without_the_connection_permission_no_provider_is_claimed(browser, artifacts):
-    """cf-shop.com is Cloudflare-served, but the built-in list cannot know it: no badge, and the
-    popup says how to let caseflag read the browser's own connection."""
+    """cf-shop.com is Cloudflare-served, but the built-in list cannot know it: no badge, and no
+    "not checked" infrastructure block either (nothing that cannot apply in this mode)."""
     _, tab, state = browser.visit("cf-shop.com")
     assert state["text"] == ""
     popup = browser.popup(tab)
-    assert popup.locator("#infra-status").inner_text() == "Not checked: the built-in list makes no DNS lookups."
-    assert popup.locator("#infra-hint-text").inner_text() == browser.message("infraHintPermission")
-    assert popup.locator("#infra-settings").is_visible()
+    assert popup.locator("#verdict-text").inner_text() == browser.message("verdictText_none")
+    assert popup.locator("#infrastructure").is_hidden()
+    assert popup.locator("#recheck").is_hidden()
     popup.screenshot(path=str(artifacts / "popup-builtin-en.png"), full_page=True)
 
 
@@ -132,7 +132,8 @@ def test_server_mode_sends_only_the_hostname(browser, fake_server):
     assert len(fake_server.targets("/api/v1/dataset/index")) == 1, "one list download per interval"
 
     popup = browser.popup(tab)
-    assert popup.locator("#source").inner_text() == f"Answered by the server at {fake_server.url}."
+    assert popup.locator("#source").inner_text() == (
+        f"Answered by the server at {fake_server.url} on Dec 3, 2026 (data fake-server).")
 
 
 def test_a_failing_server_falls_back_and_the_popup_says_so(browser, fake_server):
@@ -143,7 +144,8 @@ def test_a_failing_server_falls_back_and_the_popup_says_so(browser, fake_server)
     assert (state["text"], state["color"]) == ("!", RED)
     popup = browser.popup(tab)
     assert popup.locator("#fallback").is_visible()
-    assert fake_server.url in popup.locator("#fallback-text").inner_text()
+    assert popup.locator("#fallback-text").inner_text() == browser.message(
+        "fallbackServerError", "thepiratebay.org", fake_server.url, "503")
     assert popup.locator("#source").inner_text().startswith("Answered by the built-in list")
 
     browser.reset(f"http://127.0.0.1:{closed_port()}")
@@ -182,5 +184,5 @@ def test_the_related_chain_in_german(browser_de):
     assert popup.locator(".chain-text").first.inner_text().startswith(
         "MEGA ist der Nachfolger von Megaupload (Beklagter in „")
     assert popup.locator("#source").inner_text().startswith("Antwort der eingebauten Liste (Version ")
-    assert popup.locator("#infra-settings").inner_text() == "Einstellungen öffnen"
+    assert popup.locator("#turn-off").inner_text() == "caseflag ausschalten"
     browser_de.close_pages()

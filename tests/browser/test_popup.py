@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -40,7 +41,7 @@ def test_popup_in_english(browser, live_server, artifacts):
     popup = browser.popup(tab)
 
     assert popup.locator("#hostname").inner_text() == "www.thepiratebay.org"
-    assert popup.locator("#registrable-domain").inner_text() == "thepiratebay.org"
+    assert popup.locator("#registrable").inner_text() == "Part of thepiratebay.org"
     assert popup.locator("#verdict-title").inner_text() == "Target of copyright enforcement"
     assert "The Pirate Bay" in popup.locator("#verdict-text").inner_text()
     assert popup.locator(".entity-name").first.inner_text() == "The Pirate Bay"
@@ -71,8 +72,11 @@ def test_popup_in_english(browser, live_server, artifacts):
     assert "Served by Cloudflare: 104.21.16.1 is in 104.16.0.0/13" in infrastructure
     assert "nameservers *.ns.cloudflare.com" in infrastructure
     assert popup.locator("#pause").inner_text() == "Pause on thepiratebay.org"
-    assert popup.locator("#source").inner_text() == f"Answered by the server at {live_server.url}."
+    source = popup.locator("#source").inner_text()
+    assert re.fullmatch(rf"Answered by the server at {re.escape(live_server.url)} on [A-Z][a-z]{{2}} \d{{1,2}}, "
+                        rf"\d{{4}} \(data {re.escape(answer['dataset_version'])}\)\.", source), source
     assert popup.locator("#fallback").is_hidden()
+    assert popup.locator("#recheck").is_visible(), "a server's answer can be asked for again"
 
     popup.screenshot(path=str(artifacts / "popup-en.png"), full_page=True)
 
@@ -96,7 +100,8 @@ def test_popup_in_german(browser_de, live_server, artifacts):
     assert "Ausgeliefert über Cloudflare: 104.21.16.1 liegt in 104.16.0.0/13" in (
         popup.locator("#infra-providers").inner_text())
     assert popup.locator("#recheck").inner_text() == "Erneut prüfen"
-    assert popup.locator("#source").inner_text() == f"Antwort des Servers unter {live_server.url}."
+    assert re.fullmatch(rf"Antwort des Servers unter {re.escape(live_server.url)} vom \d{{2}}\.\d{{2}}\.\d{{4}} "
+                        rf"\(Daten {re.escape(answer['dataset_version'])}\)\.", popup.locator("#source").inner_text())
 
     popup.screenshot(path=str(artifacts / "popup-de.png"), full_page=True)
     browser_de.close_pages()

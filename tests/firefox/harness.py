@@ -58,6 +58,12 @@ EXTENSION_ID = MANIFEST["browser_specific_settings"]["gecko"]["id"]
 # Any fixed UUID will do; it only has to be the same for the profile and the tests.
 EXTENSION_UUID = "5c0f1a9e-0d3b-4c55-9a7e-2f3c6a1b7d42"
 EXTENSION_ORIGIN = f"moz-extension://{EXTENSION_UUID}"
+# The welcome page the extension opens once, when it is installed.
+FIRST_RUN_URL = f"{EXTENSION_ORIGIN}/firstrun/firstrun.html"
+# The issue form "Report a problem with this listing" opens (extension/project.json, made from
+# pyproject.toml). Its host is one of the profile's local names, so the tab that asks for it
+# reaches loopback (where nothing answers), never the network.
+PROJECT = json.loads((EXTENSION_DIR / "project.json").read_text(encoding="utf-8"))
 
 # Every wait is bounded by one of these (seconds).
 START_TIMEOUT = 60.0
@@ -103,6 +109,8 @@ QUIET_PREFS = {
     "dom.security.https_first": False,
     "dom.security.https_first_schemeless": False,
     "dom.security.https_only_mode": False,
+    # Some listed names (cloudflare.com) are on the HSTS preload list; the test sites speak http.
+    "network.stricttransportsecurity.preloadlist": False,
     "extensions.getAddons.cache.enabled": False,
     "extensions.systemAddon.update.enabled": False,
     "extensions.update.enabled": False,
@@ -207,6 +215,7 @@ class Firefox:
         self.client = None
         self.port: int | None = None
         self.addon_id: str | None = None
+        self.first_run_pages: list[str] = []
         self._probe: str | None = None
 
     # ---- life -----------------------------------------------------------------------------------
@@ -350,10 +359,44 @@ class Firefox:
     # ---- the add-on ------------------------------------------------------------------------------
 
     def install_extension(self, path: Path = EXTENSION_DIR) -> str:
+        """Installs the add-on. The install opens the welcome page; what opened is kept in
+        first_run_pages (for the tests of that page), then closed, so that tests start with the
+        tabs they open themselves."""
         Addons = marionette_driver().addons.Addons  # noqa: N806
 
         self.addon_id = Addons(self.client).install(str(path), temp=True)
+        self.first_run_pages = self.wait_first_run()
+        self.close_first_run()
         return self.addon_id
+
+    def first_run_tabs(self) -> list[str]:
+        """Addresses of the tabs that show (or are loading) the welcome page."""
+        return self.chrome(
+            """const [url] = arguments;
+               return gBrowser.tabs.map((tab) => tab.linkedBrowser.currentURI.spec)
+                 .filter((spec) => spec === url);""",
+            FIRST_RUN_URL,
+        )
+
+    def wait_first_run(self, timeout: float = CHECK_TIMEOUT) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while not self.first_run_tabs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # a second one, were it opened, would show by now
+        return self.first_run_tabs()
+
+    def close_first_run(self) -> None:
+        self.chrome(
+            """const [url] = arguments;
+               for (const tab of [...gBrowser.tabs]) {
+                 if (tab.linkedBrowser.currentURI.spec === url) gBrowser.removeTab(tab);
+               }""",
+            FIRST_RUN_URL,
+        )
+
+    def tab_urls(self) -> list[str]:
+        """The address of every tab (the chrome context sees those a content context may not)."""
+        return self.chrome("return gBrowser.tabs.map((tab) => tab.linkedBrowser.currentURI.spec);")
 
     def console_messages(self) -> list[dict]:
         """Everything in the browser console so far, as {text, source, error, warning}."""
@@ -765,14 +808,20 @@ def fake_check_answer(hostname: str) -> dict:
 
 class FakeCaseflagServer(RecordingServer):
     """Plays a caseflag server: every request is counted; /api/v1/check calls every name a
-    target, /healthz is healthy, anything else is a 404. With cors=False it does not allow the
+    target (or, with failing_checks, answers 503), /healthz is healthy, anything else is a 404.
+    With cors=False it does not allow the
     extension's origin, so only a host permission lets the extension read its answers."""
 
     def __init__(self, cors: bool = True) -> None:
+        # Healthy (/healthz answers) but failing every check with 503, as an overloaded server does.
+        self.failing_checks = False
+
         def answer(handler):
             from urllib.parse import parse_qs, urlsplit
 
             target = urlsplit(handler.path)
+            if target.path == "/api/v1/check" and self.failing_checks:
+                return 503, "application/json", b'{"error": {"code": "unavailable", "message": "down"}}'
             if target.path == "/api/v1/check":
                 domain = parse_qs(target.query).get("domain", [""])[0]
                 return 200, "application/json", json.dumps(fake_check_answer(domain)).encode()

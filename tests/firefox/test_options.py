@@ -1,5 +1,5 @@
-"""The settings page in real Firefox, used as a person does: Save asks for the server's host
-permission inside the click and switches to server mode; the connection box asks for webRequest,
+"""The settings page in real Firefox, used as a person does: choosing the server saves nothing;
+Save asks for the server's host permission inside the click and switches to server mode; the connection box asks for webRequest,
 after which the built-in list reads the CDN from the browser's own response headers."""
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ def test_saving_a_server_address_grants_its_host_and_switches_to_server_mode(fir
     assert "user input handler" in refused, refused
     assert "http://127.0.0.1/*" not in firefox.origins_granted()
 
+    # Choosing the server saves nothing and asks nothing; Save does both.
+    firefox.element(page, "#mode-server").click()
+    assert firefox.text_of(page, "#backend-status") == firefox.message("optionsModeUnsaved")
+    assert firefox.stored("local") == {}
     field = firefox.element(page, "#backend-url")
     field.clear()
     field.send_keys(live_server.url)
@@ -46,10 +50,13 @@ def test_saving_a_server_address_grants_its_host_and_switches_to_server_mode(fir
     assert settings["backendUrl"] == live_server.url
     assert "http://127.0.0.1/*" in firefox.origins_granted()
     assert firefox.send_consent() is True  # asked for with the host: the sites visited are sent from now on
-    assert firefox.text_of(page, "#mode-status") == firefox.message("optionsModeServerSaved", live_server.url)
     assert firefox.element(page, "#mode-server").is_selected()
     while "/healthz" not in live_server.requests:
         assert time.monotonic() < deadline, live_server.requests
+        time.sleep(0.1)
+    saved = firefox.message("optionsStatusSavedOk", live_server.url)
+    while not (firefox.text_of(page, "#backend-status") or "").startswith(saved):
+        assert time.monotonic() < deadline, firefox.text_of(page, "#backend-status")
         time.sleep(0.1)
 
     _, _, state = firefox.visit(sites.page_url(TPB, "/a/page?q=1"), TPB)

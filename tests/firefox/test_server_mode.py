@@ -50,7 +50,7 @@ def test_server_mode_sends_only_the_hostname_and_shows_the_answers(firefox, site
             assert state["color"] == color, (host, state)
 
     popup = firefox.popup(firefox.tab_id("www.thepiratebay.org"))
-    assert firefox.text_of(popup, "#source") == firefox.message("popupSourceServer", live_server.url)
+    assert firefox.text_of(popup, "#source").startswith(f"Answered by the server at {live_server.url} on ")
     assert firefox.text_of(popup, "#fallback") is None
 
     requests = list(live_server.requests)
@@ -74,8 +74,11 @@ def test_an_unreachable_server_falls_back_to_the_built_in_list(firefox, sites):
     assert state["text"] == "!", state
     assert state["color"] == RED
     popup = firefox.popup(tab)
-    assert firefox.text_of(popup, "#fallback h2") == firefox.message("noticeFallbackTitle")
-    assert firefox.text_of(popup, "#fallback-text") == firefox.message("noticeFallbackText", address)
+    assert firefox.text_of(popup, "#fallback h2") == firefox.message("fallbackTitle")
+    # Nothing listens there: the browser cannot tell that apart from an answer it may not read,
+    # so the popup claims neither that the name was sent nor that it was not.
+    assert firefox.text_of(popup, "#fallback-text") == firefox.message(
+        "fallbackUnreachable", "www.thepiratebay.org", address)
     assert firefox.text_of(popup, "#verdict-title") == firefox.message("verdictTitle_target")
 
 
@@ -99,7 +102,7 @@ def test_a_server_without_cors_needs_its_host_permission(firefox, sites, fake_se
     assert f"/api/v1/check?domain={host}" in server.paths()  # asked, but the answer was unreadable
     popup = firefox.popup(tab)  # the built-in list answered, and the popup says the permission is missing
     assert firefox.text_of(popup, "#fallback-text") == firefox.message(
-        "noticeFallbackPermission", f"http://localhost:{server.port}")
+        "fallbackPermission", host, f"http://localhost:{server.port}")
     firefox.close_tab(popup)
 
     firefox.grant_origins("http://localhost/*")
@@ -144,4 +147,7 @@ def test_without_the_consent_to_send_sites_the_server_is_never_asked(firefox, si
     firefox.grant_send_consent()
     view = firefox.ext('return await browser.runtime.sendMessage({ type: "recheck", tabId: args[0] });', tab)
     assert view["ok"] is True, view
-    assert checked_domains(live_server.requests) == ["www.thepiratebay.org"]
+    # The consent's permissions.onAdded re-checks open tabs too; racing the recheck, it may ask a
+    # second time. What matters: the server is now asked, and only about this tab's host.
+    asked = checked_domains(live_server.requests)
+    assert asked and set(asked) == {"www.thepiratebay.org"}, asked
