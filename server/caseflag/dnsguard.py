@@ -1,0 +1,137 @@
+"""Bounds on waiting for DNS in the web service, so that a failing resolver cannot take every thread.
+
+An uncached check waits for DNS up to its budget (2 s); a gunicorn worker has a few threads, and
+while all of them wait, `/healthz` and cached answers queue behind them. DnsGuard wraps each
+uncached lookup (LookupService.infrastructure) with three bounds, each answering at once with
+infrastructure `unavailable` and a reason instead of waiting:
+
+- a bulkhead: at most `slots` request threads of a process wait on DNS at once (a thread holds
+  one slot however many lookups of a bulk request it runs), leaving the rest for everything else;
+- a circuit breaker: after `failures` lookups in a row end `unavailable`, uncached lookups fail
+  fast for `pause` seconds; then one lookup probes, and its success closes the circuit again;
+- a deadline per request (begin_request): lookups still waiting when it passes end `unavailable`,
+  so a bulk request answers within it, well before a proxy in front gives up on it.
+
+The CLI has no guard (LookupService.guard is None): a batch run waits for DNS as long as it takes.
+Answers refused by a guard are not cached: the next request after the cause passes asks DNS again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from .verdict import Infrastructure
+
+BUSY_REASON = ("Not looked up: {slots} lookups were already waiting on DNS in this process (a slow or failing "
+               "resolver); only the list was matched.")
+OPEN_REASON = ("Not looked up: the last {failures} DNS lookups failed ({cause}), so lookups pause for up to {pause:g} s; "
+               "only the list was matched.")
+DEADLINE_REASON = "Not looked up in time: the request's deadline of {deadline:g} s passed while waiting on DNS."
+
+
+class DnsGuard:
+    """Bulkhead, circuit breaker and per-request deadline around DNS lookups; one per process."""
+
+    def __init__(self, slots: int = 6, failures: int = 5, pause: float = 10.0, deadline: float = 10.0,
+                 timer=time.monotonic) -> None:
+        self.slots, self.failures, self.pause, self.deadline = max(1, slots), max(1, failures), pause, deadline
+        self._timer = timer
+        self._free = threading.BoundedSemaphore(self.slots)
+        self._local = threading.local()  # per request thread: slot depth, deadline
+        self._lock = threading.Lock()
+        self._failed = 0  # lookups in a row that ended unavailable
+        self._cause = ""
+        self._open_until = 0.0  # 0: the circuit is closed
+        self._probing = False
+        self.refused = 0  # lookups answered by a guard instead of DNS, since start
+        self.waiting = 0  # threads holding a slot now
+
+    # --- the web app marks each request (app.py) ---------------------------------------------------
+
+    def begin_request(self) -> None:
+        self._local.deadline = self._timer() + self.deadline
+
+    def end_request(self) -> None:
+        self._local.deadline = None
+
+    # --- around each uncached lookup (lookup.py) ---------------------------------------------------
+
+    async def __call__(self, lookup) -> tuple[Infrastructure, float]:
+        """Await `lookup` (a coroutine giving (Infrastructure, ttl)) within the bounds, or refuse it."""
+        refusal = self._enter()
+        if refusal is not None:
+            lookup.close()  # never started: no "never awaited" warning
+            self.refused += 1
+            return Infrastructure("unavailable", refusal), 0.0
+        try:
+            deadline = getattr(self._local, "deadline", None)
+            if deadline is None:
+                result = await lookup
+            else:
+                result = await asyncio.wait_for(lookup, max(0.0, deadline - self._timer()))
+        except TimeoutError:
+            self._record(False, "the request's deadline passed")
+            return Infrastructure("unavailable", DEADLINE_REASON.format(deadline=self.deadline)), 0.0
+        finally:
+            self._leave()
+        infrastructure = result[0]
+        self._record(infrastructure.status != "unavailable", infrastructure.reason)
+        return result
+
+    def _enter(self) -> str | None:
+        """None when the lookup may go ahead (a slot taken), else the reason it may not."""
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is not None and self._timer() >= deadline:
+            return DEADLINE_REASON.format(deadline=self.deadline)
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            if not self._free.acquire(blocking=False):
+                return BUSY_REASON.format(slots=self.slots)
+            with self._lock:
+                self.waiting += 1
+        self._local.depth = depth + 1
+        refusal = self._breaker_refusal()
+        if refusal is not None:
+            self._leave()
+        return refusal
+
+    def _leave(self) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0:
+            with self._lock:
+                self.waiting -= 1
+            self._free.release()
+
+    def _breaker_refusal(self) -> str | None:
+        with self._lock:
+            if not self._open_until:
+                return None
+            if self._timer() < self._open_until or self._probing:
+                return OPEN_REASON.format(failures=self.failures, cause=self._cause, pause=self.pause)
+            self._probing = True  # the pause is over: this lookup probes; the others still fail fast
+            return None
+
+    def _record(self, ok: bool, reason: str) -> None:
+        with self._lock:
+            self._probing = False
+            if ok:
+                self._failed, self._open_until = 0, 0.0
+                return
+            self._failed += 1
+            self._cause = reason.rstrip(".")[:200]
+            if self._failed >= self.failures or self._open_until:
+                self._open_until = self._timer() + self.pause
+
+    def state(self) -> dict:
+        """For /healthz: whether lookups are paused, and why; how many threads wait on DNS now."""
+        with self._lock:
+            if not self._open_until:
+                circuit, problem = "closed", None
+            else:
+                paused = self._timer() < self._open_until or self._probing
+                circuit = "open" if paused else "half_open"  # half_open: the next lookup probes
+                problem = OPEN_REASON.format(failures=self.failures, cause=self._cause, pause=self.pause)
+            return {"circuit": circuit, "problem": problem, "slots": self.slots, "waiting": self.waiting,
+                    "refused": self.refused}
