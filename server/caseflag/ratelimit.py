@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 from flask import Flask, current_app, request
@@ -69,7 +68,7 @@ def _cost() -> int:
 
 def _too_many(limiter: Limiter, err):
     limit = limiter.current_limit
-    wait = max(1, math.ceil(limit.reset_at - time.time())) if limit is not None else 60
+    wait = max(1, int(limit.reset_at - time.time())) if limit is not None else 60
     response = error_response(429, "rate_limited",
                               f"Too many requests from this address (limit: {err.description}; a bulk check counts "
                               f"each name); retry after {wait} s.")
