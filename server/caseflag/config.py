@@ -49,6 +49,8 @@ DEFAULTS: dict[str, object] = {
     # Seconds a request may spend waiting on DNS in all (a bulk check: all of its names), well under
     # nginx's 60 s for an answer.
     "REQUEST_DEADLINE": 10.0,
+    # Requests of one client address in progress at once at nginx (`caseflag serve`); past it, 429.
+    "REQUESTS_PER_ADDRESS": 256,
     # Shared cache and rate-limit storage across workers and machines; empty: in-process only.
     "REDIS_URL": "",
     # Browser origins allowed besides the extension's own (comma-separated).
@@ -86,6 +88,7 @@ _CASTS = {
     "DNS_BREAKER_FAILURES": int,
     "DNS_BREAKER_SECONDS": float,
     "REQUEST_DEADLINE": float,
+    "REQUESTS_PER_ADDRESS": int,
     "REDIS_URL": str,
     "CORS_ORIGINS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
     "TRUSTED_PROXIES": _networks,

@@ -46,7 +46,6 @@ SLOW_CLIENT_LIMITS = {
     "keepalive_seconds": 15,  # an idle kept-alive connection
     "header_line_bytes": 8192,  # the request line, and each header line
     "header_lines_buffers": 4,  # how many header lines of that size at most (the rest must be short)
-    "requests_per_address": 64,  # requests of one client address in progress at once (nginx limit_conn)
     "connections": 16384,  # connections nginx holds at once, all clients together
 }
 # nginx's workers run as this user when caseflag serve is started as root (never as root itself).
@@ -139,7 +138,7 @@ def nginx_config(settings: dict, upstream: str, workdir: Path) -> str:
     pages, locations = [], []
     for status, (code, message) in _NGINX_ERRORS.items():
         text = message.format(max_body=max_body, line=limits["header_line_bytes"],
-                              per_address=limits["requests_per_address"])
+                              per_address=int(settings["REQUESTS_PER_ADDRESS"]))
         body = json.dumps(error_body(code, text)).replace("'", "\\'")
         # A URI, not a named location: nginx cannot redirect to a name before it has the request line.
         pages.append(f"        error_page {status} /.caseflag-error/{status};")
@@ -186,7 +185,7 @@ http {{
     server {{
         listen {listen}:{int(settings["PORT"])} backlog=4096;
 {_real_client(settings.get("TRUSTED_PROXIES") or [])}{chr(10).join(pages)}
-        limit_conn per_address {limits["requests_per_address"]};
+        limit_conn per_address {int(settings["REQUESTS_PER_ADDRESS"])};
         location / {{
             # Only printable ASCII in the request target (RFC 9112): gunicorn would refuse the rest
             # (here, not at the server level, where the error page's own redirect would meet it again).
