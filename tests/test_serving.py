@@ -715,3 +715,19 @@ def test_error_messages_name_no_python_internals(app_factory, redis_server):
     text = client.get("/healthz").get_data(as_text=True)
     for internal in ("Error:", "Traceback", "Exception", "redis.exceptions"):
         assert internal not in text
+
+
+def test_each_instance_has_its_own_control_socket(dns):
+    """Two instances on one machine: each gunicorn has a control socket in its own folder, and
+    stopping one leaves the other's in place (they once shared one path, and stopping one removed it)."""
+    first, second = Served(dns, workers=1), Served(dns, workers=1)
+    try:
+        sockets = [_folder(served) / "gunicorn.ctl" for served in (first, second)]
+        assert sockets[0] != sockets[1] and all(path.is_socket() for path in sockets)
+        assert oct(sockets[0].stat().st_mode & 0o777) == "0o600"
+        first.stop()
+        assert sockets[1].is_socket() and not sockets[0].exists()
+        assert second.get("/healthz")[0] == 200
+    finally:
+        first.stop()
+        second.stop()
