@@ -1,5 +1,6 @@
 """Bounds on waiting for DNS (dnsguard.py): the bulkhead, the circuit breaker, a request's deadline."""
 
+import json
 import threading
 import time
 
@@ -41,7 +42,9 @@ def test_failing_lookups_open_the_circuit_and_later_checks_fail_fast(app_factory
     assert response.status_code == 200 and took < 0.3
     assert body["verdict"]["level"] == "target"  # the list still answers
     assert body["infrastructure"]["status"] == "unavailable" and "lookups pause" in body["infrastructure"]["reason"]
+    assert "unlisted-site" not in body["infrastructure"]["reason"]  # no other client's name in this answer
     health = client.get("/healthz").get_json()
+    assert "unlisted-site" not in json.dumps(health)
     assert health["status"] == "degraded" and health["dns"]["guard"]["circuit"] == "open"
     assert any("lookups pause" in problem for problem in health["problems"])
     own_dns.delay = 0.0
@@ -57,7 +60,8 @@ def test_a_failing_probe_keeps_the_circuit_open(app_factory, own_dns):
     own_dns.delay = 5.0
     client.get("/api/v1/check?domain=a.unlisted-site.net")
     _wait_for(lambda: client.get("/healthz").get_json()["dns"]["guard"]["circuit"] == "half_open")
-    assert "lookups pause" not in client.get("/api/v1/check?domain=b.unlisted-site.net").get_json()["infrastructure"]["reason"]
+    probe = client.get("/api/v1/check?domain=b.unlisted-site.net").get_json()
+    assert "lookups pause" not in probe["infrastructure"]["reason"]  # the probe asked DNS
     response, took = _timed(client, "/api/v1/check?domain=c.unlisted-site.net")
     assert "lookups pause" in response.get_json()["infrastructure"]["reason"] and took < 0.3
 

@@ -125,7 +125,8 @@ def healthz():
     svc = service()
     dataset = svc.dataset
     guard = svc.guard.state() if svc.guard else None
-    problems = [problem for problem in (svc.store.last_error, guard and guard["problem"]) if problem]
+    no_resolver = svc.dns_enabled and svc.resolver.unavailable_reason
+    problems = [problem for problem in (svc.store.last_error, guard and guard["problem"], no_resolver) if problem]
     return jsonify({
         "status": "degraded" if problems else "ok",
         "problems": problems,

@@ -26,8 +26,9 @@ from .verdict import Infrastructure
 
 BUSY_REASON = ("Not looked up: {slots} lookups were already waiting on DNS in this process (a slow or failing "
                "resolver); only the list was matched.")
-OPEN_REASON = ("Not looked up: the last {failures} DNS lookups failed ({cause}), so lookups pause for up to {pause:g} s; "
-               "only the list was matched.")
+# Names no failure's own reason: it would carry another client's host name into this answer.
+OPEN_REASON = ("Not looked up: the last {failures} DNS lookups failed (timed out or refused), so lookups pause for "
+               "up to {pause:g} s; only the list was matched.")
 DEADLINE_REASON = "Not looked up in time: the request's deadline of {deadline:g} s passed while waiting on DNS."
 
 
@@ -42,7 +43,6 @@ class DnsGuard:
         self._local = threading.local()  # per request thread: slot depth, deadline
         self._lock = threading.Lock()
         self._failed = 0  # lookups in a row that ended unavailable
-        self._cause = ""
         self._open_until = 0.0  # 0: the circuit is closed
         self._probing = False
         self.refused = 0  # lookups answered by a guard instead of DNS, since start
@@ -72,12 +72,12 @@ class DnsGuard:
             else:
                 result = await asyncio.wait_for(lookup, max(0.0, deadline - self._timer()))
         except TimeoutError:
-            self._record(False, "the request's deadline passed")
+            self._record(False)
             return Infrastructure("unavailable", DEADLINE_REASON.format(deadline=self.deadline)), 0.0
         finally:
             self._leave()
         infrastructure = result[0]
-        self._record(infrastructure.status != "unavailable", infrastructure.reason)
+        self._record(infrastructure.status != "unavailable")
         return result
 
     def _enter(self) -> str | None:
@@ -109,18 +109,17 @@ class DnsGuard:
             if not self._open_until:
                 return None
             if self._timer() < self._open_until or self._probing:
-                return OPEN_REASON.format(failures=self.failures, cause=self._cause, pause=self.pause)
+                return OPEN_REASON.format(failures=self.failures, pause=self.pause)
             self._probing = True  # the pause is over: this lookup probes; the others still fail fast
             return None
 
-    def _record(self, ok: bool, reason: str) -> None:
+    def _record(self, ok: bool) -> None:
         with self._lock:
             self._probing = False
             if ok:
                 self._failed, self._open_until = 0, 0.0
                 return
             self._failed += 1
-            self._cause = reason.rstrip(".")[:200]
             if self._failed >= self.failures or self._open_until:
                 self._open_until = self._timer() + self.pause
 
@@ -132,6 +131,6 @@ class DnsGuard:
             else:
                 paused = self._timer() < self._open_until or self._probing
                 circuit = "open" if paused else "half_open"  # half_open: the next lookup probes
-                problem = OPEN_REASON.format(failures=self.failures, cause=self._cause, pause=self.pause)
+                problem = OPEN_REASON.format(failures=self.failures, pause=self.pause)
             return {"circuit": circuit, "problem": problem, "slots": self.slots, "waiting": self.waiting,
                     "refused": self.refused}

@@ -26,14 +26,12 @@ import threading
 import time
 from pathlib import Path
 
-from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
-from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine, ParseException, UnsupportedTransferCoding
-from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from .errors import CaseflagError, error_body
+from .gunicorn_worker import JsonErrorWorker
 
 # No client address and no query string: a log line never ties a visitor to a site.
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
@@ -103,61 +101,24 @@ class _Gunicorn(BaseApplication):
         return self.callable
 
 
-class JsonErrorWorker(ThreadWorker):
-    """gunicorn's threaded worker, refusing a request it cannot read in the one JSON error shape
-    (gunicorn's own answer is an HTML page) and logging the refusal without the request line,
-    which holds the query (nginx passes on little gunicorn refuses; this is the rest)."""
-
-    def handle_error(self, req, client, addr, exc):
-        if isinstance(exc, ParseException):
-            status, code = (414, "too_large") if isinstance(exc, LimitRequestLine) else \
-                (431, "too_large") if isinstance(exc, LimitRequestHeaders) else \
-                (501, "not_implemented") if isinstance(exc, UnsupportedTransferCoding) else (400, "bad_request")
-            message = "The request could not be read as HTTP (gunicorn refused it)."
-            self.log.warning("refused a request it could not read: %s %s", status, code)
-        else:
-            status, code = 500, "internal_error"
-            message = "An unexpected error occurred; it has been logged."
-            self.log.error("error handling a request: %s", type(exc).__name__)
-        body = json.dumps(error_body(code, message)).encode("utf-8")
-        head = (f"HTTP/1.1 {status} {code.replace('_', ' ').title()}\r\nConnection: close\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                "X-Content-Type-Options: nosniff\r\n\r\n").encode("ascii")
-        with contextlib.suppress(OSError):
-            gunicorn_util.write_nonblock(client, head + body)
-
-
 def nginx_config(settings: dict, upstream: str, workdir: Path) -> str:
     """The nginx configuration: listen where `caseflag serve` should, buffer, forward to gunicorn.
 
-    No access log, and an error log for critical problems only: nginx's lower levels write the
-    client's address and request line (with the name asked about) for every refused request.
+    No access log; the error log at warn, each line scrubbed of the client's address, request
+    line and host by FrontProxy (nginx writes them into every line about a request).
     """
-    limits = SLOW_CLIENT_LIMITS
-    max_body = int(settings["MAX_BODY_BYTES"])
-    pages, locations = [], []
-    for status, (code, message) in _NGINX_ERRORS.items():
-        text = message.format(max_body=max_body, line=limits["header_line_bytes"],
-                              per_address=int(settings["REQUESTS_PER_ADDRESS"]))
-        body = json.dumps(error_body(code, text)).replace("'", "\\'")
-        # A URI, not a named location: nginx cannot redirect to a name before it has the request line.
-        pages.append(f"        error_page {status} /.caseflag-error/{status};")
-        reply = 400 if status == 494 else status
-        locations.append(f"        location = /.caseflag-error/{status} {{ internal; default_type application/json; "
-                         f"{_SECURITY_HEADERS} return {reply} '{body}'; }}")
+    pages, locations = _error_pages(settings)
     temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in
                       ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     user = f"user {' '.join(unprivileged_user())};\n" if os.geteuid() == 0 else ""
-    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    files = limits["connections"] * 2 if files == resource.RLIM_INFINITY else files
-    connections = min(limits["connections"], max(1024, files // 2 - 64))  # a client and an upstream socket each
+    files, connections = _connection_budget()
     host = settings["HOST"]
     listen = f"[{host}]" if ":" in str(host) else host
     return f"""# written by caseflag serve; see caseflag/serving.py
 {user}daemon off;
 worker_processes 1;
 pid {workdir / "nginx.pid"};
-worker_rlimit_nofile {min(files, connections * 2 + 64)};
+worker_rlimit_nofile {files};
 # warn: an address over its limit, too few connections, upstream trouble. Lines pass through
 # scrub_nginx_log, which cuts the client, request line and host from each.
 error_log stderr warn;
@@ -165,20 +126,9 @@ events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     server_tokens off;
+    absolute_redirect off;  # a redirect of nginx's own never names the Host a client sent
 {temp}
-    client_header_timeout {limits["header_seconds"]}s;
-    client_body_timeout {limits["body_idle_seconds"]}s;
-    send_timeout {limits["send_idle_seconds"]}s;
-    keepalive_timeout {limits["keepalive_seconds"]}s;
-    # Off: a body that stalls gets its 408 answer, which a reset would discard.
-    reset_timedout_connection off;
-    limit_conn_zone $binary_remote_addr zone=per_address:10m;
-    limit_conn_status 429;
-    limit_conn_log_level warn;
-    client_header_buffer_size 1k;
-    large_client_header_buffers {limits["header_lines_buffers"]} {limits["header_line_bytes"]};
-    client_max_body_size {max_body};
-    client_body_buffer_size {max_body};
+{_client_limits(int(settings["MAX_BODY_BYTES"]))}
     # Idle connections to gunicorn end here before gunicorn ends them (its keepalive is 30 s): a
     # request sent on one gunicorn was closing would fail, and a POST is not retried.
     upstream caseflag {{ server unix:{upstream}; keepalive 64; keepalive_timeout 20s; }}
@@ -187,9 +137,10 @@ http {{
 {_real_client(settings.get("TRUSTED_PROXIES") or [])}{chr(10).join(pages)}
         limit_conn per_address {int(settings["REQUESTS_PER_ADDRESS"])};
         location / {{
-            # Only printable ASCII in the request target (RFC 9112): gunicorn would refuse the rest
-            # (here, not at the server level, where the error page's own redirect would meet it again).
-            if ($request_uri ~ "[^\x21-\x7e]") {{ return 400; }}
+            # Only printable ASCII (! to ~) in the request target, as RFC 9112 allows: gunicorn would
+            # refuse the rest in HTML and log the line, query included. Here, not at the server level,
+            # where the error page's own internal redirect would meet the test again.
+            if ($request_uri ~ "[^!-~]") {{ return 400; }}
             proxy_pass http://caseflag;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -204,7 +155,51 @@ http {{
 """
 
 
-_SECURITY_HEADERS = ("add_header X-Content-Type-Options nosniff always; add_header Referrer-Policy no-referrer always; "
+def _client_limits(max_body: int) -> str:
+    """nginx's bounds on what a client may send and how slowly (SLOW_CLIENT_LIMITS), and the zone
+    that counts each address's requests in progress."""
+    limits = SLOW_CLIENT_LIMITS
+    return f"""    client_header_timeout {limits["header_seconds"]}s;
+    client_body_timeout {limits["body_idle_seconds"]}s;
+    send_timeout {limits["send_idle_seconds"]}s;
+    keepalive_timeout {limits["keepalive_seconds"]}s;
+    # Off: a client that timed out gets an orderly close, not a reset (nginx sends no 408 either way).
+    reset_timedout_connection off;
+    limit_conn_zone $binary_remote_addr zone=per_address:10m;
+    limit_conn_status 429;
+    limit_conn_log_level warn;
+    client_header_buffer_size 1k;
+    large_client_header_buffers {limits["header_lines_buffers"]} {limits["header_line_bytes"]};
+    client_max_body_size {max_body};
+    client_body_buffer_size {max_body};"""
+
+
+def _error_pages(settings: dict) -> tuple[list[str], list[str]]:
+    """nginx's error_page lines and the internal locations answering each in the one JSON shape."""
+    pages, locations = [], []
+    for status, (code, message) in _NGINX_ERRORS.items():
+        text = message.format(max_body=int(settings["MAX_BODY_BYTES"]), line=SLOW_CLIENT_LIMITS["header_line_bytes"],
+                              per_address=int(settings["REQUESTS_PER_ADDRESS"]))
+        body = json.dumps(error_body(code, text)).replace("'", "\\'")
+        # A URI, not a named location: nginx cannot redirect to a name before it has the request line.
+        pages.append(f"        error_page {status} /.caseflag-error/{status};")
+        reply = 400 if status == 494 else status
+        locations.append(f"        location = /.caseflag-error/{status} {{ internal; default_type application/json; "
+                         f"{_SECURITY_HEADERS} return {reply} '{body}'; }}")
+    return pages, locations
+
+
+def _connection_budget() -> tuple[int, int]:
+    """(open files, connections) for nginx's worker: a client and an upstream socket per request."""
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    wanted = SLOW_CLIENT_LIMITS["connections"]
+    if files == resource.RLIM_INFINITY or os.geteuid() == 0:  # root's nginx may raise its own limit
+        return wanted * 2 + 64, wanted
+    return files, min(wanted, max(1024, files // 2 - 32))
+
+
+_SECURITY_HEADERS = ("add_header X-Content-Type-Options nosniff always; "
+                     "add_header Referrer-Policy no-referrer always; "
                      "add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'; sandbox\" always;")
 _NGINX_CLIENT = re.compile(r", client: .*$")
 
