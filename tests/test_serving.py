@@ -522,8 +522,8 @@ def test_a_dead_resolver_leaves_healthz_and_cached_answers_fast(redis_server):
         assert [status for status, _ in results] == [200] * 64
         infrastructure = [json.loads(body)["infrastructure"] for _, body in results]
         assert all(item["status"] == "unavailable" and item["reason"] for item in infrastructure)
-        health = json.loads(served.get("/healthz")[1])
-        assert health["status"] == "degraded" and health["dns"]["guard"]["circuit"] == "open"
+        # (Each worker has its own breaker, and which worker takes which check is the kernel's
+        # choice: tests/test_dnsguard.py checks the breaker's states on one process.)
     finally:
         served.stop()
         resolver.stop()
