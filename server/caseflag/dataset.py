@@ -336,7 +336,7 @@ class DatasetStore:
         try:
             with open(self._last_good, "rb") as kept:  # type: ignore[arg-type]
                 dataset = pickle.load(kept)
-        except (TypeError, OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except Exception:  # none kept, or unreadable (another version's): the load's own error
             raise err from None
         self.last_error = f"{err.message} (serving the last good list, version {dataset.version}, kept from before)"
         log.error("data/ is broken; serving the last good dataset, version %s: %s", dataset.version, err.message)
