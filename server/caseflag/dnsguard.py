@@ -35,7 +35,7 @@ DEADLINE_REASON = "Not looked up in time: the request's deadline of {deadline:g}
 class DnsGuard:
     """Bulkhead, circuit breaker and per-request deadline around DNS lookups; one per process."""
 
-    def __init__(self, slots: int = 6, failures: int = 5, pause: float = 10.0, deadline: float = 10.0,
+    def __init__(self, slots: int = 6, failures: int = 20, pause: float = 10.0, deadline: float = 10.0,
                  timer=time.monotonic) -> None:
         self.slots, self.failures, self.pause, self.deadline = max(1, slots), max(1, failures), pause, deadline
         self._timer = timer
@@ -63,7 +63,8 @@ class DnsGuard:
         refusal = self._enter()
         if refusal is not None:
             lookup.close()  # never started: no "never awaited" warning
-            self.refused += 1
+            with self._lock:
+                self.refused += 1
             return Infrastructure("unavailable", refusal), 0.0
         try:
             deadline = getattr(self._local, "deadline", None)
