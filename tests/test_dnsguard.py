@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from caseflag.dnsguard import PATIENCE
 from dnsserver import DnsTestServer
 
 
@@ -84,7 +85,8 @@ def test_a_bulk_check_answers_within_the_request_deadline(app_factory, own_dns):
 
 def test_the_bulkhead_answers_at_once_when_every_slot_waits(app_factory, own_dns):
     """Two slots, six concurrent uncached checks against a silent resolver: two wait for DNS, four are
-    answered at once with the reason; /healthz meanwhile is fast; a cached answer is still served."""
+    answered once the two have waited PATIENCE (DNS is slow, not the machine), with the reason; a
+    cached answer is still served at once."""
     app = app_factory(DNS_NAMESERVERS=[own_dns.nameserver], DNS_SLOTS=2, DNS_BREAKER_FAILURES=100_000,
                       RATE_LIMIT="")
     client = app.test_client()
@@ -107,6 +109,6 @@ def test_the_bulkhead_answers_at_once_when_every_slot_waits(app_factory, own_dns
     assert response.get_json()["cached"] is True and took < 0.3
     for thread in threads:
         thread.join(timeout=10)
-    fast = [reason for took, reason in outcomes if took < 0.5]
+    fast = [reason for took, reason in outcomes if took < PATIENCE + 0.25]
     assert len(outcomes) == 6 and len(fast) == 4, outcomes
     assert all("lookups were already waiting on DNS" in reason for reason in fast)

@@ -6,7 +6,9 @@ uncached lookup (LookupService.infrastructure) with three bounds, each answering
 infrastructure `unavailable` and a reason instead of waiting:
 
 - a bulkhead: at most `slots` request threads of a process wait on DNS at once (a thread holds
-  one slot however many lookups of a bulk request it runs), leaving the rest for everything else;
+  one slot however many lookups of a bulk request it runs), leaving the rest for everything else.
+  A thread finding every slot taken waits for one only while the oldest holder has waited less than
+  PATIENCE (DNS behaving, the machine merely busy); past that it is answered at once;
 - a circuit breaker: after `failures` lookups in a row end `unavailable`, uncached lookups fail
   fast for `pause` seconds; then one lookup probes, and its success closes the circuit again;
 - a deadline per request (begin_request): lookups still waiting when it passes end `unavailable`,
@@ -29,6 +31,10 @@ BUSY_REASON = ("Not looked up: {slots} lookups were already waiting on DNS in th
 # Names no failure's own reason: it would carry another client's host name into this answer.
 OPEN_REASON = ("Not looked up: the last {failures} DNS lookups failed (timed out or refused), so lookups pause for "
                "up to {pause:g} s; only the list was matched.")
+# How long the oldest slot holder may have waited before DNS counts as slow: until then a thread
+# finding no free slot waits for one (under load, healthy lookups hold slots for tens of ms). All
+# such waits end together, PATIENCE after the oldest began, so they cannot queue up behind each other.
+PATIENCE = 0.25
 DEADLINE_REASON = "Not looked up in time: the request's deadline of {deadline:g} s passed while waiting on DNS."
 
 
@@ -47,6 +53,7 @@ class DnsGuard:
         self._probing = False
         self.refused = 0  # lookups answered by a guard instead of DNS, since start
         self.waiting = 0  # threads holding a slot now
+        self._holders: dict[int, float] = {}  # thread id -> when it took its slot
 
     # --- the web app marks each request (app.py) ---------------------------------------------------
 
@@ -88,21 +95,30 @@ class DnsGuard:
             return DEADLINE_REASON.format(deadline=self.deadline)
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
-            if not self._free.acquire(blocking=False):
+            if not self._free.acquire(blocking=False) and not self._wait_for_slot():
                 return BUSY_REASON.format(slots=self.slots)
             with self._lock:
                 self.waiting += 1
+                self._holders[threading.get_ident()] = self._timer()
         self._local.depth = depth + 1
         refusal = self._breaker_refusal()
         if refusal is not None:
             self._leave()
         return refusal
 
+    def _wait_for_slot(self) -> bool:
+        """Every slot is taken: wait for one while DNS still looks healthy (see PATIENCE)."""
+        with self._lock:
+            oldest = min(self._holders.values(), default=self._timer())
+        patience = PATIENCE - (self._timer() - oldest)
+        return patience > 0 and self._free.acquire(timeout=patience)
+
     def _leave(self) -> None:
         self._local.depth -= 1
         if self._local.depth == 0:
             with self._lock:
                 self.waiting -= 1
+                self._holders.pop(threading.get_ident(), None)
             self._free.release()
 
     def _breaker_refusal(self) -> str | None:
