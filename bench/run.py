@@ -511,6 +511,8 @@ class DrillProbe(threading.Thread):
                     sample["health"] = answer.get("status")
                 else:
                     sample["dns"] = answer.get("infrastructure", {}).get("status")
+                    if sample["dns"] == "unavailable":
+                        sample["why"] = answer["infrastructure"].get("reason", "")[:100]
                 self.samples.append(sample)
 
     def stop(self) -> None:
@@ -641,8 +643,9 @@ def drill_summary(result: dict) -> dict:
                "socket_errors": sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")),
                "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000, "faults": {}}
     first_fault = min(start for start, _ in result["faults"].values()) if result["faults"] else result["seconds"]
-    summary["before"] = {"check": _ms(_window(samples, 2, first_fault, "/api/v1/check")),
-                         "healthz": _ms(_window(samples, 2, first_fault, "/healthz"))}
+    healthy = _window(samples, 2, first_fault, "/api/v1/check")
+    summary["before"] = {"check": _ms(healthy), "healthz": _ms(_window(samples, 2, first_fault, "/healthz")),
+                         "unavailable": sum(1 for s in healthy if s.get("dns") == "unavailable")}
     for kind, (start, end) in result["faults"].items():
         during_checks = _window(samples, start, end, "/api/v1/check")
         figures = {"from_s": round(start, 1), "to_s": round(end, 1),
@@ -677,7 +680,8 @@ def print_drill(result: dict) -> None:
           f"requests {summary['wrk_requests']:,}, 5xx {summary['wrk_5xx']} (probe 5xx {summary['probe_5xx']}, "
           f"probe failures {summary['probe_failures']}), statuses {summary['wrk_statuses']}, socket errors "
           f"{summary['socket_errors']}, wrk p50 {summary['p50_ms']:.0f} ms p99 {summary['p99_ms']:.0f} ms")
-    print(f"  before any fault: check {summary['before']['check']}; /healthz {summary['before']['healthz']}")
+    print(f"  before any fault: check {summary['before']['check']} ({summary['before']['unavailable']} said DNS "
+          f"unavailable); /healthz {summary['before']['healthz']}")
     print(f"  gunicorn's master alive at the end: {result.get('master_alive')}")
     for kind, figures in summary["faults"].items():
         said = {"dns": f"{figures.get('unavailable_answers_during')} probe answers said DNS unavailable",
