@@ -8,6 +8,7 @@ from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
 
 from . import limits
 from .errors import CaseflagError, error_response
@@ -59,8 +60,8 @@ def _cost() -> int:
         return 1
     try:
         body = limits.load_json(request.get_data())  # kept: the view reads the same bytes again
-    except CaseflagError:
-        return 1  # refused by the view with its own message
+    except (CaseflagError, HTTPException):
+        return 1  # refused by the view with its own message (a malformed or too large body)
     domains = body.get("domains") if isinstance(body, dict) else None
     count = len(domains) if isinstance(domains, list) else 1
     return max(1, min(count, int(current_app.config["MAX_BATCH"])))
