@@ -112,3 +112,33 @@ def test_the_bulkhead_answers_at_once_when_every_slot_waits(app_factory, own_dns
     fast = [reason for took, reason in outcomes if took < PATIENCE + 0.25]
     assert len(outcomes) == 6 and len(fast) == 4, outcomes
     assert all("lookups were already waiting on DNS" in reason for reason in fast)
+
+
+def test_a_quiet_service_opens_the_circuit_after_a_few_failures_over_seconds():
+    """Few checks a second never make 20 failures in a row quickly: 3 with no success between,
+    spanning 4 s, also open it; a success between them starts the count again."""
+    import asyncio
+
+    from caseflag.dnsguard import QUIET_FAILURES, QUIET_SECONDS, DnsGuard
+    from caseflag.verdict import Infrastructure
+
+    now = [0.0]
+    guard = DnsGuard(failures=100, pause=5.0, timer=lambda: now[0])
+
+    async def lookup(status):
+        return Infrastructure(status, "the reason"), 10.0
+
+    def check(status="unavailable"):
+        now[0] += QUIET_SECONDS / QUIET_FAILURES
+        return asyncio.run(guard(lookup(status)))[0]
+
+    for _ in range(QUIET_FAILURES):
+        check()
+    assert guard.state()["circuit"] == "closed"  # 3 failures, but within less than 4 s
+    check("resolved")  # a success: the count starts again
+    for _ in range(QUIET_FAILURES):
+        check()
+    assert guard.state()["circuit"] == "closed"
+    check()  # the fourth in a row: the first was 4 s before it
+    assert guard.state()["circuit"] == "open"
+    assert "lookups pause" in check("resolved").reason  # not asked: answered at once

@@ -9,8 +9,11 @@ infrastructure `unavailable` and a reason instead of waiting:
   one slot however many lookups of a bulk request it runs), leaving the rest for everything else.
   A thread finding every slot taken waits for one only while the oldest holder has waited less than
   PATIENCE (DNS behaving, the machine merely busy); past that it is answered at once;
-- a circuit breaker: after `failures` lookups in a row end `unavailable`, uncached lookups fail
-  fast for `pause` seconds; then one lookup probes, and its success closes the circuit again;
+- a circuit breaker: after `failures` lookups in a row end `unavailable` (a busy service meeting a
+  dead resolver), or QUIET_FAILURES of them spanning QUIET_SECONDS with no success between (a quiet
+  one), uncached lookups fail fast for `pause` seconds; then one lookup probes, and its success
+  closes the circuit again. A bulk check of dead sites, each failing on its own, seldom trips it:
+  some of its names still resolve;
 - a deadline per request (begin_request): lookups still waiting when it passes end `unavailable`,
   so a bulk request answers within it, well before a proxy in front gives up on it.
 
@@ -35,13 +38,16 @@ OPEN_REASON = ("Not looked up: the last {failures} DNS lookups failed (timed out
 # finding no free slot waits for one (under load, healthy lookups hold slots for tens of ms). All
 # such waits end together, PATIENCE after the oldest began, so they cannot queue up behind each other.
 PATIENCE = 0.25
+# A quiet service (a few checks a second) would need long to see `failures` in a row: this many
+# failures, the first at least this long before the last, with no success between, also open it.
+QUIET_FAILURES, QUIET_SECONDS = 3, 4.0
 DEADLINE_REASON = "Not looked up in time: the request's deadline of {deadline:g} s passed while waiting on DNS."
 
 
 class DnsGuard:
     """Bulkhead, circuit breaker and per-request deadline around DNS lookups; one per process."""
 
-    def __init__(self, slots: int = 6, failures: int = 20, pause: float = 10.0, deadline: float = 10.0,
+    def __init__(self, slots: int = 6, failures: int = 20, pause: float = 5.0, deadline: float = 10.0,
                  timer=time.monotonic) -> None:
         self.slots, self.failures, self.pause, self.deadline = max(1, slots), max(1, failures), pause, deadline
         self._timer = timer
@@ -49,6 +55,7 @@ class DnsGuard:
         self._local = threading.local()  # per request thread: slot depth, deadline
         self._lock = threading.Lock()
         self._failed = 0  # lookups in a row that ended unavailable
+        self._failing_since = 0.0  # when the first of them ended
         self._open_until = 0.0  # 0: the circuit is closed
         self._probing = False
         self.refused = 0  # lookups answered by a guard instead of DNS, since start
@@ -136,9 +143,13 @@ class DnsGuard:
             if ok:
                 self._failed, self._open_until = 0, 0.0
                 return
+            now = self._timer()
             self._failed += 1
-            if self._failed >= self.failures or self._open_until:
-                self._open_until = self._timer() + self.pause
+            if self._failed == 1:
+                self._failing_since = now
+            quiet = self._failed >= QUIET_FAILURES and now - self._failing_since >= QUIET_SECONDS
+            if self._failed >= self.failures or quiet or self._open_until:
+                self._open_until = now + self.pause
 
     def state(self) -> dict:
         """For /healthz: whether lookups are paused, and why; how many threads wait on DNS now."""

@@ -191,9 +191,9 @@ def _error_pages(settings: dict) -> tuple[list[str], list[str]]:
 
 def _connection_budget() -> tuple[int, int]:
     """(open files, connections) for nginx's worker: a client and an upstream socket per request."""
-    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the hard limit: nginx may raise its own to it
     wanted = SLOW_CLIENT_LIMITS["connections"]
-    if files == resource.RLIM_INFINITY or os.geteuid() == 0:  # root's nginx may raise its own limit
+    if files == resource.RLIM_INFINITY:
         return wanted * 2 + 64, wanted
     return files, min(wanted, max(1024, files // 2 - 32))
 
