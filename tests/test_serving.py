@@ -750,3 +750,32 @@ def test_nginx_workers_never_run_as_root(dns):
         assert served.get("/healthz")[0] == 200
     finally:
         served.stop()
+
+
+def test_the_dev_server_logs_no_query_even_for_a_malformed_request(app_factory, caplog):
+    """`caseflag serve --dev`: Flask's server with caseflag's handler; a request line it cannot read
+    is logged without the query it held, as a good one is."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from caseflag.serving import PrivateRequestHandler
+
+    server = make_server("127.0.0.1", 0, app_factory(DNS_ENABLED=False), threaded=True,
+                         request_handler=PrivateRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            for raw in (b"GET /api/v1/check?domain=secret.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        b"GET /api/v1/check?domain=secret.example HTTP/1.1 junk\r\n\r\n"):
+                with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as sock:
+                    sock.sendall(raw)
+                    while sock.recv(65536):
+                        pass
+        lines = [record.getMessage() for record in caplog.records]
+        assert any("Bad request" in line for line in lines) and any('"GET /api/v1/check"' in line for line in lines)
+        assert not [line for line in lines if "secret" in line or "?" in line], lines
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -384,3 +384,11 @@ class PrivateRequestHandler(WSGIRequestHandler):
 
     def address_string(self) -> str:
         return "-"
+
+    def log(self, type: str, message: str, *args) -> None:
+        # http.server's own lines (a malformed request's "Bad request syntax ('GET /?domain=…')")
+        # quote the request line: cut every query from them.
+        super().log(type, "%s", _QUERY.sub("", message % args if args else message))
+
+
+_QUERY = re.compile(r"\?[^\s'\"]*")
