@@ -85,6 +85,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
+            if key == "control_socket" and key not in self.cfg.settings:
+                continue  # a gunicorn before its control socket: nothing to share between instances
             self.cfg.set(key, value)
 
     def load(self):
