@@ -9,6 +9,7 @@ run, and one table of ratios with their targets. Not a test: nothing here fails 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -148,7 +149,7 @@ def wait_http(service: Service, port: int, path: str = "/healthz", seconds: floa
 
 def caseflag_serve(name: str, port: int, nameserver: str, log_dir: Path, **extra: str) -> Service:
     env = {"CASEFLAG_PORT": str(port), "CASEFLAG_DNS_NAMESERVERS": nameserver,
-           # The bench measures the service, not the per-client limit (300/minute by default).
+           # The bench measures the service, not the per-client limit (1200/minute by default).
            "CASEFLAG_RATE_LIMIT": "", "CASEFLAG_RELOAD_INTERVAL": "0"}
     env.update({f"CASEFLAG_{key}": value for key, value in extra.items()})
     service = Service(name, [CASEFLAG, "serve"], env, log_dir)
@@ -441,7 +442,7 @@ def p4(log_dir: Path, entities: int, per_entity: int, rounds: int = 3) -> list[R
     ]
 
 
-# --- fault drills: the load run with DNS stopped, and with Redis killed, in the middle ------------
+# --- fault drills: the load run with the resolver dead, Redis hung, workers killed with a broken file ---
 
 DRILL_FAULT_SECONDS = 10
 DRILL_PROBE_EVERY = 0.2
@@ -507,8 +508,11 @@ class DrillProbe(threading.Thread):
                           "ms": round((time.monotonic() - began) * 1000, 1)}
                 if path == "/healthz":
                     sample["redis_ok"] = answer.get("cache", {}).get("redis_ok")
+                    sample["health"] = answer.get("status")
                 else:
                     sample["dns"] = answer.get("infrastructure", {}).get("status")
+                    if sample["dns"] == "unavailable":
+                        sample["why"] = answer["infrastructure"].get("reason", "")[:100]
                 self.samples.append(sample)
 
     def stop(self) -> None:
@@ -527,14 +531,50 @@ def _ms(samples: list[dict]) -> str:
     return f"median {statistics.median(values):.0f} ms, max {values[-1]:.0f} ms ({len(values)} probes)"
 
 
+class SilentResolver:
+    """A DNS server that reads every question and answers none: a resolver that is dead, not gone
+    (a stopped one is refused at once by the kernel; a dead one costs every lookup its whole budget)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.settimeout(0.2)
+        self._stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.sock.recv(4096)
+            except OSError:
+                continue
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def _workers(master: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(master), "-f", "caseflag serve"], capture_output=True, text=True,
+                           check=False).stdout.split()
+    return [int(pid) for pid in found]
+
+
 def drill_run(log_dir: Path, seconds: int, with_redis: bool) -> dict:
-    """The load run (wrk, 200 connections, the cache-evicting pool) with faults injected by the clock:
-    the DNS server stopped for 10 s; with Redis, redis-server killed (SIGKILL) for 10 s later on."""
+    """The load run (wrk, 200 connections, the cache-evicting pool) with faults injected by the clock,
+    10 s each. No Redis: the resolver dead (silent), then a record broken and every worker killed
+    (SIGKILL; gunicorn starts new ones, which find data/ broken). With Redis: the resolver dead,
+    then Redis hung (SIGSTOP: connections accepted, nothing answered)."""
     tag = "drill-redis" if with_redis else "drill"
     dns_port = free_udp_port()
     dns = start_fastdns(f"{tag}-dns", dns_port, log_dir)
     redis = None
-    extra = {"CACHE_SIZE": str(LOAD_CACHE)}
+    data = log_dir / f"{tag}-data"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(REPO / "data", data)
+    extra = {"CACHE_SIZE": str(LOAD_CACHE), "DATA_DIR": str(data), "RELOAD_INTERVAL": "1"}
     if with_redis:
         redis_port = free_port()
         redis = start_redis(f"{tag}-redis", redis_port, log_dir)
@@ -542,27 +582,34 @@ def drill_run(log_dir: Path, seconds: int, with_redis: bool) -> dict:
     port = free_port()
     server = caseflag_serve(f"{tag}-server", port, f"127.0.0.1:{dns_port}", log_dir, **extra)
     faults: dict[str, tuple[float, float]] = {}
-    plan = [("dns", seconds * (0.25 if with_redis else 0.4))]
-    if with_redis:
-        plan.append(("redis", seconds * 0.6))
+    plan = [("dns", seconds * 0.25), ("redis" if with_redis else "worker", seconds * 0.6)]
     probe = DrillProbe(port)
     result: dict = {}
+    broken = data / "entities" / "zz-drill-broken.toml"
 
     def inject() -> None:
-        nonlocal dns, redis
+        nonlocal dns
         for kind, at in plan:
             time.sleep(max(at - (time.monotonic() - probe.started), 0))
             began = time.monotonic() - probe.started
             if kind == "dns":
                 dns.stop()
+                silent = SilentResolver(dns_port)
+            elif kind == "redis":
+                redis.process.send_signal(signal.SIGSTOP)
             else:
-                os.killpg(redis.pid, signal.SIGKILL)
-                redis.stop()
+                broken.write_text('id = "zz-drill-broken"\n', encoding="utf-8")
+                time.sleep(1.5)  # past one reload look: the running workers keep the last good list
+                for pid in _workers(server.pid):
+                    os.kill(pid, signal.SIGKILL)
             time.sleep(DRILL_FAULT_SECONDS)
             if kind == "dns":
+                silent.stop()
                 dns = start_fastdns(f"{tag}-dns-again", dns_port, log_dir)
+            elif kind == "redis":
+                redis.process.send_signal(signal.SIGCONT)
             else:
-                redis = start_redis(f"{tag}-redis-again", redis_port, log_dir)
+                broken.unlink()
             faults[kind] = (began, time.monotonic() - probe.started)
 
     injector = threading.Thread(target=inject, daemon=True)
@@ -573,9 +620,12 @@ def drill_run(log_dir: Path, seconds: int, with_redis: bool) -> dict:
         injector.join(timeout=60)
         probe.stop()
     finally:
+        result["master_alive"] = server.process.poll() is None
         server.stop()
         dns.stop()
         if redis is not None:
+            with contextlib.suppress(ProcessLookupError):
+                redis.process.send_signal(signal.SIGCONT)
             redis.stop()
     result.update(faults=faults, samples=probe.samples, with_redis=with_redis, seconds=seconds)
     (log_dir / f"{tag}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -593,17 +643,25 @@ def drill_summary(result: dict) -> dict:
                "socket_errors": sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")),
                "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000, "faults": {}}
     first_fault = min(start for start, _ in result["faults"].values()) if result["faults"] else result["seconds"]
-    summary["before"] = {"check": _ms(_window(samples, 2, first_fault, "/api/v1/check")),
-                         "healthz": _ms(_window(samples, 2, first_fault, "/healthz"))}
+    healthy = _window(samples, 2, first_fault, "/api/v1/check")
+    summary["before"] = {"check": _ms(healthy), "healthz": _ms(_window(samples, 2, first_fault, "/healthz")),
+                         "unavailable": sum(1 for s in healthy if s.get("dns") == "unavailable")}
     for kind, (start, end) in result["faults"].items():
         during_checks = _window(samples, start, end, "/api/v1/check")
         figures = {"from_s": round(start, 1), "to_s": round(end, 1),
                    "check_during": _ms(during_checks), "healthz_during": _ms(_window(samples, start, end, "/healthz")),
                    "check_after": _ms(_window(samples, end, end + 10, "/api/v1/check"))}
+        healthz_during = _window(samples, start, end, "/healthz")
+        figures["healthz_worst_ms"] = max((s["ms"] for s in healthz_during), default=None)
+        figures["healthz_degraded"] = sum(1 for s in healthz_during if s.get("health") == "degraded")
+        figures["probe_5xx_during"] = sum(1 for s in samples if start <= s["t"] < end and s["status"] >= 500)
         if kind == "dns":
             figures["unavailable_answers_during"] = sum(1 for s in during_checks if s.get("dns") == "unavailable")
             resolved = [s["t"] for s in samples if s["t"] >= end and s.get("dns") == "resolved"]
             figures["recovered_after_s"] = round(resolved[0] - end, 2) if resolved else None
+        elif kind == "worker":
+            back = [s["t"] for s in samples if s["t"] >= end and s.get("health") == "ok"]
+            figures["recovered_after_s"] = round(back[0] - end, 2) if back else None
         else:
             down = [s for s in _window(samples, start, end, "/healthz") if s.get("redis_ok") is False]
             figures["healthz_saw_redis_down"] = len(down)
@@ -616,17 +674,23 @@ def drill_summary(result: dict) -> dict:
 def print_drill(result: dict) -> None:
     summary = drill_summary(result)
     label = "with Redis (CASEFLAG_REDIS_URL, redis-server on loopback)" if result["with_redis"] else "no Redis"
+    names = {"dns": "resolver dead (silent)", "redis": "Redis hung (SIGSTOP)",
+             "worker": "a record broken, every worker killed"}
     print(f"Fault drill, {label}: {result['seconds']} s of the load run; "
           f"requests {summary['wrk_requests']:,}, 5xx {summary['wrk_5xx']} (probe 5xx {summary['probe_5xx']}, "
           f"probe failures {summary['probe_failures']}), statuses {summary['wrk_statuses']}, socket errors "
           f"{summary['socket_errors']}, wrk p50 {summary['p50_ms']:.0f} ms p99 {summary['p99_ms']:.0f} ms")
-    print(f"  before any fault: check {summary['before']['check']}; /healthz {summary['before']['healthz']}")
+    print(f"  before any fault: check {summary['before']['check']} ({summary['before']['unavailable']} said DNS "
+          f"unavailable); /healthz {summary['before']['healthz']}")
+    print(f"  gunicorn's master alive at the end: {result.get('master_alive')}")
     for kind, figures in summary["faults"].items():
-        print(f"  {kind} down {figures['from_s']}-{figures['to_s']} s: check {figures['check_during']}; /healthz "
-              f"{figures['healthz_during']}; 10 s after: check {figures['check_after']}; recovered "
-              f"{figures['recovered_after_s']} s after the restart; "
-              + (f"{figures['unavailable_answers_during']} probe answers said DNS unavailable" if kind == "dns"
-                 else f"{figures['healthz_saw_redis_down']} /healthz probes said Redis down"))
+        said = {"dns": f"{figures.get('unavailable_answers_during')} probe answers said DNS unavailable",
+                "redis": f"{figures.get('healthz_saw_redis_down')} /healthz probes said Redis down",
+                "worker": "the broken record removed at the end"}[kind]
+        print(f"  {names[kind]} {figures['from_s']}-{figures['to_s']} s: check {figures['check_during']}; /healthz "
+              f"{figures['healthz_during']} (worst {figures['healthz_worst_ms']} ms, {figures['healthz_degraded']} "
+              f"said degraded, probe 5xx {figures['probe_5xx_during']}); 10 s after: check {figures['check_after']}; "
+              f"recovered {figures['recovered_after_s']} s after; {said}")
 
 
 # --- the table -----------------------------------------------------------------------------------
@@ -648,7 +712,7 @@ def print_table(rows: list[Row]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="load,drill,p1,p2,p3,p4,p5,p6", help="comma-separated parts to run "
-                        "(drill: the load run twice more, with DNS stopped, and with Redis killed, mid-run)")
+                        "(drill: the load run twice more: with the resolver dead, then a record broken and every worker killed; and with the resolver dead, then Redis hung)")
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="short runs and a 100,000-domain P4, to try the bench")
     args = parser.parse_args(argv)

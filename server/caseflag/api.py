@@ -120,14 +120,20 @@ def list_providers():
 
 @health.get("/healthz")
 def healthz():
+    """The service's state: `degraded` (still 200: it answers) with each problem named while the
+    list on disk is broken (the last good one is served) or DNS lookups are paused."""
     svc = service()
     dataset = svc.dataset
+    guard = svc.guard.state() if svc.guard else None
+    no_resolver = svc.dns_enabled and svc.resolver.unavailable_reason
+    problems = [problem for problem in (svc.store.last_error, guard and guard["problem"], no_resolver) if problem]
     return jsonify({
-        "status": "ok",
+        "status": "degraded" if problems else "ok",
+        "problems": problems,
         "dataset_version": dataset.version,
         "dataset_loaded_at": dataset.loaded_at,
         "counts": dataset.counts(),
-        "dns": {"enabled": svc.dns_enabled, "problem": svc.resolver.unavailable_reason},
+        "dns": {"enabled": svc.dns_enabled, "problem": svc.resolver.unavailable_reason, "guard": guard},
         "cache": svc.cache.stats(),
         "reload_error": svc.store.last_error,
     })

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from urllib.parse import urlsplit
+
+from flask import Flask, Response
 
 from . import config as config_module
 from . import errors, ratelimit
+from .dnsguard import DnsGuard
 from .lookup import create_service
+
+# Every answer: no MIME sniffing, no referrer to other sites, never inside another site's frame.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# The pages load their own style sheet and nothing else: no script, no inline style, no frames.
+PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+            "frame-ancestors 'none'")
+API_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -16,7 +30,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
     app.json.sort_keys = False
-    app.extensions["caseflag"] = create_service(settings)
+    service = create_service(settings)
+    service.guard = DnsGuard(slots=int(settings["DNS_SLOTS"]), failures=int(settings["DNS_BREAKER_FAILURES"]),
+                             pause=float(settings["DNS_BREAKER_SECONDS"]),
+                             deadline=float(settings["REQUEST_DEADLINE"]))
+    app.extensions["caseflag"] = service
+    app.before_request(service.guard.begin_request)
+    app.teardown_request(lambda _error: service.guard.end_request())
+    app.after_request(_hardened)
 
     errors.init_app(app)
     limiter = ratelimit.init_app(app)
@@ -30,3 +51,15 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(pages)
     return app
+
+
+def _hardened(response: Response) -> Response:
+    """Security headers on every answer; a redirect's Location as a path, never built from Host."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP if response.mimetype == "text/html" else API_CSP)
+    if response.location:
+        # Werkzeug's redirects (e.g. /api//v1/check -> /api/v1/check) name the Host a client sent.
+        parts = urlsplit(response.location)
+        response.headers["Location"] = parts.path + (f"?{parts.query}" if parts.query else "")
+    return response

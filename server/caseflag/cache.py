@@ -68,7 +68,7 @@ class SharedCache(Generic[V]):
     """
 
     def __init__(self, local: TTLStore[V], redis_url: str, encode, decode, *, prefix: str = "caseflag:",
-                 timeout: float = 0.25, retry_after: float = 5.0, timer=time.monotonic) -> None:
+                 timeout: float = 0.1, retry_after: float = 5.0, timer=time.monotonic) -> None:
         import redis
 
         self.local = local
@@ -86,7 +86,7 @@ class SharedCache(Generic[V]):
         return self._timer() >= self._down_until
 
     def _failed(self, err: Exception) -> None:
-        self.last_error = f"{type(err).__name__}: {err}"
+        self.last_error = f"Redis did not answer in time or refused ({err}); answers come from this process"
         self._down_until = self._timer() + self._retry_after
 
     def get(self, key: str) -> V | None:

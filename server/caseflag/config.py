@@ -26,6 +26,9 @@ DEFAULTS: dict[str, object] = {
     "DNS_ENABLED": True,
     # Seconds between looks for changed files in DATA_DIR (0: load once at start).
     "RELOAD_INTERVAL": 30.0,
+    # Where the last dataset loaded is kept, so a process started while DATA_DIR is broken serves
+    # it (a pickle: a path only the service can write). `caseflag serve` sets one in its own folder.
+    "LAST_GOOD_FILE": "",
     "CACHE_SIZE": 10_000,
     "CACHE_MAX_TTL": 3600,
     "CACHE_MIN_TTL": 30,
@@ -34,8 +37,23 @@ DEFAULTS: dict[str, object] = {
     "MAX_BODY_BYTES": 256 * 1024,
     "HOST": "127.0.0.1",
     "PORT": 8000,
-    # flask-limiter notation, per client address; empty switches limits off.
-    "RATE_LIMIT": "300/minute",
+    # flask-limiter notation, per client address across the API and the pages together; a bulk
+    # check counts its names (so the amount should hold a full MAX_BATCH); empty switches limits off.
+    "RATE_LIMIT": "1200/minute",
+    # Request threads of one process that may wait on DNS at once (`caseflag serve` keeps it below
+    # --threads): the others stay free for /healthz and cached answers (dnsguard.py).
+    "DNS_SLOTS": 6,
+    # This many lookups in a row ending unavailable pause uncached lookups for DNS_BREAKER_SECONDS
+    # (so do 3 over 4 s with no success between, on a quiet service: dnsguard.py): enough that a
+    # bulk check of dead sites (each failing on its own) seldom trips it, while a dead resolver,
+    # failing every lookup, trips it within one DNS budget.
+    "DNS_BREAKER_FAILURES": 20,
+    "DNS_BREAKER_SECONDS": 5.0,
+    # Seconds a request may spend waiting on DNS in all (a bulk check: all of its names), well under
+    # nginx's 60 s for an answer.
+    "REQUEST_DEADLINE": 10.0,
+    # Requests of one client address in progress at once at nginx (`caseflag serve`); past it, 429.
+    "REQUESTS_PER_ADDRESS": 256,
     # Shared cache and rate-limit storage across workers and machines; empty: in-process only.
     "REDIS_URL": "",
     # Browser origins allowed besides the extension's own (comma-separated).
@@ -45,7 +63,7 @@ DEFAULTS: dict[str, object] = {
     "TRUSTED_PROXIES": [],
 }
 
-EMPTY_MEANS_OFF = frozenset({"RATE_LIMIT", "REDIS_URL", "CORS_ORIGINS", "DNS_NAMESERVERS", "TRUSTED_PROXIES"})
+EMPTY_MEANS_OFF = frozenset({"LAST_GOOD_FILE", "RATE_LIMIT", "REDIS_URL", "CORS_ORIGINS", "DNS_NAMESERVERS", "TRUSTED_PROXIES"})
 
 
 def _networks(value: str) -> list[str]:
@@ -59,6 +77,7 @@ _CASTS = {
     "DNS_BUDGET": float,
     "DNS_ENABLED": lambda v: v.strip().lower() not in {"0", "false", "no", "off"},
     "RELOAD_INTERVAL": float,
+    "LAST_GOOD_FILE": str,
     "CACHE_SIZE": int,
     "CACHE_MAX_TTL": int,
     "CACHE_MIN_TTL": int,
@@ -68,6 +87,11 @@ _CASTS = {
     "HOST": str,
     "PORT": int,
     "RATE_LIMIT": str,
+    "DNS_SLOTS": int,
+    "DNS_BREAKER_FAILURES": int,
+    "DNS_BREAKER_SECONDS": float,
+    "REQUEST_DEADLINE": float,
+    "REQUESTS_PER_ADDRESS": int,
     "REDIS_URL": str,
     "CORS_ORIGINS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
     "TRUSTED_PROXIES": _networks,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import logging
+import os
+import pickle
 import threading
 import time
 from dataclasses import dataclass, field
@@ -285,21 +288,59 @@ def case_sort_date(case: dict) -> str:
 
 
 class DatasetStore:
-    """Holds the dataset being served; a reload that meets broken data keeps the last good one.
+    """Holds the dataset being served; a load that meets broken data keeps the last good one.
 
     With `check_every` seconds > 0, `latest()` notices changed files (by name, size and mtime)
     at most that often and reloads them, so an edit to data/ is served without a restart.
+
+    With `last_good` (a file path), every dataset loaded is also kept there, and a store created
+    while data/ is broken (a gunicorn worker started after one ended) serves that one instead of
+    failing, with `last_error` saying so: a broken file never stops the service. The file is a
+    pickle, so it must live where only the service can write (`caseflag serve` keeps it in its own
+    private folder).
     """
 
-    def __init__(self, data_dir: str | Path, check_every: float = 0.0, timer=time.monotonic) -> None:
+    def __init__(self, data_dir: str | Path, check_every: float = 0.0, timer=time.monotonic,
+                 last_good: str | Path | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.check_every = check_every
         self._timer = timer
         self._lock = threading.Lock()
+        self._last_good = Path(last_good) if last_good else None
         self._fingerprint = self._files_fingerprint()
-        self.current: Dataset = Dataset.load(self.data_dir)
         self.last_error: str | None = None
+        try:
+            self.current: Dataset = Dataset.load(self.data_dir)
+        except DatasetError as err:
+            self.current = self._kept(err)
+        else:
+            self._keep(self.current)
         self._next_check = timer() + check_every
+
+    def _keep(self, dataset: Dataset) -> None:
+        """Write the dataset to the last-good file (whole or not at all: written aside, then renamed)."""
+        if self._last_good is None:
+            return
+        aside = self._last_good.with_name(f"{self._last_good.name}.{os.getpid()}.tmp")
+        try:
+            with open(aside, "wb") as out:
+                pickle.dump(dataset, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(aside, self._last_good)
+        except OSError as err:
+            log.error("could not keep the last good dataset in %s: %s", self._last_good, err.strerror)
+            with contextlib.suppress(OSError):
+                aside.unlink()
+
+    def _kept(self, err: DatasetError) -> Dataset:
+        """The last good dataset, when data/ is broken at start; the load's error when none was kept."""
+        try:
+            with open(self._last_good, "rb") as kept:  # type: ignore[arg-type]
+                dataset = pickle.load(kept)
+        except Exception:  # none kept, or unreadable (another version's): the load's own error
+            raise err from None
+        self.last_error = f"{err.message} (serving the last good list, version {dataset.version}, kept from before)"
+        log.error("data/ is broken; serving the last good dataset, version %s: %s", dataset.version, err.message)
+        return dataset
 
     def _files_fingerprint(self) -> tuple:
         entries = []
@@ -321,6 +362,7 @@ class DatasetStore:
             log.error("dataset reload failed; still serving version %s: %s", self.current.version, err.message)
             return False
         self.current, self._fingerprint, self.last_error = dataset, fingerprint, None
+        self._keep(dataset)
         return True
 
     def latest(self) -> Dataset:

@@ -72,8 +72,13 @@ def load_json(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH, max_keys: int = MA
             raise TooLarge(f"The JSON body has more than {max_keys} object keys.", field="body")
         return dict(pairs)
 
+    def no_constant(name: str):
+        # Python's decoder takes NaN, Infinity and -Infinity, which JSON (RFC 8259) does not have.
+        raise InvalidInput(f"The body holds {name}, which is not JSON (RFC 8259 has no NaN or Infinity).",
+                           field="body")
+
     try:
-        value = json.loads(raw, object_pairs_hook=count_keys)
+        value = json.loads(raw, object_pairs_hook=count_keys, parse_constant=no_constant)
     except (ValueError, RecursionError) as err:
         raise InvalidInput(f"The body is not valid JSON ({_short(err)}).", field="body") from err
     _check_text(value)

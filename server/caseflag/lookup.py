@@ -41,6 +41,8 @@ def _summarise(records: HostRecords) -> tuple[str, str]:
 class LookupService:
     """Checks host names. One instance per app; safe to share between threads."""
 
+    guard = None  # the web app's bounds on waiting for DNS (dnsguard.DnsGuard); the CLI has none
+
     def __init__(self, store: DatasetStore, resolver: Resolver, cache: TTLStore[Infrastructure],
                  dns_enabled: bool = True, min_ttl: int = 30, max_ttl: int = 3600, failure_ttl: int = 60) -> None:
         self.store = store
@@ -130,7 +132,8 @@ class LookupService:
         hit = self.cache.get(_cache_key(dataset, hostname))
         if hit is not None:
             return hit, True
-        infrastructure, ttl = await self._resolve(hostname, dataset, session)
+        resolving = self._resolve(hostname, dataset, session)
+        infrastructure, ttl = await (self.guard(resolving) if self.guard else resolving)
         self.cache.set(_cache_key(dataset, hostname), infrastructure, ttl)
         return infrastructure, False
 
@@ -203,7 +206,8 @@ def make_cache(config: dict):
 def create_service(config: dict) -> LookupService:
     """The service the API and the CLI share, built from a resolved config (see config.resolve)."""
     return LookupService(
-        store=DatasetStore(config["DATA_DIR"], check_every=float(config["RELOAD_INTERVAL"])),
+        store=DatasetStore(config["DATA_DIR"], check_every=float(config["RELOAD_INTERVAL"]),
+                           last_good=config.get("LAST_GOOD_FILE") or None),
         resolver=Resolver(config["DNS_NAMESERVERS"], float(config["DNS_BUDGET"])),
         cache=make_cache(config),
         dns_enabled=bool(config["DNS_ENABLED"]),

@@ -193,9 +193,12 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
             "links": {"type": "object", "additionalProperties": {"type": "string"}},
         }),
         "Health": obj({
-            "status": {"const": "ok"}, "dataset_version": version_string,
+            "status": {"enum": ["ok", "degraded"], "description": "degraded: still answering; `problems` say why."},
+            "problems": array({"type": "string"}), "dataset_version": version_string,
             "dataset_loaded_at": {"type": "string", "format": "date-time"}, "counts": ref("Counts"),
-            "dns": obj({"enabled": {"type": "boolean"}, "problem": NULLABLE_STRING}),
+            "dns": obj({"enabled": {"type": "boolean"}, "problem": NULLABLE_STRING}, {"guard": obj({
+                "circuit": {"enum": ["closed", "open", "half_open"]}, "problem": NULLABLE_STRING,
+                "slots": {"type": "integer"}, "waiting": {"type": "integer"}, "refused": {"type": "integer"}})}),
             "cache": obj({key: {"type": "integer"} for key in ("size", "max_size", "hits", "misses")}),
             "reload_error": NULLABLE_STRING,
         }),

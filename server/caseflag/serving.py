@@ -11,12 +11,16 @@ or idle client costs one nginx connection, never a thread. The bounds are in SLO
 from __future__ import annotations
 
 import contextlib
+import grp
 import json
 import os
 import pwd
+import re
+import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +31,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from .errors import CaseflagError, error_body
+from .gunicorn_worker import JsonErrorWorker
 
 # No client address and no query string: a log line never ties a visitor to a site.
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
@@ -39,16 +44,28 @@ SLOW_CLIENT_LIMITS = {
     "keepalive_seconds": 15,  # an idle kept-alive connection
     "header_line_bytes": 8192,  # the request line, and each header line
     "header_lines_buffers": 4,  # how many header lines of that size at most (the rest must be short)
+    "connections": 16384,  # connections nginx holds at once, all clients together
 }
+# nginx's workers run as this user when caseflag serve is started as root (never as root itself).
+UNPRIVILEGED = ("nobody", "nogroup")
 
 _NGINX_ERRORS = {  # status -> (code, message): nginx's own refusals, in the one error shape
-    400: ("bad_request", "The request is malformed (a header or the request line is too long, or not HTTP)."),
+    400: ("bad_request", "The request is malformed (a header or the request line is too long, not ASCII, or not "
+                         "HTTP)."),
     408: ("request_timeout", "The request did not arrive in time."),
+    429: ("rate_limited", "Too many requests from this address are in progress at once (at most {per_address}); "
+                          "send the next when one has been answered."),
+    405: ("method_not_allowed", "That method is not allowed here."),
+    411: ("length_required", "A request with a body must say its length."),
     413: ("too_large", "The body is larger than {max_body} bytes."),
     414: ("too_large", "The request line is longer than {line} bytes."),
     494: ("too_large", "A header is longer than {line} bytes."),
+    500: ("internal_error", "An unexpected error occurred in the front proxy; it has been logged."),
+    501: ("not_implemented", "That transfer coding or method is not supported."),
     502: ("unavailable", "The service is starting or restarting; try again in a moment."),
+    503: ("unavailable", "The service is overloaded; try again in a moment."),
     504: ("unavailable", "The service did not answer in time; try again in a moment."),
+    505: ("bad_request", "Only HTTP/1.0 and HTTP/1.1 are served."),
 }
 
 
@@ -68,6 +85,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
+            if key == "control_socket" and key not in self.cfg.settings:
+                continue  # a gunicorn before its control socket: nothing to share between instances
             self.cfg.set(key, value)
 
     def load(self):
@@ -87,51 +106,43 @@ class _Gunicorn(BaseApplication):
 def nginx_config(settings: dict, upstream: str, workdir: Path) -> str:
     """The nginx configuration: listen where `caseflag serve` should, buffer, forward to gunicorn.
 
-    No access log, and an error log for critical problems only: nginx's lower levels write the
-    client's address and request line (with the name asked about) for every refused request.
+    No access log; the error log at warn, each line scrubbed of the client's address, request
+    line and host by FrontProxy (nginx writes them into every line about a request).
     """
-    limits = SLOW_CLIENT_LIMITS
-    max_body = int(settings["MAX_BODY_BYTES"])
-    pages, locations = [], []
-    for status, (code, message) in _NGINX_ERRORS.items():
-        text = message.format(max_body=max_body, line=limits["header_line_bytes"])
-        body = json.dumps(error_body(code, text)).replace("'", "\\'")
-        # A URI, not a named location: nginx cannot redirect to a name before it has the request line.
-        pages.append(f"        error_page {status} /.caseflag-error/{status};")
-        reply = 400 if status == 494 else status
-        locations.append(f"        location = /.caseflag-error/{status} {{ internal; default_type application/json; "
-                         f"return {reply} '{body}'; }}")
+    pages, locations = _error_pages(settings)
     temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in
                       ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
+    user = f"user {' '.join(unprivileged_user())};\n" if os.geteuid() == 0 else ""
+    files, connections = _connection_budget()
     host = settings["HOST"]
     listen = f"[{host}]" if ":" in str(host) else host
     return f"""# written by caseflag serve; see caseflag/serving.py
 {user}daemon off;
 worker_processes 1;
 pid {workdir / "nginx.pid"};
-error_log stderr crit;
-events {{ worker_connections 8192; }}
+worker_rlimit_nofile {files};
+# warn: an address over its limit, too few connections, upstream trouble. Lines pass through
+# scrub_nginx_log, which cuts the client, request line and host from each.
+error_log stderr warn;
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     server_tokens off;
+    absolute_redirect off;  # a redirect of nginx's own never names the Host a client sent
 {temp}
-    client_header_timeout {limits["header_seconds"]}s;
-    client_body_timeout {limits["body_idle_seconds"]}s;
-    send_timeout {limits["send_idle_seconds"]}s;
-    keepalive_timeout {limits["keepalive_seconds"]}s;
-    reset_timedout_connection on;
-    client_header_buffer_size 1k;
-    large_client_header_buffers {limits["header_lines_buffers"]} {limits["header_line_bytes"]};
-    client_max_body_size {max_body};
-    client_body_buffer_size {max_body};
+{_client_limits(int(settings["MAX_BODY_BYTES"]))}
     # Idle connections to gunicorn end here before gunicorn ends them (its keepalive is 30 s): a
     # request sent on one gunicorn was closing would fail, and a POST is not retried.
     upstream caseflag {{ server unix:{upstream}; keepalive 64; keepalive_timeout 20s; }}
     server {{
         listen {listen}:{int(settings["PORT"])} backlog=4096;
 {_real_client(settings.get("TRUSTED_PROXIES") or [])}{chr(10).join(pages)}
+        limit_conn per_address {int(settings["REQUESTS_PER_ADDRESS"])};
         location / {{
+            # Only printable ASCII (! to ~) in the request target, as RFC 9112 allows: gunicorn would
+            # refuse the rest in HTML and log the line, query included. Here, not at the server level,
+            # where the error page's own internal redirect would meet the test again.
+            if ($request_uri ~ "[^!-~]") {{ return 400; }}
             proxy_pass http://caseflag;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -144,6 +155,74 @@ http {{
     }}
 }}
 """
+
+
+def _client_limits(max_body: int) -> str:
+    """nginx's bounds on what a client may send and how slowly (SLOW_CLIENT_LIMITS), and the zone
+    that counts each address's requests in progress."""
+    limits = SLOW_CLIENT_LIMITS
+    return f"""    client_header_timeout {limits["header_seconds"]}s;
+    client_body_timeout {limits["body_idle_seconds"]}s;
+    send_timeout {limits["send_idle_seconds"]}s;
+    keepalive_timeout {limits["keepalive_seconds"]}s;
+    # Off: a client that timed out gets an orderly close, not a reset (nginx sends no 408 either way).
+    reset_timedout_connection off;
+    limit_conn_zone $binary_remote_addr zone=per_address:10m;
+    limit_conn_status 429;
+    limit_conn_log_level warn;
+    client_header_buffer_size 1k;
+    large_client_header_buffers {limits["header_lines_buffers"]} {limits["header_line_bytes"]};
+    client_max_body_size {max_body};
+    client_body_buffer_size {max_body};"""
+
+
+def _error_pages(settings: dict) -> tuple[list[str], list[str]]:
+    """nginx's error_page lines and the internal locations answering each in the one JSON shape."""
+    pages, locations = [], []
+    for status, (code, message) in _NGINX_ERRORS.items():
+        text = message.format(max_body=int(settings["MAX_BODY_BYTES"]), line=SLOW_CLIENT_LIMITS["header_line_bytes"],
+                              per_address=int(settings["REQUESTS_PER_ADDRESS"]))
+        body = json.dumps(error_body(code, text)).replace("'", "\\'")
+        # A URI, not a named location: nginx cannot redirect to a name before it has the request line.
+        pages.append(f"        error_page {status} /.caseflag-error/{status};")
+        reply = 400 if status == 494 else status
+        locations.append(f"        location = /.caseflag-error/{status} {{ internal; default_type application/json; "
+                         f"{_SECURITY_HEADERS} return {reply} '{body}'; }}")
+    return pages, locations
+
+
+def _connection_budget() -> tuple[int, int]:
+    """(open files, connections) for nginx's worker: a client and an upstream socket per request."""
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the hard limit: nginx may raise its own to it
+    wanted = SLOW_CLIENT_LIMITS["connections"]
+    if files == resource.RLIM_INFINITY:
+        return wanted * 2 + 64, wanted
+    return files, min(wanted, max(1024, files // 2 - 32))
+
+
+_SECURITY_HEADERS = ("add_header X-Content-Type-Options nosniff always; "
+                     "add_header Referrer-Policy no-referrer always; "
+                     "add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'; sandbox\" always;")
+_NGINX_CLIENT = re.compile(r", client: .*$")
+
+
+def unprivileged_user() -> tuple[str, str]:
+    """The user and group nginx's workers run as when started by root: nobody, else the nginx package's."""
+    for user, group in (UNPRIVILEGED, ("nobody", "nobody"), ("www-data", "www-data")):
+        try:
+            pwd.getpwnam(user), grp.getgrnam(group)
+        except KeyError:
+            continue
+        return user, group
+    raise FrontProxyError("caseflag serve runs nginx's workers as an unprivileged user, and this system has none "
+                          "of nobody:nogroup, nobody:nobody or www-data: create one, or start caseflag serve as "
+                          "a user other than root")
+
+
+def scrub_nginx_log(line: str) -> str:
+    """An nginx error-log line without its client address, request line, host or upstream (they
+    follow ", client: "): a log line never ties a visitor to a site."""
+    return _NGINX_CLIENT.sub("", line.rstrip("\n"))
 
 
 def _real_client(trusted: list[str]) -> str:
@@ -201,7 +280,9 @@ class FrontProxy:
         """
         pidfile = self.workdir / "nginx.pid"
         self.process = subprocess.Popen([self.binary, "-e", "stderr", "-p", str(self.workdir), "-c",
-                                         str(self.config)], stdin=subprocess.DEVNULL)
+                                         str(self.config)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True, errors="replace")
+        threading.Thread(target=self._relay_log, name="nginx-log", daemon=True).start()
         deadline = time.monotonic() + 15
         while not _holds_pid(pidfile, self.process.pid):
             if self._ended() or time.monotonic() > deadline:
@@ -211,6 +292,11 @@ class FrontProxy:
                 return
             time.sleep(0.02)
         threading.Thread(target=self._watch, name="nginx-watch", daemon=True).start()
+
+    def _relay_log(self) -> None:
+        """nginx's error log to ours, each line scrubbed (nginx cannot leave the client out itself)."""
+        for line in self.process.stderr:
+            print(scrub_nginx_log(line), file=sys.stderr, flush=True)
 
     def _ended(self) -> bool:
         try:
@@ -246,7 +332,7 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
     options = {
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": JsonErrorWorker,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "timeout": 30,
@@ -258,7 +344,13 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
         return 0
     nginx_binary()  # a clear error before anything is made
     workdir = Path(tempfile.mkdtemp(prefix="caseflag-serve-"))
+    if os.geteuid() == 0:
+        os.chmod(workdir, 0o711)  # nginx's unprivileged workers reach the socket by name, list nothing
     upstream = str(workdir / "gunicorn.sock")
+    # A worker started while data/ is broken serves the dataset kept here (dataset.DatasetStore);
+    # some threads of each worker stay free of DNS waits (dnsguard.py).
+    settings = {**settings, "LAST_GOOD_FILE": settings.get("LAST_GOOD_FILE") or str(workdir / "last-good.pickle"),
+                "DNS_SLOTS": max(1, min(int(settings["DNS_SLOTS"]), threads - 2))}
     try:
         proxy = FrontProxy(settings, workdir, upstream)
         proxy.check()
@@ -266,6 +358,8 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     options.update(bind=f"unix:{upstream}", keepalive=30,
+                   control_socket=str(workdir / "gunicorn.ctl"),  # one per instance: stopping one keeps the others'
+
                    # nginx only listens once gunicorn does, so it never answers 502 at start-up.
                    when_ready=lambda server: proxy.start(), on_exit=lambda server: proxy.stop())
     master = os.getpid()
@@ -292,3 +386,11 @@ class PrivateRequestHandler(WSGIRequestHandler):
 
     def address_string(self) -> str:
         return "-"
+
+    def log(self, type: str, message: str, *args) -> None:
+        # http.server's own lines (a malformed request's "Bad request syntax ('GET /?domain=…')")
+        # quote the request line: cut every query from them.
+        super().log(type, "%s", _QUERY.sub("", message % args if args else message))
+
+
+_QUERY = re.compile(r"\?[^\s'\"]*")
