@@ -355,7 +355,7 @@ def _parse(text: str, suffix_list: SuffixList | None) -> Hostname:
             raise InvalidDomain(key="error.label_chars", params={"label": label})
     special = special_use_suffix(name)
     if special is not None and special not in NEVER_RESOLVED_TLDS:
-        raise NotPublicName(key="error.special_use",
+        raise NotPublicName(key="error.special_use_itself" if special == name else "error.special_use",
                             params={"name": name, "suffix": special, "kind": SPECIAL_USE_KINDS[special]})
     if "." not in name:
         raise NotPublicName(key="error.single_label", params={"name": name})
