@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .limits import MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_LANG_LENGTH
 from .lint import SCHEMA_FILES
+from .messages import DEFAULT_LANGUAGE, catalogues
 from .verdict import BADGE_COLORS, RELATION_PHRASES, ROLE_ORDER
 
 RECORD_COMPONENTS = {"entities": "Entity", "cases": "Case", "sources": "Source", "providers": "Provider"}
@@ -112,19 +113,27 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
                    "domains": array({"type": "string"}),
                    "role": {"anyOf": [role, {"type": "null"}], "description": "Its headline role in cases."},
                    "cases": array(ref("CaseInvolvement"))})
-    evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname"]},
+    evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname", "header"]},
                     "value": {"type": "string"}, "detail": {"type": "string"}})
     asn = obj({"address": {"type": "string"}, "status": {"enum": ["ok", "error"]}},
               {"asn": {"type": ["integer", "null"]}, "prefix": NULLABLE_STRING, "country": NULLABLE_STRING,
                "registry": NULLABLE_STRING, "reason": {"type": "string"}})
     infrastructure = obj({
         "status": {"enum": ["resolved", "nxdomain", "unavailable", "skipped"]},
-        "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly)."},
+        "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly), "
+                                                    "in the answer's language when reason_code is set."},
+        "reason_code": {"enum": ["", "offline", "onion"],
+                        "description": "caseflag's own reason (worded by the catalogue as reason.<code>), "
+                                       "or empty for a reason DNS gave."},
         "addresses": array({"type": "string"}),
         "nameservers": array({"type": "string"}),
         "cnames": array({"type": "string"}),
         "providers": array(obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
                                 "entity_id": ref("Entity.id"), "evidence": array(ref("Evidence")),
+                                "serves": {"type": "boolean", "description": (
+                                    "true on evidence about the site's traffic (ip_range, asn, cname, header); "
+                                    "false when only its nameservers are the provider's: it answers the site's "
+                                    "DNS, which is not serving it and never makes the level infrastructure.")},
                                 "summary": {"type": "string"}})),
         "asns": array(ref("AsnInfo")),
         "elapsed_ms": {"type": ["integer", "null"]},
@@ -132,8 +141,16 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
     verdict = obj({
         "level": {"enum": list(BADGE_COLORS)},
         "badge": obj({"text": {"type": "string"}, "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"}}),
-        "reasons": array({"type": "string"}),
+        "reasons": {**array({"type": "string"}),
+                    "description": "The explanations worded in the answer's language (lang; English by default)."},
+        "explanations": {**array(ref("Explanation")),
+                         "description": "The same reasons as data, in the same order: a code of the message "
+                                        "catalogue (server/caseflag/messages/) and its parameters."},
     })
+    explanation = obj({"code": {"enum": sorted(code for code in catalogues()[DEFAULT_LANGUAGE]
+                                               if "." not in code and not code.startswith("_"))},
+                       "params": {"type": "object", "description": "The values the message's placeholders take "
+                                                                   "(names, titles, roles, counts, evidence)."}})
     check_result = obj({
         "query": {"type": "string", "description": "The input exactly as given."},
         "hostname": {"type": "string"}, "hostname_unicode": {"type": "string"},
@@ -141,6 +158,7 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
         "verdict": ref("Verdict"), "matches": array(ref("Match")), "infrastructure": ref("Infrastructure"),
         "dataset_version": {"type": "string"}, "checked_at": {"type": "string", "format": "date-time"},
         "cached": {"type": "boolean"},
+        "language": {"type": "string", "description": "The language of the reasons and texts (en, de)."},
     })
     check_error = obj({"query": {"type": "string"}, "error": ref("ErrorBody"), "status": {"type": "integer"}})
     party = _extend(records["Case.party"], {"entity": ref("EntitySummary"), "sources": array(ref("SourceRef"))},
@@ -149,7 +167,10 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
                   for key in ("entities", "cases", "sources", "providers", "domains")})
     version_string = {"type": "string", "description": "The dataset version (a hash of every record file)."}
     return {
-        "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}}, {"field": {"type": "string"}}),
+        "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}},
+                         {"field": {"type": "string"},
+                          "explanation": obj({"code": {"type": "string"}, "params": {"type": "object"}})}),
+        "Explanation": explanation,
         "Error": obj({"error": ref("ErrorBody")}),
         "SourceRef": source_item,
         "CaseInvolvement": involvement,
@@ -262,8 +283,10 @@ def _ok(schema_name: str, description: str, *, csv: bool = False, cached: bool =
 
 
 _LANG = {"name": "lang", "in": "query", "required": False,
-         "description": "Preferred language of the reporting, e.g. de (sources in it are listed first). "
-                        "Without it, Accept-Language decides.",
+         "description": "The answer's language, e.g. de: reasons, error messages, descriptions, case titles, "
+                        "summaries and outcomes in it where the catalogue and the records have it (en and de), "
+                        "English otherwise; sources in it are listed first. Without it, Accept-Language decides. "
+                        "The answer's top-level `language` says which language it is in.",
          "schema": {"type": "string", "maxLength": MAX_LANG_LENGTH,
                     "pattern": "^([A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)?$"}}
 _FORMAT = {"name": "format", "in": "query", "required": False, "description": "json (default) or csv.",
