@@ -217,10 +217,7 @@ class Hostname:
         """The name for display: IDN labels decoded."""
         if self.is_ip or "xn--" not in self.name:
             return self.name
-        try:
-            return idna.decode(self.name)
-        except idna.IDNAError:
-            return self.name
+        return _display_name(self.name)
 
     def candidates(self) -> list[str]:
         """The name and each parent down to the registrable domain, most specific first."""
@@ -233,6 +230,26 @@ class Hostname:
     @classmethod
     def parse(cls, text: str, suffix_list: SuffixList | None = None) -> Hostname:
         return parse(text, suffix_list)
+
+
+@lru_cache(maxsize=4096)
+def _display_name(name: str) -> str:
+    """Each punycode label decoded (RFC 3492), or the ASCII name when a label does not decode to a
+    text with a letter beyond ASCII that encodes back to the label; extension/hostname.js keeps the
+    same rule with punycode.js, so both show a name alike."""
+    out = []
+    for label in name.split("."):
+        if not label.startswith("xn--"):
+            out.append(label)
+            continue
+        try:
+            text = label[4:].encode("ascii").decode("punycode")
+            if text.isascii() or "xn--" + text.encode("punycode").decode("ascii") != label:
+                return name
+        except UnicodeError:
+            return name
+        out.append(text)
+    return ".".join(out)
 
 
 def _extract_host(text: str) -> str:

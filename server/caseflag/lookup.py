@@ -121,7 +121,7 @@ class LookupService:
     async def infrastructure(self, hostname: Hostname, dataset: Dataset, offline: bool = False,
                              session: DnsSession | None = None) -> tuple[Infrastructure, bool]:
         if hostname.never_resolved:
-            return Infrastructure("skipped", render("reason.onion", {}), reason_code="onion"), False
+            return Infrastructure("skipped", render("reason.never_resolved", {}), reason_code="never_resolved"), False
         if offline or not self.dns_enabled:
             return Infrastructure("skipped", render("reason.offline", {}), reason_code="offline"), False
         if self.resolver.unavailable_reason:

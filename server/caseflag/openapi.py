@@ -122,8 +122,9 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
         "status": {"enum": ["resolved", "nxdomain", "unavailable", "skipped"]},
         "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly), "
                                                     "in the answer's language when reason_code is set."},
-        "reason_code": {"enum": ["", "offline", "onion"],
-                        "description": "caseflag's own reason (worded by the catalogue as reason.<code>), "
+        "reason_code": {"enum": ["", "offline", "never_resolved", "no_permission"],
+                        "description": "caseflag's own reason (worded by the catalogue as reason.<code>; "
+                                       "no_permission only from the extension's built-in list), "
                                        "or empty for a reason DNS gave."},
         "addresses": array({"type": "string"}),
         "nameservers": array({"type": "string"}),

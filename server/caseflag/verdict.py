@@ -42,7 +42,7 @@ class Infrastructure:
     providers: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
     asns: tuple[AsnInfo, ...] = ()
     elapsed_ms: int | None = None
-    # Set when the reason is one of caseflag's own (offline, onion): the catalogue words it as
+    # Set when the reason is one of caseflag's own (offline, never_resolved): the catalogue words it as
     # messages' reason.<code>; the reasons DNS gives stay as they came.
     reason_code: str = ""
 
