@@ -6,6 +6,7 @@
 
 import { ask, localize, msg, saveSettings, setSitePaused, uiLanguage } from "../common.js";
 import { displayHostname, isHttpUrl, relatedInCases, sortSources } from "../api.js";
+import { i18nLookup, renderMessage } from "../messages.js";
 
 const LANG = uiLanguage();
 const MAX_ALIASES = 8;
@@ -201,7 +202,7 @@ function renderResult(result, view) {
     );
   }
   $("verdict-text").textContent = words;
-  const reasons = result.verdict.reasons.filter((r) => typeof r === "string" && r);
+  const reasons = reasonsIn(result.verdict);
   $("reasons").replaceChildren(...reasons.map((reason) => listItem(reason)));
   $("reasons-box").hidden = reasons.length === 0;
   box.hidden = false;
@@ -473,6 +474,23 @@ function listItem(content) {
 
 function text(value) {
   return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
+/**
+ * The verdict's reasons in the UI's language: each explanation worded by the catalogue in _locales; the
+ * answer's own sentence where an explanation's code is not in this version's catalogue.
+ */
+function reasonsIn(verdict) {
+  const lookup = i18nLookup((key) => chrome.i18n.getMessage(key));
+  const given = Array.isArray(verdict.reasons) ? verdict.reasons : [];
+  const explained = Array.isArray(verdict.explanations) ? verdict.explanations : [];
+  const reasons = explained.length
+    ? explained.map((item, i) =>
+        (typeof item?.code === "string" && lookup(item.code) !== undefined
+          ? renderMessage(lookup, item.code, item.params)
+          : given[i]))
+    : given;
+  return reasons.filter((r) => typeof r === "string" && r);
 }
 
 /** A translated word for a known value (role, kind, status, relation); the value itself otherwise. */
