@@ -10,11 +10,8 @@ const PLAIN = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$/; // what a browser hands over fo
 const IPV4 = /^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$/;
 const END = "";
 
-export class Refused extends Error {
-  constructor(code, status, key, params = {}) {
-    super(key);
-    Object.assign(this, { code, status, key, params });
-  }
+export class Refused extends Error { // the API's error code and status; the catalogue's message code and params
+  constructor(code, status, key, params = {}) { super(key); Object.assign(this, { code, status, key, params }); }
 }
 const invalid = (key, params) => new Refused("invalid_domain", 400, key, params);
 const notPublic = (key, params) => new Refused("not_public", 422, key, params);
@@ -39,26 +36,20 @@ export class HostRules {
     if (!host) throw invalid("error.empty");
     const ip = IPV4.test(host) || host.includes(":") ? ipValue(host) : null;
     if (ip === null && host.includes(":")) throw invalid("error.neither", { name: host });
-    if (ip !== null) {
-      if (this.notGlobal.some((n) => n.version === ip.version && ip.value >= n.start && ip.value < n.end)) {
-        throw notPublic("error.not_global_ip", { name: host });
-      }
-      return { name: host, registrable: null, isIp: true, neverResolved: false, parents: 0 };
-    }
+    const inNetwork = (n) => ip !== null && n.version === ip.version && ip.value >= n.start && ip.value < n.end;
+    if (this.notGlobal.some(inNetwork)) throw notPublic("error.not_global_ip", { name: host });
+    if (ip !== null) return { name: host, registrable: null, isIp: true, neverResolved: false, parents: 0 };
     if (host.length > 253) throw invalid("error.name_too_long", { limit: 253 });
     const labels = host.split(".");
-    for (const label of labels) {
-      if (!label) throw invalid("error.empty_label");
-      if (label.length > 63) throw invalid("error.label_too_long", { label: label.slice(0, 20), limit: 63 });
-      if (!LABEL.test(label)) throw invalid("error.label_chars", { label });
-    }
+    const bad = labels.find((label) => !LABEL.test(label));
+    if (bad === "") throw invalid("error.empty_label");
+    if (bad?.length > 63) throw invalid("error.label_too_long", { label: bad.slice(0, 20), limit: 63 });
+    if (bad !== undefined) throw invalid("error.label_chars", { label: bad });
     const lastTwo = labels.slice(-2).join(".");
     const special = this.special.has(labels.at(-1)) ? labels.at(-1) : labels.length > 1 && this.special.has(lastTwo) ? lastTwo : null;
     const neverResolved = this.neverResolved.has(special);
-    if (special !== null && !neverResolved) {
-      const params = { name: host, suffix: special, kind: this.special.get(special) };
-      throw notPublic(special === host ? "error.special_use_itself" : "error.special_use", params);
-    }
+    const params = { name: host, suffix: special, kind: this.special.get(special) };
+    if (special !== null && !neverResolved) throw notPublic(`error.special_use${special === host ? "_itself" : ""}`, params);
     if (labels.length === 1) throw notPublic("error.single_label", { name: host });
     const at = neverResolved ? labels.length - 1 : this.suffixIndex(labels);
     if (at === labels.length) throw notPublic("error.no_suffix", { name: host });
@@ -86,15 +77,10 @@ export class HostRules {
 function browserHost(text) {
   const bare = typeof text === "string" ? text.trim() : "";
   if (!bare) throw invalid("error.empty");
-  for (const url of /^[a-z][a-z0-9+.-]*:\/\//i.test(bare) ? [bare] : [`http://${bare}`, `http://[${bare}]`]) {
-    try {
-      const { hostname } = new URL(url);
-      if (hostname) return hostname.replace(/^\[|\]$/g, "");
-    } catch {
-      // not a URL read this way; the next reading, or refused below
-    }
-  }
-  throw invalid("error.not_a_host", { name: bare.slice(0, 100) });
+  const urls = /^[a-z][a-z0-9+.-]*:\/\//i.test(bare) ? [bare] : [`http://${bare}`, `http://[${bare}]`];
+  const host = urls.map((url) => URL.parse(url)?.hostname).find(Boolean);
+  if (host === undefined) throw invalid("error.not_a_host", { name: bare.slice(0, 100) });
+  return host.replace(/^\[|\]$/g, "");
 }
 
 /** { version, value (BigInt) } of an IP address as the browser writes it, or null. */
@@ -129,17 +115,13 @@ export function parseCidr(cidr) {
 /** The name for display, punycode labels decoded (punycode.js), or as it is when one does not decode to a
  * text beyond ASCII that encodes back to the label: the server's rule (domains._display_name). */
 export function toUnicode(name) {
-  if (!name.includes("xn--")) return name;
-  const out = [];
-  for (const label of name.split(".")) {
-    let text = label;
+  const labels = name.split(".").map((label) => {
     try {
-      if (label.startsWith("xn--")) text = decode(label.slice(4));
+      const text = label.startsWith("xn--") ? decode(label.slice(4)) : label;
+      return text === label || (/[^\0-\x7f]/.test(text) && `xn--${encode(text)}` === label) ? text : null;
     } catch {
-      return name;
+      return null;
     }
-    if (text !== label && (!/[^\0-\x7f]/.test(text) || `xn--${encode(text)}` !== label)) return name;
-    out.push(text);
-  }
-  return out.join(".");
+  });
+  return labels.includes(null) ? name : labels.join(".");
 }

@@ -1,29 +1,22 @@
 /**
- * The built-in list: the server's answer for a site from the index the extension ships (data/index.json,
- * `caseflag data export --format extension`), with no server. The server wrote each entity's verdict into
- * the index (level, explanations, the catalogue that words them); this module finds the registrable domain
- * of the browser's host name, looks it up, and adds the one thing only the browser knows: the provider
- * seen on its own connection.
- *
- *   const index = prepareIndex(json);                                          // once per index
- *   localCheck("www.thepiratebay.org", index, { connection: { ip, headers }, lang: "de" }) // per navigation
+ * The built-in list: the server's answer for a site from the index the extension ships (data/index.json),
+ * with no server. The server wrote each entity's verdict into the index (level, explanations, the catalogue
+ * that words them); this finds the registrable domain of the browser's host name, looks it up, and adds the
+ * one thing only the browser knows: the provider seen on its own connection. prepareIndex(json) once, then
+ * localCheck(host, index, { connection: { ip, headers }, lang: "de" }) per navigation.
  */
 import { HostRules, Refused, ipValue, parseCidr, toUnicode } from "./hostname.js";
 import { renderMessage } from "./messages.js";
 
-export { renderMessage };
 export const INDEX_FORMAT = 2;
 const ANSWER_CACHE_SIZE = 4096;
 const LEVELS = ["target", "party", "related", "infrastructure", "none"];
-const SENTINEL = "\u0000";
-const SHAPE = { format: "number", version: "string", date: "string", messages: "object", badges: "object",
-                entities: "array", cases: "object", sources: "object", providers: "array",
-                public_suffixes: "object", special_use: "object", not_global: "object" };
+const SHAPE = { format: "number", version: "string", date: "string", messages: "object", badges: "object", entities:
+  "array", cases: "object", sources: "object", providers: "array", public_suffixes: "object", special_use: "object",
+  not_global: "object" };
 const kindOf = (value) => (Array.isArray(value) ? "array" : value === null ? "null" : typeof value);
 const strings = (value) => Array.isArray(value) && value.every((item) => typeof item === "string");
-function fail(message) {
-  throw new Error(`caseflag index: ${message}`);
-}
+const fail = (message) => { throw new Error(`caseflag index: ${message}`); };
 
 /** The parsed index (from JSON text or an object); throws an Error saying what is wrong with it. */
 export function validateIndex(json) {
@@ -46,17 +39,15 @@ export function validateIndex(json) {
     [kindOf(index.special_use.suffixes) === "object" && strings(index.special_use.never_resolved), `"special_use"`],
     [LEVELS.every((level) => typeof index.badges[level]?.color === "string"), `"badges" is incomplete`],
   ];
-  for (const [entity, at] of index.entities.map((entity, at) => [entity, at])) {
+  index.entities.forEach((entity, at) => {
     checks.push([["id", "name", "kind", "level"].every((key) => typeof entity?.[key] === "string") &&
                  strings(entity.domains) && Array.isArray(entity.explanations?.en) &&
-                 ["aliases", "cases", "related"].every((key) => Array.isArray(entity[key])), `entities[${at}]`]);
-    for (const [id] of Array.isArray(entity?.cases) ? entity.cases : []) checks.push([kindOf(index.cases[id]) === "object", `case ${id} is missing`]);
-  }
-  for (const [provider, at] of index.providers.map((provider, at) => [provider, at])) {
-    checks.push([["id", "name", "short_label", "entity_id"].every((key) => typeof provider?.[key] === "string") &&
-                 strings(provider.ipv4) && strings(provider.ipv6) && Array.isArray(provider.header_patterns),
-                 `providers[${at}] is incomplete`]);
-  }
+                 ["aliases", "cases", "related"].every((key) => Array.isArray(entity[key])), `entities[${at}]`],
+                ...(Array.isArray(entity?.cases) ? entity.cases : []).map(([id]) => [kindOf(index.cases[id]) === "object", `case ${id} is missing`]));
+  });
+  index.providers.forEach((provider, at) => checks.push([
+    ["id", "name", "short_label", "entity_id"].every((key) => typeof provider?.[key] === "string") &&
+    strings(provider.ipv4) && strings(provider.ipv6) && Array.isArray(provider.header_patterns), `providers[${at}]`]));
   for (const [ok, what] of checks) if (!ok) fail(what);
   try {
     [...index.providers.flatMap((p) => [...p.ipv4, ...p.ipv6]), ...index.not_global.ipv4, ...index.not_global.ipv6]
@@ -86,24 +77,18 @@ class PreparedIndex {
     this.answers = new Map(); // per language: input -> answer, for checks without connection info
   }
 
-  lookup(lang) {
-    const [own, english] = [this.raw.messages[lang] ?? {}, this.raw.messages.en];
-    return (key) => own[key] ?? english[key];
-  }
-
   say(lang, item) {
-    return renderMessage(this.lookup(lang), item.code, item.params);
+    const [own, english] = [this.raw.messages[lang] ?? {}, this.raw.messages.en];
+    return renderMessage((key) => own[key] ?? english[key], item.code, item.params);
   }
 
   once(key, make) {
-    if (!this.memo.has(key)) this.memo.set(key, make());
-    return this.memo.get(key);
+    return this.memo.get(key) ?? this.memo.set(key, make()).get(key);
   }
 
   /** A message about a host, worded once: [its text before the domain, after it]. */
-  around(key, lang, item) {
-    return this.once(key, () => this.say(lang, { code: item.code, params: { ...item.params, domain: SENTINEL } })
-      .split(SENTINEL));
+  around(key, lang, { code, params }) {
+    return this.once(key, () => this.say(lang, { code, params: { ...params, domain: "\0" } }).split("\0"));
   }
 
   /** The shared part of a match entry, in the API's shape, in the language asked for. */
@@ -135,10 +120,9 @@ class PreparedIndex {
 }
 
 /**
- * The answer for one host name (as the browser hands it over) or URL, in the server's shape plus
- * `source: "builtin"`; a refused input gives { query, error: { code, message, explanation }, status }.
- * options.connection = { ip, headers } the browser saw on its own connection; options.lang "en" or "de".
- * Answers for the same input share their parts: treat them as read-only.
+ * The answer for a host name (as the browser hands it over) or URL, in the server's shape plus `source:
+ * "builtin"`, or { query, error: { code, message, explanation }, status }. options.connection: { ip, headers }
+ * the browser saw on its own connection; options.lang: "en" or "de". Answers share parts: read-only.
  */
 export function localCheck(text, index, options) {
   const prepared = prepareIndex(index);
@@ -147,18 +131,15 @@ export function localCheck(text, index, options) {
     return answerFor(text, prepared, options?.connection, lang);
   }
   const kept = prepared.answers.get(lang) ?? prepared.answers.set(lang, new Map()).get(lang);
-  const known = kept.get(text);
-  if (known !== undefined) return known.error ? { ...known } : { ...known, checked_at: nowIso() };
+  let answer = kept.get(text);
+  if (answer !== undefined) return answer.error ? { ...answer } : { ...answer, checked_at: nowIso() };
   if (kept.size >= ANSWER_CACHE_SIZE) kept.clear();
-  const answer = answerFor(text, prepared, null, lang);
-  kept.set(text, answer);
+  kept.set(text, (answer = answerFor(text, prepared, null, lang)));
   return answer;
 }
 
-function refusal(index, text, err, lang) {
-  const explanation = { code: err.key, params: err.params };
-  return { query: text, error: { code: err.code, message: index.say(lang, explanation), explanation }, status: err.status };
-}
+const refusal = (index, text, err, lang, explanation = { code: err.key, params: err.params }) =>
+  ({ query: text, error: { code: err.code, message: index.say(lang, explanation), explanation }, status: err.status });
 
 function answerFor(text, index, connection, lang) {
   let host;
@@ -185,9 +166,10 @@ function answerFor(text, index, connection, lang) {
   }
   const badge = { ...index.raw.badges[level] };
   const infrastructure = seen(index, host, connection, lang);
-  for (const provider of infrastructure.serving) { // the browser saw the site's own traffic: the provider serves it
-    said.push(provider.said);
-    reasons.push(provider.summary);
+  for (const { id, name, evidence, summary } of infrastructure.providers) { // seen in the site's own traffic: it serves it
+    said.push({ code: "served_by", params: { provider: name, evidence } });
+    reasons.push(summary);
+    const provider = index.providers.find((p) => p.id === id);
     const entity = index.entities.get(provider.entity_id);
     if (provider.explanations === null || entity === undefined) continue;
     if (level === "none") [level, badge.text, badge.color] = ["infrastructure", provider.short_label, index.raw.badges.infrastructure.color];
@@ -196,45 +178,37 @@ function answerFor(text, index, connection, lang) {
     said.push((provider.explanations[lang] ?? provider.explanations.en)[0]);
     reasons.push(index.say(lang, said.at(-1)));
   }
-  if (infrastructure.status !== "resolved") {
-    said.push({ code: `infrastructure_${infrastructure.reason_code}`, params: {} });
-    reasons.push(index.say(lang, said.at(-1)));
-  }
+  if (infrastructure.status !== "resolved") said.push({ code: `infrastructure_${infrastructure.reason_code}`, params: {} });
+  if (infrastructure.status !== "resolved") reasons.push(index.say(lang, said.at(-1)));
   if (level === "none" && match === null) {
     const domain = host.registrable || host.name;
     said.unshift({ code: "not_listed", params: { domain } });
     const [before, after] = index.around(`${lang} not_listed`, lang, said[0]);
     reasons.unshift(before + domain + after);
   }
-  const { serving: _, ...infra } = infrastructure;
   return {
     query: text, hostname: host.name, hostname_unicode: host.isIp ? host.name : toUnicode(host.name),
     registrable_domain: host.registrable, is_ip: host.isIp, verdict: { level, badge, reasons, explanations: said },
-    matches, infrastructure: infra, language: lang, dataset_version: index.version, checked_at: nowIso(),
+    matches, infrastructure, language: lang, dataset_version: index.version, checked_at: nowIso(),
     cached: false, source: "builtin",
   };
 }
 
 /** The listed entity of a host: the name, or a parent down to its registrable domain (the server's walk). */
 function findListed(host, index) {
-  if (host.isIp || !host.registrable) return null;
-  let domain = host.name;
-  for (let parents = host.parents; ; parents -= 1) {
-    const listing = index.domains.get(domain);
-    if (listing !== undefined) {
-      const [entity, relation] = listing;
-      return { entity, relation, domain,
-               matchedBy: relation !== null ? "alias" : parents === 0 ? "registrable_domain" : "hostname" };
-    }
-    if (parents === 0) return null;
-    domain = domain.slice(domain.indexOf(".") + 1);
+  let domain = host.isIp || !host.registrable ? null : host.name;
+  for (let parents = host.parents; domain !== null; parents -= 1) {
+    const [entity, relation] = index.domains.get(domain) ?? [];
+    if (entity) return { entity, relation, domain, matchedBy: relation !== null ? "alias" : parents ? "hostname" : "registrable_domain" };
+    domain = parents === 0 ? null : domain.slice(domain.indexOf(".") + 1);
   }
+  return null;
 }
 
 /** What the browser's own connection shows (`serves: true` evidence: a provider's range or headers). */
 function seen(index, host, connection, lang) {
   const infrastructure = { status: "resolved", reason: "", reason_code: "", addresses: [], nameservers: [], cnames: [],
-                           providers: [], asns: [], elapsed_ms: null, serving: [] };
+                           providers: [], asns: [], elapsed_ms: null };
   const skip = host.neverResolved ? "never_resolved" : connection?.ip == null && connection?.headers == null ? "no_permission" : null;
   if (skip !== null) {
     return { ...infrastructure, status: "skipped", reason_code: skip, reason: index.say(lang, { code: `reason.${skip}` }) };
@@ -254,19 +228,14 @@ function seen(index, host, connection, lang) {
       const hit = headers.find(([key, text]) => key === name && (value === undefined || text.toLowerCase() === value.toLowerCase()));
       if (hit) evidence.push({ kind: "header", value: `${hit[0]}: ${hit[1]}`, detail: value === undefined ? name : `${name}: ${value}` });
     }
-    if (!evidence.length) continue;
-    const said = { code: "served_by", params: { provider: provider.name, evidence } };
-    const summary = index.say(lang, said);
-    infrastructure.serving.push({ ...provider, said, summary });
-    infrastructure.providers.push({ id: provider.id, name: provider.name, short_label: provider.short_label,
-                                    entity_id: provider.entity_id, evidence, serves: true, summary });
+    const { id, name, short_label, entity_id } = provider;
+    const summary = index.say(lang, { code: "served_by", params: { provider: name, evidence } });
+    if (evidence.length) infrastructure.providers.push({ id, name, short_label, entity_id, evidence, serves: true, summary });
   }
   return infrastructure;
 }
 
-let clock = [null, ""];
-
-/** The current UTC time to the second, as the server writes it (made once per second). */
+let clock = [null, ""]; // the current UTC time to the second, as the server writes it, made once per second
 function nowIso() {
   const second = Math.floor(Date.now() / 1000);
   if (clock[0] !== second) clock = [second, new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, "+00:00")];

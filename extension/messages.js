@@ -1,11 +1,8 @@
 /**
  * Words a reason or a refusal from the message catalogue (server/caseflag/messages/), by the rules of
  * server/caseflag/messages.py: `{name}` is a parameter, `{name|section}` the message `section.<value>`
- * (`none` for a missing value, `n` for a number without its own key, a list item by its kind).
- * The catalogue comes from the built-in index (local.js) or from _locales, where caseflag.locales
- * writes it under keys starting with `cf_` (i18nLookup).
+ * (`none` for a missing value, `n` for a number without a key of its own, a list's items by their kind).
  */
-
 /** The message `code` filled in; lookup(key) gives a catalogue text, or undefined for a missing key. */
 export function renderMessage(lookup, code, params) {
   return fill(lookup(code) ?? "", params ?? {}, lookup);
@@ -15,24 +12,19 @@ function fill(text, params, lookup) {
   return text.replace(/\{(\w+)(?:\|(\w+))?\}/g, (_, name, section) => {
     const value = params[name];
     if (section === undefined) return value === null || value === undefined ? "" : String(value);
-    if (Array.isArray(value)) {
-      return value.map((item) => fill(term(lookup, section, item?.kind), { ...params, ...item }, lookup)).join("; ");
-    }
-    return fill(term(lookup, section, value), params, lookup);
+    if (!Array.isArray(value)) return fill(term(lookup, section, value), params, lookup);
+    return value.map((item) => fill(term(lookup, section, item?.kind), { ...params, ...item }, lookup)).join("; ");
   });
 }
 
 function term(lookup, section, value) {
-  let key = value === null || value === undefined ? "none" : String(value);
-  if (typeof value === "number" && lookup(`${section}.${value}`) === undefined) key = "n";
+  const key = value === null || value === undefined ? "none"
+    : typeof value === "number" && lookup(`${section}.${value}`) === undefined ? "n" : String(value);
   return lookup(`${section}.${key}`) ?? String(value);
 }
 
-/** A lookup over the browser's _locales (the UI's language): a key's text, or undefined when it has none. */
+/** A lookup over the browser's _locales, where caseflag.locales writes the catalogue (keys `cf_…`). */
 export function i18nLookup(getMessage) {
-  const empty = new Set(getMessage("cf__empty").split(","));
-  return (key) => {
-    const text = getMessage(`cf_${key.replaceAll(".", "__")}`);
-    return text !== "" || empty.has(key) ? text : undefined;
-  };
+  const empty = new Set(getMessage("cf__empty").split(",")); // chrome.i18n gives "" for a missing key too
+  return (key) => getMessage(`cf_${key.replaceAll(".", "__")}`) || (empty.has(key) ? "" : undefined);
 }
