@@ -6,7 +6,7 @@
 import { decode, encode } from "./lib/punycode/punycode.js";
 
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
-const PLAIN = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$/; // what a browser hands over for most sites
+const NAME = /^(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)+(?!-)[a-z0-9_-]{1,63}(?<!-)$/; // most hosts a browser hands over
 const IPV4 = /^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$/;
 const END = "";
 
@@ -31,45 +31,52 @@ export class HostRules {
 
   /** { name, registrable, isIp, neverResolved, parents } of a host name or URL; throws Refused. */
   parse(text) {
-    let host = typeof text === "string" && PLAIN.test(text) ? text : browserHost(text);
+    const plain = typeof text === "string" && text.length <= 253 && NAME.test(text); // most hosts: all checked at once
+    let host = plain ? text : browserHost(text);
     if (host.endsWith(".")) host = host.slice(0, -1);
     if (!host) throw invalid("error.empty");
     const ip = IPV4.test(host) || host.includes(":") ? ipValue(host) : null;
     if (ip === null && host.includes(":")) throw invalid("error.neither", { name: host });
-    const inNetwork = (n) => ip !== null && n.version === ip.version && ip.value >= n.start && ip.value < n.end;
-    if (this.notGlobal.some(inNetwork)) throw notPublic("error.not_global_ip", { name: host });
+    if (ip !== null && this.notGlobal.some((n) => n.version === ip.version && ip.value >= n.start && ip.value < n.end)) {
+      throw notPublic("error.not_global_ip", { name: host });
+    }
     if (ip !== null) return { name: host, registrable: null, isIp: true, neverResolved: false, parents: 0 };
     if (host.length > 253) throw invalid("error.name_too_long", { limit: 253 });
-    const labels = host.split(".");
-    const bad = labels.find((label) => !LABEL.test(label));
+    const bad = plain ? undefined : host.split(".").find((label) => !LABEL.test(label));
     if (bad === "") throw invalid("error.empty_label");
     if (bad?.length > 63) throw invalid("error.label_too_long", { label: bad.slice(0, 20), limit: 63 });
     if (bad !== undefined) throw invalid("error.label_chars", { label: bad });
-    const lastTwo = labels.slice(-2).join(".");
-    const special = this.special.has(labels.at(-1)) ? labels.at(-1) : labels.length > 1 && this.special.has(lastTwo) ? lastTwo : null;
+    const last = host.lastIndexOf(".");
+    const tld = host.slice(last + 1);
+    const lastTwo = host.slice(host.lastIndexOf(".", last - 1) + 1);
+    const special = this.special.has(tld) ? tld : last !== -1 && this.special.has(lastTwo) ? lastTwo : null;
     const neverResolved = this.neverResolved.has(special);
-    const params = { name: host, suffix: special, kind: this.special.get(special) };
-    if (special !== null && !neverResolved) throw notPublic(`error.special_use${special === host ? "_itself" : ""}`, params);
-    if (labels.length === 1) throw notPublic("error.single_label", { name: host });
-    const at = neverResolved ? labels.length - 1 : this.suffixIndex(labels);
-    if (at === labels.length) throw notPublic("error.no_suffix", { name: host });
+    if (special !== null && !neverResolved) {
+      throw notPublic(`error.special_use${special === host ? "_itself" : ""}`, { name: host, suffix: special, kind: this.special.get(special) });
+    }
+    if (last === -1) throw notPublic("error.single_label", { name: host });
+    const at = neverResolved ? last + 1 : this.suffixStart(host); // where the public suffix starts
+    if (at > host.length) throw notPublic("error.no_suffix", { name: host });
     if (at === 0) throw notPublic("error.is_suffix", { name: host });
-    return { name: host, registrable: labels.slice(at - 1).join("."), isIp: false, neverResolved, parents: at - 1 };
+    return { name: host, registrable: host.slice(host.lastIndexOf(".", at - 2) + 1), isIp: false, neverResolved };
   }
 
-  /** Where the public suffix starts among the labels: tldextract's walk, wildcards and exceptions too. */
-  suffixIndex(labels) {
-    let [node, index, found] = [this.trie, labels.length, labels.length];
-    for (let i = labels.length - 1; i >= 0; i--) {
-      const child = node.get(labels[i]);
-      if (child === undefined) {
-        if (node.has("*")) found = node.has(`!${labels[i]}`) ? index : index - 1;
-        break;
-      }
-      [index, node] = [index - 1, child];
-      if (child.has(END)) found = index;
+  /** Where the public suffix starts in the name (past its end: none): tldextract's walk, with wildcards and
+   * exceptions, label by label from the right. */
+  suffixStart(host) {
+    let node = this.trie;
+    let end = host.length;
+    let found = end + 1;
+    for (;;) {
+      const dot = host.lastIndexOf(".", end - 1);
+      const label = host.slice(dot + 1, end);
+      const child = node.get(label);
+      if (child === undefined) return node.has("*") ? (node.has(`!${label}`) ? end + 1 : dot + 1) : found;
+      if (child.has(END)) found = dot + 1;
+      if (dot === -1) return found;
+      node = child;
+      end = dot;
     }
-    return found;
   }
 }
 
@@ -90,11 +97,7 @@ export function ipValue(text) {
     if (parts.some((part) => Number(part) > 255 || String(Number(part)) !== part)) return null;
     return { version: 4, value: parts.reduce((sum, part) => sum * 256n + BigInt(part), 0n) };
   }
-  const tail = /^(.*:)([0-9]+(?:\.[0-9]+){3})$/.exec(text); // ::ffff:1.2.3.4
-  const v4 = tail && ipValue(tail[2]);
-  if (tail && !v4) return null;
-  const body = v4 ? `${tail[1]}${(v4.value >> 16n).toString(16)}:${(v4.value & 0xffffn).toString(16)}` : text;
-  const halves = body.split("::");
+  const halves = text.split("::"); // as the browser writes it: hex groups only, never a dotted IPv4 tail
   const groups = halves.map((half) => (half ? half.split(":") : []));
   const missing = 8 - groups.flat().length;
   if (halves.length > 2 || (halves.length === 1 ? missing !== 0 : missing < 1)) return null;
@@ -115,6 +118,7 @@ export function parseCidr(cidr) {
 /** The name for display, punycode labels decoded (punycode.js), or as it is when one does not decode to a
  * text beyond ASCII that encodes back to the label: the server's rule (domains._display_name). */
 export function toUnicode(name) {
+  if (!name.includes("xn--")) return name;
   const labels = name.split(".").map((label) => {
     try {
       const text = label.startsWith("xn--") ? decode(label.slice(4)) : label;

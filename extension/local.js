@@ -10,9 +10,10 @@ import { renderMessage } from "./messages.js";
 
 export const INDEX_FORMAT = 2;
 const ANSWER_CACHE_SIZE = 4096;
+const SEEN = {};
 const LEVELS = ["target", "party", "related", "infrastructure", "none"];
-const SHAPE = { format: "number", version: "string", date: "string", messages: "object", badges: "object", entities:
-  "array", cases: "object", sources: "object", providers: "array", public_suffixes: "object", special_use: "object",
+const SHAPE = { format: "number", version: "string", date: "string", messages: "object", badges: "object", entities: "array",
+  cases: "object", sources: "object", providers: "array", skipped: "object", public_suffixes: "object", special_use: "object",
   not_global: "object" };
 const kindOf = (value) => (Array.isArray(value) ? "array" : value === null ? "null" : typeof value);
 const strings = (value) => Array.isArray(value) && value.every((item) => typeof item === "string");
@@ -40,10 +41,12 @@ export function validateIndex(json) {
     [LEVELS.every((level) => typeof index.badges[level]?.color === "string"), `"badges" is incomplete`],
   ];
   index.entities.forEach((entity, at) => {
-    checks.push([["id", "name", "kind", "level"].every((key) => typeof entity?.[key] === "string") &&
-                 strings(entity.domains) && Array.isArray(entity.explanations?.en) &&
-                 ["aliases", "cases", "related"].every((key) => Array.isArray(entity[key])), `entities[${at}]`],
-                ...(Array.isArray(entity?.cases) ? entity.cases : []).map(([id]) => [kindOf(index.cases[id]) === "object", `case ${id} is missing`]));
+    const entry = entity?.entry;
+    checks.push([typeof entity?.id === "string" && typeof entity.level === "string" && strings(entity.domains) &&
+                 Array.isArray(entity.explanations?.en) && kindOf(entry?.entity?.en) === "object" &&
+                 ["aliases", "cases", "related"].every((key) => Array.isArray(entry[key])), `entities[${at}]`]);
+    const refs = (entry?.cases ?? []).concat(...(entry?.related ?? []).map((rel) => rel?.cases ?? []));
+    refs.forEach((ref) => checks.push([kindOf(index.cases[ref?.[0]]?.en) === "object", `case ${ref?.[0]} is missing`]));
   });
   index.providers.forEach((provider, at) => checks.push([
     ["id", "name", "short_label", "entity_id"].every((key) => typeof provider?.[key] === "string") &&
@@ -59,63 +62,53 @@ export function validateIndex(json) {
 }
 
 /** The index validated, its tables built once: pass it to localCheck. */
-export function prepareIndex(json) {
-  return json instanceof PreparedIndex ? json : new PreparedIndex(validateIndex(json));
-}
+export const prepareIndex = (json) => (json instanceof PreparedIndex ? json : new PreparedIndex(validateIndex(json)));
 
 class PreparedIndex {
   constructor(index) {
     Object.assign(this, { raw: index, version: index.version, date: index.date, format: index.format });
     this.rules = new HostRules(index);
     this.entities = new Map(index.entities.map((entity) => [entity.id, entity]));
-    this.domains = new Map(); // listed domain or alias -> [entity, its alias relation or null]
-    for (const entity of index.entities) for (const domain of entity.domains) this.domains.set(domain, [entity, null]);
-    for (const entity of index.entities) for (const [alias, rel] of entity.aliases) this.domains.set(alias, [entity, rel]);
+    this.domains = new Map(); // listed domain or alias -> { entity, relation (an alias's), said: its words by language }
+    for (const entity of index.entities) {
+      const said = {};
+      for (const domain of entity.domains) this.domains.set(domain, { entity, relation: null, said });
+      for (const { domain, relation } of entity.entry.aliases) this.domains.set(domain, { entity, relation, said });
+    }
     this.listed = this.domains.size;
     this.providers = index.providers.map((p) => ({ ...p, networks: [...p.ipv4, ...p.ipv6].map(parseCidr) }));
-    this.memo = new Map(); // per language: rendered reasons and match entries, made once
+    this.unlisted = {}; // per language: the words around the domain of a site not in the list
     this.answers = new Map(); // per language: input -> answer, for checks without connection info
   }
 
-  say(lang, item) {
-    const [own, english] = [this.raw.messages[lang] ?? {}, this.raw.messages.en];
-    return renderMessage((key) => own[key] ?? english[key], item.code, item.params);
-  }
-
-  once(key, make) {
-    return this.memo.get(key) ?? this.memo.set(key, make()).get(key);
+  say(lang, { code, params }) {
+    return renderMessage((key) => this.raw.messages[lang]?.[key] ?? this.raw.messages.en[key], code, params);
   }
 
   /** A message about a host, worded once: [its text before the domain, after it]. */
-  around(key, lang, { code, params }) {
-    return this.once(key, () => this.say(lang, { code, params: { ...params, domain: "\0" } }).split("\0"));
+  around(lang, code, params) {
+    return this.say(lang, { code, params: { ...params, domain: "\0" } }).split("\0");
+  }
+
+  /** An entity's words in a language, made on its first match: match entries, first reason, the rest. */
+  words({ entity }, lang) {
+    const rest = (entity.explanations[lang] ?? entity.explanations.en).slice(1);
+    return { entries: {}, first: {}, rest, reasons: rest.map((item) => this.say(lang, item)) };
   }
 
   /** The shared part of a match entry, in the API's shape, in the language asked for. */
   entry(entity, matchedBy, lang) {
-    return this.once(`${lang} entry ${matchedBy} ${entity.id}`, () => ({
-      entity: { id: entity.id, name: entity.name, kind: entity.kind, status: entity.status ?? null,
-                description: entity[lang]?.description ?? entity.description ?? null,
-                ...(entity.jurisdiction ? { jurisdiction: entity.jurisdiction } : {}) },
-      matched_by: matchedBy, role: entity.role ?? null, cases: this.cases(entity, lang),
-      aliases: entity.aliases.map(([domain, relation]) => ({ domain, relation })),
-      related: entity.related.filter(([id]) => this.entities.has(id)).map(([id, relation]) => {
-        const other = this.entities.get(id);
-        return { id, name: other.name, relation, domains: other.domains, role: other.role ?? null,
-                 cases: this.cases(other, lang) };
-      }),
-    }));
+    const { entity: summary, role, aliases, cases, related } = entity.entry;
+    return { entity: summary[lang] ?? summary.en, matched_by: matchedBy, role, cases: this.cases(cases, lang), aliases,
+             related: related.map((rel) => ({ ...rel, cases: this.cases(rel.cases, lang) })) };
   }
 
-  cases(entity, lang) {
-    return this.once(`${lang} cases ${entity.id}`, () => entity.cases.map(([id, role, sourceIds]) => {
-      const record = { ...this.raw.cases[id], title: this.raw.cases[id][lang]?.title ?? this.raw.cases[id].title };
-      for (const other of Object.keys(this.raw.messages)) delete record[other]; // its translations
-      const sources = sourceIds.filter((s) => this.raw.sources[s]).map((s) => ({ id: s, ...this.raw.sources[s] }));
-      // The answer's language first, as the server orders them (a stable sort keeps the rest newest first).
-      sources.sort((a, b) => (a.language.split("-")[0] !== lang) - (b.language.split("-")[0] !== lang));
-      return { id, ...record, date: record.date ?? null, role, jurisdiction: record.jurisdiction ?? null, sources };
-    }));
+  /** Cases from their references, their sources in the answer's language first, as the server orders them. */
+  cases(refs, lang) {
+    const first = (source) => (source.language.split("-")[0] === lang ? 0 : 1);
+    return refs.map(([id, role, sourceIds]) => ({ ...(this.raw.cases[id][lang] ?? this.raw.cases[id].en), role,
+      sources: sourceIds.filter((s) => this.raw.sources[s]).map((s) => ({ id: s, ...this.raw.sources[s] }))
+        .sort((a, b) => first(a) - first(b)) }));
   }
 }
 
@@ -127,14 +120,14 @@ class PreparedIndex {
 export function localCheck(text, index, options) {
   const prepared = prepareIndex(index);
   const lang = prepared.raw.messages[options?.lang] ? options.lang : "en";
-  if (options?.connection || typeof text !== "string" || text.length > 255) {
-    return answerFor(text, prepared, options?.connection, lang);
-  }
+  const connection = options?.connection;
+  if (connection || typeof text !== "string" || text.length > 255) return answerFor(text, prepared, connection, lang);
   const kept = prepared.answers.get(lang) ?? prepared.answers.set(lang, new Map()).get(lang);
-  let answer = kept.get(text);
-  if (answer !== undefined) return answer.error ? { ...answer } : { ...answer, checked_at: nowIso() };
+  const known = kept.get(text); // an answer is kept from a host's second visit on: most are visited once
+  if (known !== undefined && known !== SEEN) return known.error ? { ...known } : { ...known, checked_at: nowIso() };
   if (kept.size >= ANSWER_CACHE_SIZE) kept.clear();
-  kept.set(text, (answer = answerFor(text, prepared, null, lang)));
+  const answer = answerFor(text, prepared, null, lang);
+  kept.set(text, known === SEEN ? answer : SEEN);
   return answer;
 }
 
@@ -153,38 +146,40 @@ function answerFor(text, index, connection, lang) {
   if (host.neverResolved && match === null) {
     return refusal(index, text, new Refused("not_public", 422, "error.onion_unlisted", { name: host.name }), lang);
   }
-  const [said, reasons, matches] = [[], [], []];
-  let level = "none";
+  let [said, reasons, level, matches] = [[], [], "none", []];
   if (match !== null) {
     const { entity, relation, domain } = match;
-    matches.push({ ...index.entry(entity, match.matchedBy, lang), matched_domain: domain, ...(relation ? { relation } : {}) });
+    const words = match.said[lang] ?? (match.said[lang] = index.words(match, lang));
+    const entry = words.entries[match.matchedBy] ?? (words.entries[match.matchedBy] = index.entry(entity, match.matchedBy, lang));
+    matches.push({ entity: entry.entity, matched_by: entry.matched_by, role: entry.role, cases: entry.cases,
+                   aliases: entry.aliases, related: entry.related, matched_domain: domain });
+    if (relation) matches[0].relation = relation;
     level = entity.level;
-    const [first, ...rest] = entity.explanations[lang] ?? entity.explanations.en;
-    said.push({ code: first.code, params: { ...first.params, domain, relation } }, ...rest);
-    const [before, after] = index.around(`${lang} first ${relation} ${entity.id}`, lang, said[0]);
-    reasons.push(before + domain + after, ...index.once(`${lang} rest ${entity.id}`, () => rest.map((e) => index.say(lang, e))));
+    const first = (entity.explanations[lang] ?? entity.explanations.en)[0];
+    const around = words.first[relation] ?? (words.first[relation] = index.around(lang, first.code, { ...first.params, relation }));
+    said = [{ code: first.code, params: { ...first.params, domain, relation } }].concat(words.rest);
+    reasons = [around[0] + domain + around[1]].concat(words.reasons);
   }
-  const badge = { ...index.raw.badges[level] };
-  const infrastructure = seen(index, host, connection, lang);
+  let badge = index.raw.badges[level];
+  const { infrastructure, explanation, reason } = seen(index, host, connection, lang);
   for (const { id, name, evidence, summary } of infrastructure.providers) { // seen in the site's own traffic: it serves it
     said.push({ code: "served_by", params: { provider: name, evidence } });
     reasons.push(summary);
     const provider = index.providers.find((p) => p.id === id);
     const entity = index.entities.get(provider.entity_id);
     if (provider.explanations === null || entity === undefined) continue;
-    if (level === "none") [level, badge.text, badge.color] = ["infrastructure", provider.short_label, index.raw.badges.infrastructure.color];
+    if (level === "none") [level, badge] = ["infrastructure", { ...index.raw.badges.infrastructure, text: provider.short_label }];
     if (matches.some((m) => m.entity.id === entity.id)) continue;
-    matches.push(index.entry(entity, "provider", lang));
+    matches.push(index.entry(entity, "provider", lang)); // rare: only with the connection read
     said.push((provider.explanations[lang] ?? provider.explanations.en)[0]);
     reasons.push(index.say(lang, said.at(-1)));
   }
-  if (infrastructure.status !== "resolved") said.push({ code: `infrastructure_${infrastructure.reason_code}`, params: {} });
-  if (infrastructure.status !== "resolved") reasons.push(index.say(lang, said.at(-1)));
+  if (explanation !== undefined) [said, reasons] = [said.concat(explanation), reasons.concat(reason)];
   if (level === "none" && match === null) {
     const domain = host.registrable || host.name;
     said.unshift({ code: "not_listed", params: { domain } });
-    const [before, after] = index.around(`${lang} not_listed`, lang, said[0]);
-    reasons.unshift(before + domain + after);
+    const around = index.unlisted[lang] ?? (index.unlisted[lang] = index.around(lang, "not_listed", {}));
+    reasons.unshift(around[0] + domain + around[1]);
   }
   return {
     query: text, hostname: host.name, hostname_unicode: host.isIp ? host.name : toUnicode(host.name),
@@ -194,12 +189,15 @@ function answerFor(text, index, connection, lang) {
   };
 }
 
-/** The listed entity of a host: the name, or a parent down to its registrable domain (the server's walk). */
+/** The listed entity of a host: the name, or a parent down to its registrable domain (the server's walk); only the
+ * registrable domain when every listed name is one (the linter's rule), as the server does. */
 function findListed(host, index) {
-  let domain = host.isIp || !host.registrable ? null : host.name;
-  for (let parents = host.parents; domain !== null; parents -= 1) {
-    const [entity, relation] = index.domains.get(domain) ?? [];
-    if (entity) return { entity, relation, domain, matchedBy: relation !== null ? "alias" : parents ? "hostname" : "registrable_domain" };
+  let domain = host.isIp || !host.registrable ? null : index.raw.registrable_only ? host.registrable : host.name;
+  let parents = index.raw.registrable_only || domain === null ? 0 : host.name.split(".").length - host.registrable.split(".").length;
+  for (; domain !== null; parents -= 1) {
+    const hit = index.domains.get(domain);
+    const matchedBy = hit?.relation !== null ? "alias" : parents ? "hostname" : "registrable_domain";
+    if (hit !== undefined) return { entity: hit.entity, relation: hit.relation, said: hit.said, domain, matchedBy };
     domain = parents === 0 ? null : domain.slice(domain.indexOf(".") + 1);
   }
   return null;
@@ -207,12 +205,10 @@ function findListed(host, index) {
 
 /** What the browser's own connection shows (`serves: true` evidence: a provider's range or headers). */
 function seen(index, host, connection, lang) {
+  const skip = host.neverResolved ? "never_resolved" : connection?.ip == null && connection?.headers == null ? "no_permission" : null;
+  if (skip !== null) return index.raw.skipped[skip][lang] ?? index.raw.skipped[skip].en; // shared, read-only: most answers
   const infrastructure = { status: "resolved", reason: "", reason_code: "", addresses: [], nameservers: [], cnames: [],
                            providers: [], asns: [], elapsed_ms: null };
-  const skip = host.neverResolved ? "never_resolved" : connection?.ip == null && connection?.headers == null ? "no_permission" : null;
-  if (skip !== null) {
-    return { ...infrastructure, status: "skipped", reason_code: skip, reason: index.say(lang, { code: `reason.${skip}` }) };
-  }
   const address = typeof connection.ip === "string" ? connection.ip.replace(/^\[|\]$/g, "") : "";
   const ip = ipValue(address);
   const given = Array.isArray(connection.headers) ? connection.headers.map((h) => [h?.name, h?.value])
@@ -232,12 +228,11 @@ function seen(index, host, connection, lang) {
     const summary = index.say(lang, { code: "served_by", params: { provider: name, evidence } });
     if (evidence.length) infrastructure.providers.push({ id, name, short_label, entity_id, evidence, serves: true, summary });
   }
-  return infrastructure;
+  return { infrastructure };
 }
 
 let clock = [null, ""]; // the current UTC time to the second, as the server writes it, made once per second
-function nowIso() {
-  const second = Math.floor(Date.now() / 1000);
+function nowIso(second = Math.floor(Date.now() / 1000)) {
   if (clock[0] !== second) clock = [second, new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, "+00:00")];
   return clock[1];
 }

@@ -436,7 +436,7 @@ def test_validate_index_refuses_broken_indexes(pair):
         return json.dumps({**good, **fields})
 
     bad_case = json.loads(text)
-    bad_case["entities"][0]["cases"] = [["no-such-case", "named", []]]
+    bad_case["entities"][0]["entry"]["cases"] = [["no-such-case", "named", []]]
     bad_range = json.loads(text)
     bad_range["providers"][0]["ipv4"] = ["104.16.0.0/13", "not-a-network/8"]
     results = run_node({"validate": [text, text[: len(text) // 2], "[]", changed(format=1), changed(entities={}),

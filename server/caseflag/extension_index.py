@@ -16,13 +16,15 @@ import idna
 
 from .dataset import Dataset
 from .domains import default_suffix_list
-from .messages import DEFAULT_LANGUAGE, catalogues
+from .messages import DEFAULT_LANGUAGE, catalogues, render
 from .specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, SPECIAL_USE_SUFFIXES
-from .verdict import (BADGE_COLORS, BADGE_TEXTS, MENTIONED, _case_date, _match_dict, entity_verdict,
-                      provider_explanation)
+from .verdict import (BADGE_COLORS, BADGE_TEXTS, MENTIONED, _case_date, _match_dict, entity_summary, entity_verdict,
+                      provider_explanation, text_in)
 
 # Raised when the shape changes in a way an older local.js cannot read (it refuses other numbers).
 FORMAT = 2
+# Why the extension knows nothing of who serves a site: an onion name, or the browser's connection not read.
+SKIPPED = ("never_resolved", "no_permission")
 _FULL_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
@@ -38,12 +40,15 @@ def build_index(dataset: Dataset) -> dict:
         "format": FORMAT,
         "version": dataset.version,
         "date": newest_date(dataset),
+        # Every listed name is a registrable domain (the linter's rule): a host's is the one name to look up.
+        "registrable_only": dataset.registrable_only,
         "messages": catalogues(),
         "badges": {level: {"text": BADGE_TEXTS[level], "color": color} for level, color in BADGE_COLORS.items()},
         "entities": [_entity(dataset, dataset.entities[key]) for key in sorted(dataset.entities)],
         "cases": {key: _case(dataset.cases[key]) for key in sorted(dataset.cases)},
         "sources": {key: _source(dataset.sources[key]) for key in sorted(dataset.sources)},
         "providers": [_provider(dataset, dataset.providers[key]) for key in sorted(dataset.providers)],
+        "skipped": {code: _by_language(lambda lang, code=code: _skipped(code, lang)) for code in SKIPPED},
         "public_suffixes": public_suffix_rules(),
         "special_use": {"suffixes": {suffix: SPECIAL_USE_KINDS[suffix] for suffix in SPECIAL_USE_SUFFIXES},
                         "never_resolved": list(NEVER_RESOLVED_TLDS)},
@@ -92,45 +97,45 @@ def _by_language(make) -> dict:
     return out
 
 
-def _translations(record: dict, fields: tuple[str, ...]) -> dict:
-    """The record's own translations of the fields, by language ({"de": {"description": …}})."""
-    out = {}
-    for lang in catalogues():
-        table = record.get(lang) if lang != DEFAULT_LANGUAGE else None
-        if isinstance(table, dict) and (found := {key: table[key] for key in fields if table.get(key)}):
-            out[lang] = found
-    return out
-
-
 def _entity(dataset: Dataset, entity: dict) -> dict:
-    entry = _match_dict(dataset, entity, "registrable_domain", None)
-    data = {"id": entity["id"], "name": entity["name"], "kind": entity["kind"], "status": entity.get("status"),
-            "description": entity.get("description")}
-    if entity.get("jurisdiction"):
-        data["jurisdiction"] = entity["jurisdiction"]
-    data.update(_translations(entity, ("description",)))
+    """The entity as the answer needs it: its domains, its level and explanations, and its match entry's
+    shared part (the API's shape, cases as [case id, role, source ids in the API's order] into `cases`)."""
     level, _ = entity_verdict(dataset, entity, None)
-    data.update({
-        "role": entry["role"],
+
+    def refs(cases: list[dict]) -> list:
+        return [[case["id"], case["role"], [source["id"] for source in case["sources"]]] for case in cases]
+
+    entry = _match_dict(dataset, entity, "registrable_domain", None)
+    return {
+        "id": entity["id"],
         "domains": entity.get("domains", []),
-        "aliases": [[alias["domain"], alias["relation"]] for alias in entity.get("aliases", [])],
-        # [case id, role, source ids in the API's order], in the answer's order
-        "cases": [[case["id"], case["role"], [source["id"] for source in case["sources"]]] for case in entry["cases"]],
-        "related": [[rel["id"], rel["relation"]] for rel in entry["related"]],  # in the answer's order
         "level": level,
         "explanations": _by_language(lambda lang: entity_verdict(dataset, entity, lang)[1]),
-    })
-    return data
+        "entry": {"entity": _by_language(lambda lang: entity_summary(entity, lang)), "role": entry["role"],
+                  "aliases": entry["aliases"], "cases": refs(entry["cases"]),
+                  "related": [{**rel, "cases": refs(rel["cases"])} for rel in entry["related"]]},
+    }
 
 
 def _case(case: dict) -> dict:
-    data = {"title": case["title"], "type": case["type"], "date": _case_date(case), "status": case["status"],
-            "jurisdiction": case.get("jurisdiction")}
-    for key in ("court", "docket"):
-        if case.get(key):
-            data[key] = case[key]
-    data.update(_translations(case, ("title",)))
-    return data
+    """The API's case without its role and sources (the entry's reference adds them), by language."""
+    def shaped(lang: str) -> dict:
+        data = {"id": case["id"], "title": text_in(case, "title", lang), "type": case["type"],
+                "date": _case_date(case), "status": case["status"], "jurisdiction": case.get("jurisdiction")}
+        data.update({key: case[key] for key in ("court", "docket") if case.get(key)})
+        return data
+
+    return _by_language(shaped)
+
+
+def _skipped(code: str, lang: str) -> dict:
+    """The infrastructure part of an answer whose infrastructure the extension does not know, its explanation
+    and that explanation worded: the same for every such answer."""
+    explanation = {"code": f"infrastructure_{code}", "params": {}}
+    return {"infrastructure": {"status": "skipped", "reason": render(f"reason.{code}", {}, lang), "reason_code": code,
+                               "addresses": [], "nameservers": [], "cnames": [], "providers": [], "asns": [],
+                               "elapsed_ms": None},
+            "explanation": explanation, "reason": render(explanation["code"], {}, lang)}
 
 
 def _source(source: dict) -> dict:
