@@ -337,7 +337,7 @@ def _parse_recent(text: str) -> Hostname:
 
 def _parse(text: str, suffix_list: SuffixList | None) -> Hostname:
     if not isinstance(text, str):
-        raise InvalidDomain(key="error.empty")
+        raise InvalidDomain(key="error.not_text")
     text = text.strip()
     if not text:
         raise InvalidDomain(key="error.empty")
