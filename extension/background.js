@@ -300,7 +300,8 @@ async function localView(view, tabId, { onlyListed = false } = {}) {
   const connection = await connectionFor(tabId, view.hostname);
   let answer;
   try {
-    answer = localCheck(view.hostname, list.prepared, connection ? { connection } : undefined);
+    // In the browser's language: the records' German text and the reasons (the popup words these again).
+    answer = localCheck(view.hostname, list.prepared, { connection, lang: chrome.i18n.getUILanguage().split("-")[0] });
   } catch (err) {
     return { ...view, state: "error", error: { kind: "list", message: String(err?.message || err) } };
   }
