@@ -167,7 +167,7 @@ function answerFor(text, index, connection, lang) {
     reasons.push(summary);
     const provider = index.providers.find((p) => p.id === id);
     const entity = index.entities.get(provider.entity_id);
-    if (provider.explanations === null || entity === undefined) continue;
+    if (provider.explanations == null || entity === undefined) continue; // its entity in no case: nothing more
     if (level === "none") [level, badge] = ["infrastructure", { ...index.raw.badges.infrastructure, text: provider.short_label }];
     if (matches.some((m) => m.entity.id === entity.id)) continue;
     matches.push(index.entry(entity, "provider", lang)); // rare: only with the connection read
