@@ -47,8 +47,7 @@ export class HostRules {
     if (bad?.length > 63) throw invalid("error.label_too_long", { label: bad.slice(0, 20), limit: 63 });
     if (bad !== undefined) throw invalid("error.label_chars", { label: bad });
     const last = host.lastIndexOf(".");
-    const tld = host.slice(last + 1);
-    const lastTwo = host.slice(host.lastIndexOf(".", last - 1) + 1);
+    const tld = host.slice(last + 1), lastTwo = host.slice(host.lastIndexOf(".", last - 1) + 1);
     const special = this.special.has(tld) ? tld : last !== -1 && this.special.has(lastTwo) ? lastTwo : null;
     const neverResolved = this.neverResolved.has(special);
     if (special !== null && !neverResolved) {
@@ -64,9 +63,7 @@ export class HostRules {
   /** Where the public suffix starts in the name (past its end: none): tldextract's walk, with wildcards and
    * exceptions, label by label from the right. */
   suffixStart(host) {
-    let node = this.trie;
-    let end = host.length;
-    let found = end + 1;
+    let node = this.trie, end = host.length, found = end + 1;
     for (;;) {
       const dot = host.lastIndexOf(".", end - 1);
       const label = host.slice(dot + 1, end);

@@ -146,19 +146,21 @@ function answerFor(text, index, connection, lang) {
   if (host.neverResolved && match === null) {
     return refusal(index, text, new Refused("not_public", 422, "error.onion_unlisted", { name: host.name }), lang);
   }
-  let [said, reasons, level, matches] = [[], [], "none", []];
+  let said = [], reasons = [], level = "none";
+  const matches = [];
   if (match !== null) {
-    const { entity, relation, domain } = match;
+    const { entity, relation } = match;
+    const { domain, matchedBy } = host;
     const words = match.said[lang] ?? (match.said[lang] = index.words(match, lang));
-    const entry = words.entries[match.matchedBy] ?? (words.entries[match.matchedBy] = index.entry(entity, match.matchedBy, lang));
+    const entry = words.entries[matchedBy] ?? (words.entries[matchedBy] = index.entry(entity, matchedBy, lang));
     matches.push({ entity: entry.entity, matched_by: entry.matched_by, role: entry.role, cases: entry.cases,
                    aliases: entry.aliases, related: entry.related, matched_domain: domain });
     if (relation) matches[0].relation = relation;
     level = entity.level;
     const first = (entity.explanations[lang] ?? entity.explanations.en)[0];
     const around = words.first[relation] ?? (words.first[relation] = index.around(lang, first.code, { ...first.params, relation }));
-    said = [{ code: first.code, params: { ...first.params, domain, relation } }].concat(words.rest);
-    reasons = [around[0] + domain + around[1]].concat(words.reasons);
+    said = [{ code: first.code, params: { ...first.params, domain, relation } }, ...words.rest];
+    reasons = [around[0] + domain + around[1], ...words.reasons];
   }
   let badge = index.raw.badges[level];
   const { infrastructure, explanation, reason } = seen(index, host, connection, lang);
@@ -174,7 +176,7 @@ function answerFor(text, index, connection, lang) {
     said.push((provider.explanations[lang] ?? provider.explanations.en)[0]);
     reasons.push(index.say(lang, said.at(-1)));
   }
-  if (explanation !== undefined) [said, reasons] = [said.concat(explanation), reasons.concat(reason)];
+  if (explanation !== undefined) said.push(explanation) && reasons.push(reason);
   if (level === "none" && match === null) {
     const domain = host.registrable || host.name;
     said.unshift({ code: "not_listed", params: { domain } });
@@ -196,8 +198,11 @@ function findListed(host, index) {
   let parents = index.raw.registrable_only || domain === null ? 0 : host.name.split(".").length - host.registrable.split(".").length;
   for (; domain !== null; parents -= 1) {
     const hit = index.domains.get(domain);
-    const matchedBy = hit?.relation !== null ? "alias" : parents ? "hostname" : "registrable_domain";
-    if (hit !== undefined) return { entity: hit.entity, relation: hit.relation, said: hit.said, domain, matchedBy };
+    if (hit !== undefined) { // what matched is the host's to keep: no object made for it
+      host.domain = domain;
+      host.matchedBy = hit.relation !== null ? "alias" : parents ? "hostname" : "registrable_domain";
+      return hit;
+    }
     domain = parents === 0 ? null : domain.slice(domain.indexOf(".") + 1);
   }
   return null;

@@ -1,8 +1,6 @@
-/**
- * Words a reason or a refusal from the message catalogue (server/caseflag/messages/), by the rules of
- * server/caseflag/messages.py: `{name}` is a parameter, `{name|section}` the message `section.<value>`
- * (`none` for a missing value, `n` for a number without a key of its own, a list's items by their kind).
- */
+/* Words a reason or a refusal from the message catalogue (server/caseflag/messages/) by the rules of messages.py:
+ * `{name}` is a parameter, `{name|section}` the message `section.<value>` (`none` for a missing value, `n` for a
+ * number without a key of its own, a list's items by their kind). */
 /** The message `code` filled in; lookup(key) gives a catalogue text, or undefined for a missing key. */
 export function renderMessage(lookup, code, params) {
   return fill(lookup(code) ?? "", params ?? {}, lookup);
