@@ -25,11 +25,13 @@ export class HostRules {
       node.set(END, true);
     }
     this.special = new Map(Object.entries(index.special_use.suffixes));
+    const names = [...this.special.keys()].map((name) => name.replaceAll(".", "\\."));
+    this.specialEnd = new RegExp(`(?:^|\\.)(${names.join("|")})$`); // a special-use suffix ending the name
     this.neverResolved = new Set(index.special_use.never_resolved);
     this.notGlobal = [...index.not_global.ipv4, ...index.not_global.ipv6].map(parseCidr);
   }
 
-  /** { name, registrable, isIp, neverResolved, parents } of a host name or URL; throws Refused. */
+  /** { name, registrable, isIp, neverResolved } of a host name or URL; throws Refused. */
   parse(text) {
     const plain = typeof text === "string" && text.length <= 253 && NAME.test(text); // most hosts: all checked at once
     let host = plain ? text : browserHost(text);
@@ -40,15 +42,14 @@ export class HostRules {
     if (ip !== null && this.notGlobal.some((n) => n.version === ip.version && ip.value >= n.start && ip.value < n.end)) {
       throw notPublic("error.not_global_ip", { name: host });
     }
-    if (ip !== null) return { name: host, registrable: null, isIp: true, neverResolved: false, parents: 0 };
+    if (ip !== null) return { name: host, registrable: null, isIp: true, neverResolved: false };
     if (host.length > 253) throw invalid("error.name_too_long", { limit: 253 });
     const bad = plain ? undefined : host.split(".").find((label) => !LABEL.test(label));
     if (bad === "") throw invalid("error.empty_label");
     if (bad?.length > 63) throw invalid("error.label_too_long", { label: bad.slice(0, 20), limit: 63 });
     if (bad !== undefined) throw invalid("error.label_chars", { label: bad });
     const last = host.lastIndexOf(".");
-    const tld = host.slice(last + 1), lastTwo = host.slice(host.lastIndexOf(".", last - 1) + 1);
-    const special = this.special.has(tld) ? tld : last !== -1 && this.special.has(lastTwo) ? lastTwo : null;
+    const special = this.specialEnd.exec(host)?.[1] ?? null;
     const neverResolved = this.neverResolved.has(special);
     if (special !== null && !neverResolved) {
       throw notPublic(`error.special_use${special === host ? "_itself" : ""}`, { name: host, suffix: special, kind: this.special.get(special) });

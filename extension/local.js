@@ -146,8 +146,8 @@ function answerFor(text, index, connection, lang) {
   if (host.neverResolved && match === null) {
     return refusal(index, text, new Refused("not_public", 422, "error.onion_unlisted", { name: host.name }), lang);
   }
-  let said = [], reasons = [], level = "none";
-  const matches = [];
+  const [said, reasons, matches] = [[], [], []]; // filled alike on every path, so their shapes stay one
+  let level = "none";
   if (match !== null) {
     const { entity, relation } = match;
     const { domain, matchedBy } = host;
@@ -159,8 +159,8 @@ function answerFor(text, index, connection, lang) {
     level = entity.level;
     const first = (entity.explanations[lang] ?? entity.explanations.en)[0];
     const around = words.first[relation] ?? (words.first[relation] = index.around(lang, first.code, { ...first.params, relation }));
-    said = [{ code: first.code, params: { ...first.params, domain, relation } }, ...words.rest];
-    reasons = [around[0] + domain + around[1], ...words.reasons];
+    said.push({ code: first.code, params: { ...first.params, domain, relation } }, ...words.rest);
+    reasons.push(around[0] + domain + around[1], ...words.reasons);
   }
   let badge = index.raw.badges[level];
   const { infrastructure, explanation, reason } = seen(index, host, connection, lang);
