@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import dataclass, field
 
 from .dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from .domains import Hostname
+from .infrastructure import Infrastructure
 from .messages import DEFAULT_LANGUAGE, catalogues, explain, language_of, render
-from .providers import AsnInfo, Evidence
 
 TARGET, PARTY, RELATED, INFRASTRUCTURE, NONE = "target", "party", "related", "infrastructure", "none"
 # In order of precedence: the first level that applies is the verdict.
 BADGE_COLORS = {TARGET: "#c62828", PARTY: "#1565c0", RELATED: "#78909c", INFRASTRUCTURE: "#f9a825", NONE: "#757575"}
 BADGE_TEXTS = {TARGET: "!", PARTY: "i", RELATED: "~", INFRASTRUCTURE: "", NONE: ""}
-RELATED_BADGE = "~"
 # Only mentioned in reporting about a case: listed under the match, never a party or a target.
 MENTIONED = "mentioned"
 # The most telling role first: what the match's headline role is.
@@ -28,44 +26,6 @@ SERVING_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 RELATION_ORDER = ("predecessor", "successor", "original", "mirror", "operator", "operates")
 RELATION_PHRASES = {relation: catalogues()[DEFAULT_LANGUAGE][f"relation_phrase.{relation}"] for relation in RELATION_ORDER}
 ROLE_WORDS = {role: catalogues()[DEFAULT_LANGUAGE][f"role.{role}"] for role in ROLE_ORDER}
-
-
-@dataclass(frozen=True)
-class Infrastructure:
-    """What DNS says about who serves a host. status: resolved | nxdomain | unavailable | skipped."""
-
-    status: str
-    reason: str = ""
-    addresses: tuple[str, ...] = ()
-    nameservers: tuple[str, ...] = ()
-    cnames: tuple[str, ...] = ()
-    providers: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
-    asns: tuple[AsnInfo, ...] = ()
-    elapsed_ms: int | None = None
-    # Set when the reason is one of caseflag's own (offline, never_resolved): the catalogue words it as
-    # messages' reason.<code>; the reasons DNS gives stay as they came.
-    reason_code: str = ""
-
-    def to_json(self) -> str:
-        """A compact form for the shared cache."""
-        return json.dumps({
-            "status": self.status, "reason": self.reason, "addresses": self.addresses,
-            "nameservers": self.nameservers, "cnames": self.cnames,
-            "providers": {pid: [e.to_dict() for e in items] for pid, items in self.providers.items()},
-            "asns": [vars(info) for info in self.asns], "elapsed_ms": self.elapsed_ms,
-            "reason_code": self.reason_code,
-        })
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> Infrastructure:
-        data = json.loads(raw)
-        return cls(
-            status=data["status"], reason=data["reason"], addresses=tuple(data["addresses"]),
-            nameservers=tuple(data["nameservers"]), cnames=tuple(data["cnames"]),
-            providers={pid: tuple(Evidence(**e) for e in items) for pid, items in data["providers"].items()},
-            asns=tuple(AsnInfo(**info) for info in data["asns"]), elapsed_ms=data["elapsed_ms"],
-            reason_code=data.get("reason_code", ""),
-        )
 
 
 def _case_date(case: dict) -> str | None:
@@ -338,21 +298,10 @@ def _host_explanations(said: list[dict], domain: str, relation: str | None) -> l
     return [{"code": first["code"], "params": {**first["params"], "domain": domain, "relation": relation}}, *said[1:]]
 
 
-def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infrastructure,
-          lang: str | None = None, cached: bool = False) -> dict:
-    """The full response for one checked host."""
-    match: DomainMatch | None = dataset.match(hostname)
-    matches: list[dict] = []
-    explanations: list[dict] = []
-    level = NONE
-    badge_text = ""
-
-    if match is not None:
-        matches.append(_match_dict(dataset, match.entity, match.matched_by, lang, match.domain, match.relation))
-        level, said = entity_verdict(dataset, match.entity, lang)
-        badge_text = BADGE_TEXTS[level]
-        explanations += _host_explanations(said, match.domain, match.relation)
-
+def _providers(dataset: Dataset, infrastructure: Infrastructure, lang: str | None, matches: list[dict],
+               explanations: list[dict], level: str, badge_text: str) -> tuple[list[dict], str, str]:
+    """The providers DNS found, each with `serves`, their explanations and, for a serving provider in
+    cases, its match entry; the level infrastructure when nothing else applies."""
     provider_entries = []
     matched_ids = {m["entity"]["id"] for m in matches}
     for provider_id, evidence in infrastructure.providers.items():
@@ -378,7 +327,26 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
                 matches.append(_match_dict(dataset, entity, "provider", lang))
                 matched_ids.add(entity["id"])
                 explanations.append(provider_explanation(dataset, entity, provider_name, lang))
+    return provider_entries, level, badge_text
 
+
+def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infrastructure,
+          lang: str | None = None, cached: bool = False) -> dict:
+    """The full response for one checked host."""
+    match: DomainMatch | None = dataset.match(hostname)
+    matches: list[dict] = []
+    explanations: list[dict] = []
+    level = NONE
+    badge_text = ""
+
+    if match is not None:
+        matches.append(_match_dict(dataset, match.entity, match.matched_by, lang, match.domain, match.relation))
+        level, said = entity_verdict(dataset, match.entity, lang)
+        badge_text = BADGE_TEXTS[level]
+        explanations += _host_explanations(said, match.domain, match.relation)
+
+    provider_entries, level, badge_text = _providers(dataset, infrastructure, lang, matches, explanations, level,
+                                                     badge_text)
     if infrastructure.status != "resolved":
         explanations.append(infrastructure_explanation(infrastructure))
     if level == NONE and match is None:
