@@ -306,7 +306,8 @@ async function localView(view, tabId, { onlyListed = false } = {}) {
     return { ...view, state: "error", error: { kind: "list", message: String(err?.message || err) } };
   }
   if (answer?.error) {
-    if (onlyListed) return view;
+    // A name never sent anywhere: the list's refusal says what it is (reserved, local, …) for the popup.
+    if (onlyListed) return { ...view, refusal: answer.error.explanation ?? null };
     const { code = null, message = "" } = answer.error;
     const error = { kind: "rejected", code, message, status: answer.status ?? null };
     return { ...view, state: "error", error };

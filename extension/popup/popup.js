@@ -105,7 +105,7 @@ function render(view) {
       showNotice("noticePrivateTitle", "noticePrivateText");
       break;
     case "local":
-      showNotice("noticeLocalTitle", "noticeLocalText", [view.hostname]);
+      showNotice("noticeLocalTitle", "noticeLocalText", [view.hostname], refusalIn(view.refusal));
       break;
     default:
       showNotice("noticeUnsupportedTitle", "noticeUnsupportedText");
@@ -474,6 +474,14 @@ function listItem(content) {
 
 function text(value) {
   return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
+/** What the built-in list says a name that is never checked is (reserved, local, …), in the UI's language. */
+function refusalIn(explanation) {
+  const lookup = i18nLookup((key) => chrome.i18n.getMessage(key));
+  return typeof explanation?.code === "string" && lookup(explanation.code) !== undefined
+    ? renderMessage(lookup, explanation.code, explanation.params)
+    : "";
 }
 
 /**

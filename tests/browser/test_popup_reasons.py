@@ -40,3 +40,14 @@ def test_german_reasons_from_the_server(browser_de, live_server, artifacts):
     assert any(reason.startswith("Cloudflare wurde wegen Websites seiner Kunden verklagt") for reason in reasons)
     popup.screenshot(path=str(artifacts / "popup-de-reasons-server.png"), full_page=True)
     browser_de.close_pages()
+
+
+def test_a_special_use_name_is_described_as_what_it_is(browser_de, page_server):
+    """caseflag.test is never checked; the popup says it is reserved for testing, not 'a local address' alone."""
+    browser_de.reset()
+    _, tab, _ = browser_de.visit("caseflag.test")
+    popup = browser_de.popup(tab)
+    detail = popup.locator("#notice-detail").inner_text()
+    assert detail == render("error.special_use", {"name": "caseflag.test", "suffix": "test", "kind": "reserved"}, "de")
+    assert "für Beispiele, Dokumentation und Tests reserviert" in detail
+    browser_de.close_pages()
