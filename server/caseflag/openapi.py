@@ -225,40 +225,56 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
 
 
 def extension_index_schema() -> dict:
-    """The shape of extension_index.build_index (format 1)."""
+    """The shape of extension_index.build_index (format 2): what the server answers for each entity's
+    sites with DNS off, precomputed, and what the browser needs to find a host's registrable domain."""
     strings = array({"type": "string"})
-    pair = {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "minItems": 2, "maxItems": 2}
-    involvement = {"type": "array", "prefixItems": [ref("Case.id"), {"enum": list(ROLE_ORDER)}, strings],
-                   "minItems": 3, "maxItems": 3}
-    entity = obj(
-        {"id": ref("Entity.id"), "name": {"type": "string"}, "kind": {"type": "string"}, "status": NULLABLE_STRING,
-         "description": NULLABLE_STRING, "role": {"anyOf": [{"enum": list(ROLE_ORDER)}, {"type": "null"}]},
-         "domains": strings, "aliases": array(pair), "cases": array(involvement), "related": array(pair)},
-        {"jurisdiction": {"type": "string"}},
-    )
-    case = obj({"title": {"type": "string"}, "type": case_prop("type"), "date": NULLABLE_STRING,
-                "status": case_prop("status"), "jurisdiction": NULLABLE_STRING},
-               {"court": {"type": "string"}, "docket": {"type": "string"}})
+    role = {"enum": list(ROLE_ORDER)}
+    involvement = {"type": "array", "prefixItems": [ref("Case.id"), role, strings], "minItems": 3, "maxItems": 3}
+
+    def by_language(schema: dict) -> dict:
+        """{en: …, de?: …}: other languages only where they differ from English."""
+        return {"type": "object", "required": [DEFAULT_LANGUAGE], "additionalProperties": schema}
+
+    related = obj({"id": ref("Entity.id"), "name": {"type": "string"}, "relation": {"enum": list(RELATION_PHRASES)},
+                   "domains": strings, "role": {"anyOf": [role, {"type": "null"}]}, "cases": array(involvement)})
+    entry = obj({"entity": by_language(ref("EntitySummary")), "role": {"anyOf": [role, {"type": "null"}]},
+                 "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
+                 "cases": array(involvement), "related": array(related)})
+    entity = obj({"id": ref("Entity.id"), "domains": strings, "level": {"enum": list(BADGE_COLORS)},
+                  "explanations": {**by_language(array(ref("Explanation"))),
+                                   "description": "What the list says of the entity's sites; the first item's "
+                                                  "domain and relation are the host's."},
+                  "entry": entry})
+    case = by_language(obj({"id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"),
+                            "date": NULLABLE_STRING, "status": case_prop("status"), "jurisdiction": NULLABLE_STRING},
+                           {"court": {"type": "string"}, "docket": {"type": "string"}}))
     source = obj({"publisher": {"type": "string"}, "title": {"type": "string"}, "date": NULLABLE_STRING,
                   "language": {"type": "string"}, "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
                  {"url": {"type": "string", "format": "uri"}})
     provider = obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
                     "entity_id": ref("Entity.id"), "ipv4": strings, "ipv6": strings,
-                    "nameserver_patterns": strings, "cname_patterns": strings,
-                    "header_patterns": array(obj({"name": {"type": "string"}}, {"value": {"type": "string"}}))})
+                    "header_patterns": array(obj({"name": {"type": "string"}}, {"value": {"type": "string"}})),
+                    "explanations": {"anyOf": [by_language(array(ref("Explanation"))), {"type": "null"}]}})
+    skipped = by_language(obj({"infrastructure": ref("Infrastructure"), "explanation": ref("Explanation"),
+                               "reason": {"type": "string"}}))
     return obj({
-        "format": {"const": 1, "description": "The index's schema version; a reader refuses one it does not know."},
+        "format": {"const": 2, "description": "The index's schema version; a reader refuses one it does not know."},
         "version": {"type": "string", "description": "The dataset version, as /api/v1/dataset gives it."},
         "date": {"type": "string", "description": "The newest date in the records (YYYY-MM-DD): a newer index "
                                                   "has a date no older."},
+        "registrable_only": {"type": "boolean"},
+        "messages": {"type": "object", "description": "The message catalogue by language.",
+                     "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "badges": {"type": "object", "additionalProperties": obj({"text": {"type": "string"},
+                                                                   "color": {"type": "string"}})},
         "entities": array(entity),
         "cases": {"type": "object", "additionalProperties": case},
         "sources": {"type": "object", "additionalProperties": source},
         "providers": array(provider),
+        "skipped": {"type": "object", "additionalProperties": skipped},
         "public_suffixes": obj({"icann": strings, "private": strings}),
-        "special_use": obj({"suffixes": strings, "never_resolved": strings}),
-        "idna": obj({**{key: array({"type": "integer"}) for key in ("pvalid", "contextj", "contexto")},
-                     "bidi": {"type": "object", "additionalProperties": array({"type": "integer"})}}),
+        "special_use": obj({"suffixes": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "never_resolved": strings}),
         "not_global": obj({"ipv4": strings, "ipv6": strings}),
     })
 
