@@ -23,6 +23,6 @@ function term(lookup, section, value) {
 
 /** A lookup over the browser's _locales, where caseflag.locales writes the catalogue (keys `cf_…`). */
 export function i18nLookup(getMessage) {
-  const empty = new Set(getMessage("cf__empty").split(",")); // chrome.i18n gives "" for a missing key too
-  return (key) => getMessage(`cf_${key.replaceAll(".", "__")}`) || (empty.has(key) ? "" : undefined);
+  const keys = new Set(getMessage("cf__keys").split(",")); // asked for no other: a missing key is an error in Firefox
+  return (key) => (keys.has(key) ? getMessage(`cf_${key.replaceAll(".", "__")}`) : undefined);
 }

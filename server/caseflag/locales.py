@@ -2,8 +2,8 @@
 
 Every catalogue key `a.b` becomes the message `cf_a__b` in `extension/_locales/<lang>/messages.json`
 (the prefix marks what this module owns: every other key there is the extension's own UI text and is
-left as it is). `cf__empty` lists the keys whose text is empty, which chrome.i18n cannot tell from
-missing ones. Run `python -m caseflag.locales` after editing the catalogue; `--check` only compares.
+left as it is). `cf__keys` lists the catalogue's keys: chrome.i18n gives "" for a missing key (and Firefox
+logs an error), so the popup asks only for keys it has. Run `python -m caseflag.locales` after editing the catalogue; `--check` only compares.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from .messages import catalogues
 
 PREFIX = "cf_"
-EMPTY_KEY = "cf__empty"
+KEYS_KEY = "cf__keys"
 EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
 
 
@@ -34,8 +34,8 @@ def catalogue_entries(lang: str) -> dict[str, dict]:
                                          "edit it there and run python -m caseflag.locales."}
         for key, text in messages.items() if not key.startswith("_")
     }
-    entries[EMPTY_KEY] = {"message": ",".join(key for key, text in messages.items() if text == ""),
-                          "description": "Generated: the catalogue keys whose text is empty."}
+    entries[KEYS_KEY] = {"message": ",".join(key for key in messages if not key.startswith("_")),
+                         "description": "Generated: the catalogue's keys (the popup asks for no other)."}
     return entries
 
 
