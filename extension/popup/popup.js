@@ -455,6 +455,11 @@ function describeProvider(provider) {
     parts.push([text(item.kind), text(item.value), text(item.detail)].filter(Boolean).join(" "));
   }
   const name = text(provider.name) || text(provider.id);
+  if (provider.serves === false) {
+    // Only its nameservers are the provider's: it answers the site's DNS, which is not serving it.
+    const lookup = i18nLookup((key) => chrome.i18n.getMessage(key));
+    return renderMessage(lookup, "dns_answered_by", { provider: name, evidence });
+  }
   return parts.length ? msg("servedBy", [name, parts.join("; ")]) : msg("servedByNoEvidence", [name]);
 }
 
