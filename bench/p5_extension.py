@@ -70,7 +70,7 @@ def p5(entities: int = 1_000, per_entity: int = 100, rounds: int = 3) -> list[di
     rows.append({"name": "P5", "what": f"index size on disk ({generated:,} generated domains + the bundled data)",
                  "measured": f"{per_domain:.1f} bytes/domain", "baseline": f"{size:,} bytes", "ratio": None,
                  "target": "≤ 40", "met": per_domain <= 40,
-                 "note": "public suffix rules, IDNA classes and the bundled records are in the total"})
+                 "note": "public suffix rules, the message catalogue and the bundled records are in the total"})
     rows.append({"name": "P5", "what": "index load in node (read + JSON.parse + prepareIndex), the worker's stand-in",
                  "measured": f"{load['total']:,.0f} ms", "baseline": "", "ratio": None, "target": "", "met": None,
                  "note": f"median of {rounds} fresh processes ({', '.join(f'{x:,.0f}' for x in loads)} ms); "

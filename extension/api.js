@@ -14,15 +14,6 @@ import {
 // In order of precedence: an answer has the first level that applies.
 export const LEVELS = Object.freeze(["target", "party", "related", "infrastructure", "none"]);
 
-// Used when the answer carries no badge of its own. related is quieter than party: the site's own
-// entity is in no case, only one it succeeds, mirrors or operates.
-const LEVEL_BADGES = Object.freeze({
-  target: { text: "!", color: "#c62828" },
-  party: { text: "i", color: "#1565c0" },
-  related: { text: "~", color: "#78909c" },
-  infrastructure: { text: "", color: "#f9a825" },
-});
-
 export const NO_BADGE = Object.freeze({ text: "", color: null, textColor: null });
 
 /**
@@ -162,20 +153,18 @@ export function ttlFor(result) {
   return result.infrastructure.status === "unavailable" ? PARTIAL_TTL_MS : VERDICT_TTL_MS;
 }
 
-/** verdict -> { text, color, textColor }; the server's own badge wins when it is well formed. */
+/** verdict -> { text, color, textColor }: the answer's own badge (the server words and colours it), or none. */
 export function badgeFor(result) {
   const level = result?.verdict?.level;
-  const fallback = LEVEL_BADGES[level];
-  if (!fallback) return NO_BADGE;
-  const given = result.verdict.badge && typeof result.verdict.badge === "object" ? result.verdict.badge : {};
+  const given = result?.verdict?.badge && typeof result.verdict.badge === "object" ? result.verdict.badge : {};
+  if (!LEVELS.includes(level) || level === "none" || !isHexColor(given.color)) return NO_BADGE;
   let text = typeof given.text === "string" ? given.text.trim() : "";
   if (!text && level === "infrastructure") {
     text =
       providersOf(result).find((p) => typeof p.short_label === "string" && p.short_label)?.short_label ?? "";
   }
-  text = (text || fallback.text || "?").slice(0, 4);
-  const color = isHexColor(given.color) ? given.color : fallback.color;
-  return { text, color, textColor: readableTextColor(color) };
+  text = (text || "?").slice(0, 4);
+  return { text, color: given.color, textColor: readableTextColor(given.color) };
 }
 
 /** The one-line tooltip as [message key, substitutions]. */

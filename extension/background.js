@@ -311,12 +311,14 @@ async function localView(view, tabId, { onlyListed = false } = {}) {
   const connection = await connectionFor(tabId, view.hostname);
   let answer;
   try {
-    answer = localCheck(view.hostname, list.prepared, connection ? { connection } : undefined);
+    // In the browser's language: the records' German text and the reasons (the popup words these again).
+    answer = localCheck(view.hostname, list.prepared, { connection, lang: chrome.i18n.getUILanguage().split("-")[0] });
   } catch (err) {
     return { ...view, state: "error", error: { kind: "list", message: String(err?.message || err) } };
   }
   if (answer?.error) {
-    if (onlyListed) return view;
+    // A name never sent anywhere: the list's refusal says what it is (reserved, local, …) for the popup.
+    if (onlyListed) return { ...view, refusal: answer.error.explanation ?? null };
     const { code = null, message = "" } = answer.error;
     // builtin: the list refused the name itself, so nothing was sent anywhere.
     const error = { kind: "rejected", code, message, status: answer.status ?? null, builtin: true };

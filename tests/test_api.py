@@ -353,3 +353,24 @@ def test_a_garbled_asn_answer_is_an_asn_error_not_a_500(client, dns):
     assert body["infrastructure"]["status"] == "resolved"
     assert body["infrastructure"]["asns"][0]["status"] == "error"
     assert "could not be read" in body["infrastructure"]["asns"][0]["reason"]
+
+
+def test_german_reasons_and_explanations(client):
+    """lang=de: the reasons in German, the explanations the same data as in English, language says so."""
+    german = client.get("/api/v1/check?domain=thepiratebay.org&lang=de").get_json()
+    english = client.get("/api/v1/check?domain=thepiratebay.org").get_json()
+    assert german["language"] == "de" and english["language"] == "en"
+    assert german["verdict"]["reasons"][0].startswith("thepiratebay.org gehört zu The Pirate Bay")
+    assert english["verdict"]["reasons"][0].startswith("thepiratebay.org belongs to The Pirate Bay")
+    assert [e["code"] for e in german["verdict"]["explanations"]] == [e["code"] for e in english["verdict"]["explanations"]]
+    refused = client.get("/api/v1/check?domain=shop.example.com&lang=de").get_json()["error"]
+    assert refused["code"] == "not_public" and "für Beispiele, Dokumentation und Tests reserviert" in refused["message"]
+    assert refused["explanation"] == {"code": "error.special_use", "params": {
+        "name": "shop.example.com", "suffix": "example.com", "kind": "reserved"}}
+
+
+def test_openapi_describes_explanations(client):
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert "explanations" in schemas["Verdict"]["properties"]
+    assert set(schemas["Explanation"]["properties"]) == {"code", "params"}
+    assert "belongs_to" in schemas["Explanation"]["properties"]["code"]["enum"]

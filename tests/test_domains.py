@@ -77,16 +77,35 @@ def test_malformed_input_is_refused_with_a_message(text):
     assert info.value.message
 
 
-@pytest.mark.parametrize("text", [
-    "shop.onion.example", "printer.home.arpa", "1.0.0.127.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa",
-    "resolver.arpa", "example.com", "www.example.org", "https://example.net/x", "site.example", "shop.test",
-    "WWW.Shop.TEST.", "x.invalid", "db.internal", "home.alt", "printer.local", "localhost", "a.localhost",
+@pytest.mark.parametrize(("text", "kind", "english", "german"), [
+    ("shop.onion.example", "reserved", "reserved for examples, documentation and testing",
+     "für Beispiele, Dokumentation und Tests reserviert"),
+    ("printer.home.arpa", "arpa", "DNS's own infrastructure", "DNS-eigenen Infrastruktur"),
+    ("1.0.0.127.in-addr.arpa", "arpa", "reverse lookups", "Rückwärtsauflösung"),
+    ("8.b.d.0.1.0.0.2.ip6.arpa", "arpa", "reverse lookups", "Rückwärtsauflösung"),
+    ("resolver.arpa", "arpa", "infrastructure", "Infrastruktur"),
+    ("example.com", "reserved", "examples", "Beispiele"), ("www.example.org", "reserved", "examples", "Beispiele"),
+    ("https://example.net/x", "reserved", "examples", "Beispiele"), ("site.example", "reserved", "examples", "Beispiele"),
+    ("shop.test", "reserved", "testing", "Tests"), ("WWW.Shop.TEST.", "reserved", "testing", "Tests"),
+    ("x.invalid", "reserved", "testing", "Tests"), ("db.internal", "local", "a local network name", "lokalen Netz"),
+    ("home.alt", "alt", "name systems outside DNS", "außerhalb des DNS"),
+    ("printer.local", "local", "a local network name", "lokalen Netz"),
+    ("a.localhost", "local", "a local network name", "lokalen Netz"),
+    ("localhost", "local", "localhost is a local network name, not", "lokalen Netz"),
 ])
-def test_special_use_names_are_not_public(text):
-    """IANA's special-use and locally served names are refused, saying which name they fall under."""
+def test_special_use_names_are_not_public(text, kind, english, german):
+    """IANA's special-use and locally served names are refused, described as what they are, in both languages."""
     with pytest.raises(NotPublicName) as info:
         parse(text)
-    assert "special-use" in info.value.message or "single label" in info.value.message
+    assert info.value.key.startswith("error.special_use") and info.value.params["kind"] == kind
+    assert english in info.value.message and "local address" not in info.value.message
+    assert german in info.value.message_in("de")
+
+
+def test_a_single_label_is_not_public():
+    with pytest.raises(NotPublicName) as info:
+        parse("intranet")
+    assert info.value.message == "intranet is a single label, not a public Internet name."
 
 
 @pytest.mark.parametrize(("text", "name", "registrable"), [

@@ -17,7 +17,8 @@ from caseflag import cli
 from caseflag.dataset import Dataset
 from caseflag.extension_index import FORMAT, build_index, cached_index, index_text, newest_date
 from caseflag.lint import lint
-from caseflag.specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_SUFFIXES
+from caseflag.messages import catalogues
+from caseflag.specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, SPECIAL_USE_SUFFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
@@ -65,18 +66,21 @@ def test_a_change_to_the_data_changes_version_and_bytes(dataset, tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace('name = "MEGA"', 'name = "MEGA Ltd"'), encoding="utf-8")
     changed = json.loads(index_text(Dataset.load(copy)))
     assert changed["version"] != dataset.version
-    assert next(e for e in changed["entities"] if e["id"] == "mega")["name"] == "MEGA Ltd"
+    assert next(e for e in changed["entities"] if e["id"] == "mega")["entry"]["entity"]["en"]["name"] == "MEGA Ltd"
     assert changed["date"] >= newest_date(dataset)
 
 
 def test_top_level_fields(index, dataset):
     assert list(index)[:3] == ["format", "version", "date"]
-    assert index["format"] == FORMAT == 1
+    assert index["format"] == FORMAT == 2
     assert index["version"] == dataset.version
     reviewed = [record["last_reviewed"] for kind in (dataset.entities, dataset.cases, dataset.providers)
                 for record in kind.values()]
     assert index["date"] == newest_date(dataset) >= max(reviewed)
-    assert index["special_use"] == {"suffixes": list(SPECIAL_USE_SUFFIXES), "never_resolved": list(NEVER_RESOLVED_TLDS)}
+    assert index["special_use"] == {"suffixes": {suffix: SPECIAL_USE_KINDS[suffix] for suffix in SPECIAL_USE_SUFFIXES},
+                                    "never_resolved": list(NEVER_RESOLVED_TLDS)}
+    assert index["messages"] == catalogues() and index["registrable_only"] is True
+    assert index["badges"]["target"] == {"text": "!", "color": "#c62828"}
 
 
 def test_the_version_is_the_servers(client, index):
@@ -87,7 +91,7 @@ def test_every_domain_and_alias_is_there_with_its_entity(index, dataset):
     listed = {}
     for entity in index["entities"]:
         listed.update({domain: (entity["id"], None) for domain in entity["domains"]})
-        listed.update({domain: (entity["id"], relation) for domain, relation in entity["aliases"]})
+        listed.update({a["domain"]: (entity["id"], a["relation"]) for a in entity["entry"]["aliases"]})
     expected = {}
     for entity in dataset.entities.values():
         expected.update({domain: (entity["id"], None) for domain in entity.get("domains", [])})
@@ -99,12 +103,15 @@ def test_entities_carry_what_the_popup_shows(index, dataset):
     entities = {entity["id"]: entity for entity in index["entities"]}
     assert set(entities) == set(dataset.entities)
     bay = entities["the-pirate-bay"]
-    assert bay["name"] == "The Pirate Bay" and bay["kind"] == "website" and bay["status"]
-    assert bay["role"] == "subject" and bay["description"]
+    summary = bay["entry"]["entity"]["en"]
+    assert summary["name"] == "The Pirate Bay" and summary["kind"] == "website" and summary["status"]
+    assert bay["entry"]["role"] == "subject" and summary["description"] and bay["level"] == "target"
+    assert bay["explanations"]["en"][0]["code"] == "belongs_to"
+    assert bay["explanations"].get("de", bay["explanations"]["en"])[0]["code"] == "belongs_to"
     # The Pirate Bay is in more than one case (the Stockholm trial, the UK blocking order): find the trial by id.
-    case_id, role, sources = next(entry for entry in bay["cases"] if entry[0] == "pirate-bay-trial-sweden")
+    case_id, role, sources = next(entry for entry in bay["entry"]["cases"] if entry[0] == "pirate-bay-trial-sweden")
     assert role == "subject"
-    case = index["cases"][case_id]
+    case = index["cases"][case_id]["en"]
     assert case["court"].startswith("Stockholm District Court") and case["docket"] == "B 13301-06"
     assert case["date"] and case["type"] == "criminal" and case["status"] == "convicted"
     assert "court-stockholm-2009-04-17-pirate-bay-judgment" in sources
@@ -118,17 +125,25 @@ def test_entities_carry_what_the_popup_shows(index, dataset):
 
 def test_links_come_from_dataset_related(index, dataset):
     for entity in index["entities"]:
-        assert entity["related"] == [[other["id"], relation] for relation, other in dataset.related(entity["id"])]
+        ids = {(rel["id"], rel["relation"]) for rel in entity["entry"]["related"]}
+        assert ids == {(other["id"], relation) for relation, other in dataset.related(entity["id"])}
     mega = next(e for e in index["entities"] if e["id"] == "mega")
-    assert mega["related"] == [["megaupload", "predecessor"]]
+    assert [(r["id"], r["relation"], r["role"]) for r in mega["entry"]["related"]] == [("megaupload", "predecessor", "defendant")]
+    assert mega["level"] == "related" and mega["explanations"]["en"][0]["code"] == "belongs_to_related"
 
 
 def test_providers_with_ranges_patterns_and_headers(index):
     [cloudflare] = index["providers"]
     assert cloudflare["id"] == "cloudflare" and cloudflare["short_label"] == "CF"
     assert "104.16.0.0/13" in cloudflare["ipv4"] and "2606:4700::/32" in cloudflare["ipv6"]
-    assert cloudflare["nameserver_patterns"] == ["*.ns.cloudflare.com"]
+    assert cloudflare["explanations"]["en"] == [{"code": "provider_sued", "params": {
+        "provider": "Cloudflare", "role": "defendant", "count": len(cloudflare_cases(index))}}]
     assert cloudflare["header_patterns"] == [{"name": "cf-ray"}, {"name": "server", "value": "cloudflare"}]
+
+
+def cloudflare_cases(index) -> list:
+    entity = next(e for e in index["entities"] if e["id"] == "cloudflare")
+    return [ref for ref in entity["entry"]["cases"] if ref[1] != "mentioned"]
 
 
 def test_public_suffix_rules_of_both_sections_in_punycode(index):

@@ -114,3 +114,90 @@ def test_relation_fields_are_linted(data_copy):
     assert (7, "mirror_of names the entity itself") in messages
     assert (8, "operated_by refers to unknown entity 'nobody-known'") in messages
     assert set(ENTITY_LINKS) == set(RELATION_FIELDS)
+
+
+# --- reasons as data, German text, mentions, intermediaries, DNS-only providers ---------------------
+
+NS_ONLY = Infrastructure(status="resolved", addresses=("52.1.2.3",), nameservers=("bob.ns.cloudflare.com",),
+                         providers={"cloudflare": (Evidence("nameserver", "bob.ns.cloudflare.com",
+                                                            "*.ns.cloudflare.com"),)})
+
+
+def test_explanations_are_the_reasons_as_data_in_the_same_order():
+    """Each reason is its explanation worded by the catalogue, in English by default and in German."""
+    from caseflag.messages import render
+
+    dataset = Dataset.load(DATA_DIR)
+    for domain in ("thepiratebay.org", "mega.co.nz", "www.riaa.com", "plain-site.org"):
+        for lang in (None, "de"):
+            result = build(dataset, domain, parse(domain), CLOUDFLARE, lang=lang)
+            verdict = result["verdict"]
+            assert len(verdict["explanations"]) == len(verdict["reasons"])
+            assert verdict["reasons"] == [render(e["code"], e["params"], lang) for e in verdict["explanations"]]
+            assert result["language"] == (lang or "en")
+    english = answer(dataset, "thepiratebay.org")["verdict"]
+    german = build(dataset, "thepiratebay.org", parse("thepiratebay.org"), SKIPPED, lang="de")["verdict"]
+    assert english["explanations"][0]["code"] == german["explanations"][0]["code"] == "belongs_to"
+    assert german["reasons"][0].startswith("thepiratebay.org gehört zu The Pirate Bay, im Verfahren „")
+    assert english["reasons"][0].startswith("thepiratebay.org belongs to The Pirate Bay, the subject in ")
+
+
+def test_german_answers_carry_the_records_german_text(german_data):
+    """lang=de: descriptions, case titles, summaries and outcomes from the records' [de] tables."""
+    dataset = Dataset.load(german_data)
+    assert not lint(german_data)
+    result = build(dataset, "thepiratebay.org", parse("thepiratebay.org"), SKIPPED, lang="de")
+    (match,) = result["matches"]
+    assert match["entity"]["description"].startswith("BitTorrent-Index aus Schweden")
+    trial = next(case for case in match["cases"] if case["id"] == "pirate-bay-trial-sweden")
+    assert trial["title"].startswith("Der Pirate-Bay-Prozess") and trial["summary"].startswith("Die schwedische")
+    assert trial["outcome"] == "Am 17. April 2009 wurden alle vier verurteilt."
+    assert "„Der Pirate-Bay-Prozess" in result["verdict"]["reasons"][0]
+    english = build(dataset, "thepiratebay.org", parse("thepiratebay.org"), SKIPPED)
+    assert english["matches"][0]["entity"]["description"].startswith("BitTorrent index started in Sweden")
+
+
+def test_mentioned_is_never_a_party(german_data):
+    """Only mentioned in reporting about a case: listed under the match as such, but no party or target."""
+    dataset = Dataset.load(german_data)
+    result = answer(dataset, "thepiratebay.org")
+    (match,) = result["matches"]
+    assert match["cases"][-1]["id"] == "bridal-makers-v-cloudflare" and match["cases"][-1]["role"] == "mentioned"
+    assert result["verdict"]["level"] == "target", "still the subject of its own trial"
+    codes = [e["code"] for e in result["verdict"]["explanations"]]
+    assert codes[:2] == ["belongs_to", "also_mentioned"]
+    assert result["verdict"]["reasons"][1].startswith("The Pirate Bay is also mentioned in reporting about ")
+    boerse = dataset.entities["boerse"]
+    roles = {inv.role for inv in dataset.involvements("boerse")}
+    assert "mentioned" in roles
+    if roles == {"mentioned"}:
+        only = answer(dataset, boerse["domains"][0])
+        assert only["verdict"]["level"] == "none"
+        assert only["verdict"]["explanations"][0]["code"] == "listed_mentioned"
+
+
+def test_an_intermediary_sued_over_its_customers_is_a_party_not_a_target():
+    dataset = Dataset.load(DATA_DIR)
+    result = answer(dataset, "cloudflare.com")
+    assert result["verdict"]["level"] == "party" and result["verdict"]["badge"] == {"text": "i", "color": "#1565c0"}
+    first = result["verdict"]["explanations"][0]
+    assert first["code"] == "intermediary_sued" and first["params"]["entity"] == "Cloudflare"
+    assert "sued over sites its customers ran" in result["verdict"]["reasons"][0]
+    served = answer(dataset, "plain-site.org", CLOUDFLARE)
+    assert served["verdict"]["level"] == "infrastructure"
+    assert [e["code"] for e in served["verdict"]["explanations"]] == ["served_by", "provider_sued"]
+    assert served["verdict"]["reasons"][1].startswith("Cloudflare was sued over sites its customers ran (")
+
+
+def test_nameserver_evidence_alone_is_a_milder_finding():
+    """DNS answered by Cloudflare: serves false, never 'served by', never the level infrastructure."""
+    dataset = Dataset.load(DATA_DIR)
+    for lang in (None, "de"):
+        result = build(dataset, "plain-site.org", parse("plain-site.org"), NS_ONLY, lang=lang)
+        assert result["verdict"]["level"] == "none" and result["verdict"]["badge"]["text"] == ""
+        (provider,) = result["infrastructure"]["providers"]
+        assert provider["serves"] is False
+        assert [m["entity"]["id"] for m in result["matches"]] == [], "the provider's cases are not the site's"
+        assert [e["code"] for e in result["verdict"]["explanations"]] == ["not_listed", "dns_answered_by"]
+        assert not any("Served by" in r or "Ausgeliefert" in r for r in result["verdict"]["reasons"])
+    assert answer(dataset, "plain-site.org", CLOUDFLARE)["infrastructure"]["providers"][0]["serves"] is True

@@ -39,11 +39,14 @@ async function load() {
 
 /** Entities with their domains and cases; cases with their parties and all their reporting. */
 function buildModel(index) {
-  const entities = array(index.entities).filter((e) => e && typeof e.id === "string");
+  // The index (format 2) keeps each record's text per language: English in full, German where it differs.
+  const entities = array(index.entities)
+    .filter((e) => e && typeof e.id === "string")
+    .map((e) => ({ ...perLanguage(e.entry?.entity), id: e.id, domains: e.domains, cases: e.entry?.cases, aliases: e.entry?.aliases }));
   const names = new Map(entities.map((e) => [e.id, text(e.name) || e.id]));
   const cases = new Map();
   for (const [id, record] of Object.entries(object(index.cases))) {
-    cases.set(id, { id, record: object(record), parties: [], sourceIds: new Set() });
+    cases.set(id, { id, record: perLanguage(record), parties: [], sourceIds: new Set() });
   }
   for (const entity of entities) {
     for (const [caseId, role, sourceIds] of array(entity.cases).filter(Array.isArray)) {
@@ -223,6 +226,12 @@ function label(prefix, value) {
 
 function statusWord(status) {
   return status === "offline" || status === "seized" ? label("entityStatus_", status) : "";
+}
+
+/** A record of the index as its English fields with the German ones under `de`, as `localized` reads it. */
+function perLanguage(record) {
+  const { en, de } = object(record);
+  return { ...object(en), de: object(de) };
 }
 
 function text(value) {

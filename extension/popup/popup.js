@@ -17,6 +17,7 @@ import {
 import { displayHostname, isHttpUrl, relatedInCases, sortSources } from "../api.js";
 import { LANG, formatDate, languageName } from "../format.js";
 import { projectInfo, reportUrl } from "../report.js";
+import { i18nLookup, renderMessage } from "../messages.js";
 
 const MAX_ALIASES = 8;
 const SOURCES_SHOWN = 3; // per case; the rest fold away
@@ -124,7 +125,7 @@ function render(view) {
       showNotice("noticePrivateTitle", "noticePrivateText");
       break;
     case "local":
-      showNotice("noticeLocalTitle", "noticeLocalText", [view.hostname]);
+      showNotice("noticeLocalTitle", "noticeLocalText", [view.hostname], refusalIn(view.refusal));
       break;
     default:
       showNotice("noticeUnsupportedTitle", "noticeUnsupportedText");
@@ -285,7 +286,7 @@ function renderResult(result, view) {
     );
   }
   $("verdict-text").textContent = words;
-  const reasons = result.verdict.reasons.filter((r) => typeof r === "string" && r);
+  const reasons = reasonsIn(result.verdict);
   $("reasons").replaceChildren(...reasons.map((reason) => listItem(reason)));
   $("reasons-box").hidden = reasons.length === 0;
   box.hidden = false;
@@ -566,6 +567,11 @@ function describeProvider(provider) {
     parts.push([text(item.kind), text(item.value), text(item.detail)].filter(Boolean).join(" "));
   }
   const name = text(provider.name) || text(provider.id);
+  if (provider.serves === false) {
+    // Only its nameservers are the provider's: it answers the site's DNS, which is not serving it.
+    const lookup = i18nLookup((key) => chrome.i18n.getMessage(key));
+    return renderMessage(lookup, "dns_answered_by", { provider: name, evidence });
+  }
   return parts.length ? msg("servedBy", [name, parts.join("; ")]) : msg("servedByNoEvidence", [name]);
 }
 
@@ -585,6 +591,31 @@ function listItem(content) {
 
 function text(value) {
   return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
+/** What the built-in list says a name that is never checked is (reserved, local, …), in the UI's language. */
+function refusalIn(explanation) {
+  const lookup = i18nLookup((key) => chrome.i18n.getMessage(key));
+  return typeof explanation?.code === "string" && lookup(explanation.code) !== undefined
+    ? renderMessage(lookup, explanation.code, explanation.params)
+    : "";
+}
+
+/**
+ * The verdict's reasons in the UI's language: each explanation worded by the catalogue in _locales; the
+ * answer's own sentence where an explanation's code is not in this version's catalogue.
+ */
+function reasonsIn(verdict) {
+  const lookup = i18nLookup((key) => chrome.i18n.getMessage(key));
+  const given = Array.isArray(verdict.reasons) ? verdict.reasons : [];
+  const explained = Array.isArray(verdict.explanations) ? verdict.explanations : [];
+  const reasons = explained.length
+    ? explained.map((item, i) =>
+        (typeof item?.code === "string" && lookup(item.code) !== undefined
+          ? renderMessage(lookup, item.code, item.params)
+          : given[i]))
+    : given;
+  return reasons.filter((r) => typeof r === "string" && r);
 }
 
 /** A translated word for a known value (role, kind, status, relation); the value itself otherwise. */

@@ -80,9 +80,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         except CaseflagError as err:
             failed += 1
             if args.json:
-                print(json.dumps({"query": text, **err.to_dict()}))
+                print(json.dumps({"query": text, **err.to_dict(args.lang)}))
             else:
-                print(f"caseflag: {text!r}: {err.message}", file=sys.stderr)
+                print(f"caseflag: {text!r}: {err.message_in(args.lang)}", file=sys.stderr)
             continue
         if args.json:
             print(answer_json(result))
@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("domains", nargs="+", metavar="DOMAIN")
     check.add_argument("--offline", action="store_true", help="no DNS: match the list only")
     check.add_argument("--json", action="store_true", help="one JSON object per line")
-    check.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
+    check.add_argument("--lang", type=_lang, help="language of the reasons and texts (en or de; default en), and "
+                                                  "the reporting listed first")
     check.set_defaults(func=cmd_check)
 
     batch = commands.add_parser("batch", help="check a file of domains or URLs (one per line) into JSON Lines or CSV")

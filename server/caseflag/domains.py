@@ -19,7 +19,7 @@ from pathlib import Path
 import idna
 
 from .errors import InvalidDomain, NotPublicName
-from .specialuse import NEVER_RESOLVED_TLDS, special_use_suffix
+from .specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, special_use_suffix
 
 MAX_INPUT_LENGTH = 2048
 MAX_NAME_LENGTH = 253
@@ -217,10 +217,7 @@ class Hostname:
         """The name for display: IDN labels decoded."""
         if self.is_ip or "xn--" not in self.name:
             return self.name
-        try:
-            return idna.decode(self.name)
-        except idna.IDNAError:
-            return self.name
+        return _display_name(self.name)
 
     def candidates(self) -> list[str]:
         """The name and each parent down to the registrable domain, most specific first."""
@@ -233,6 +230,26 @@ class Hostname:
     @classmethod
     def parse(cls, text: str, suffix_list: SuffixList | None = None) -> Hostname:
         return parse(text, suffix_list)
+
+
+@lru_cache(maxsize=4096)
+def _display_name(name: str) -> str:
+    """Each punycode label decoded (RFC 3492), or the ASCII name when a label does not decode to a
+    text with a letter beyond ASCII that encodes back to the label; extension/hostname.js keeps the
+    same rule with punycode.js, so both show a name alike."""
+    out = []
+    for label in name.split("."):
+        if not label.startswith("xn--"):
+            out.append(label)
+            continue
+        try:
+            text = label[4:].encode("ascii").decode("punycode")
+            if text.isascii() or "xn--" + text.encode("punycode").decode("ascii") != label:
+                return name
+        except UnicodeError:
+            return name
+        out.append(text)
+    return ".".join(out)
 
 
 def _extract_host(text: str) -> str:
@@ -249,27 +266,26 @@ def _extract_host(text: str) -> str:
         rest = rest.split(sep, 1)[0]
     if "\\" in rest:
         # WHATWG URL parsing reads a backslash as "/" in http(s) URLs: "a.com\\@b.com" opens a.com.
-        raise InvalidDomain("The host part contains a backslash; write the host name alone.")
+        raise InvalidDomain(key="error.backslash")
     rest = rest.rpartition("@")[2]  # userinfo: like browsers, everything up to the last "@"
     if "%" in rest:
-        raise InvalidDomain("The host contains percent-encoding (%); write the host name itself, "
-                            "not an encoded form.")
+        raise InvalidDomain(key="error.percent")
     if rest.startswith("["):
         end = rest.find("]")
         if end == -1:
-            raise InvalidDomain("An IPv6 address in brackets is missing its closing ']'.")
+            raise InvalidDomain(key="error.bracket_open")
         host, after = rest[1:end], rest[end + 1:]
         if not host:
-            raise InvalidDomain("The brackets hold nothing; they are for an IPv6 address.")
+            raise InvalidDomain(key="error.bracket_empty")
         if "[" in host or ":" not in host:
-            raise InvalidDomain(f"Brackets may only hold an IPv6 address, not {host!r}.")
+            raise InvalidDomain(key="error.bracket_not_ipv6", params={"name": host})
         if after and not after.startswith(":"):
-            raise InvalidDomain("Unexpected text after the bracketed IPv6 address; only ':port' may follow.")
+            raise InvalidDomain(key="error.bracket_trailing")
         if after:
             _check_port(after[1:])
         return host
     if "[" in rest or "]" in rest:
-        raise InvalidDomain("A bracket outside an IPv6 address in brackets ([2001:db8::1]).")
+        raise InvalidDomain(key="error.bracket_stray")
     if rest.count(":") == 1:
         rest, _, port = rest.partition(":")
         _check_port(port)
@@ -279,12 +295,11 @@ def _extract_host(text: str) -> str:
 def _check_port(port: str) -> None:
     """A port after ':' must be a number from 1 to 65535."""
     if not port:
-        raise InvalidDomain("Nothing follows the ':' where the port should be; give a port from 1 to 65535 "
-                            "or leave out the ':'.")
+        raise InvalidDomain(key="error.port_empty")
     if not (port.isascii() and port.isdigit()):
-        raise InvalidDomain(f"The port {port[:20]!r} is not a number (ports are 1 to 65535).")
+        raise InvalidDomain(key="error.port_not_number", params={"port": port[:20]})
     if not 0 < int(port) < 65536:
-        raise InvalidDomain(f"The port {port[:20]} is out of range; ports are 1 to 65535.")
+        raise InvalidDomain(key="error.port_range", params={"port": port[:20]})
 
 
 def _to_ascii(host: str) -> str:
@@ -293,7 +308,7 @@ def _to_ascii(host: str) -> str:
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except idna.IDNAError as err:
-        raise InvalidDomain(f"Not a valid internationalised domain name: {err}") from err
+        raise InvalidDomain(key="error.idna", params={"detail": str(err)}) from err
 
 
 def _parse_ip(host: str) -> Hostname | None:
@@ -304,9 +319,7 @@ def _parse_ip(host: str) -> Hostname | None:
     except ValueError:
         return None
     if not address.is_global:
-        raise NotPublicName(
-            f"{address} is a private, loopback, link-local or reserved address, not a public one."
-        )
+        raise NotPublicName(key="error.not_global_ip", params={"name": address.compressed})
     return Hostname(name=address.compressed, registrable_domain=None, public_suffix=None, is_ip=True)
 
 
@@ -324,56 +337,52 @@ def _parse_recent(text: str) -> Hostname:
 
 def _parse(text: str, suffix_list: SuffixList | None) -> Hostname:
     if not isinstance(text, str):
-        raise InvalidDomain("A domain must be given as a string.")
+        raise InvalidDomain(key="error.not_text")
     text = text.strip()
     if not text:
-        raise InvalidDomain("The domain is empty.")
+        raise InvalidDomain(key="error.empty")
     if len(text) > MAX_INPUT_LENGTH:
-        raise InvalidDomain(f"The input is longer than {MAX_INPUT_LENGTH} characters.")
+        raise InvalidDomain(key="error.too_long_input", params={"limit": MAX_INPUT_LENGTH})
     if _CONTROL.search(text):
-        raise InvalidDomain("The domain contains spaces or control characters.")
+        raise InvalidDomain(key="error.control")
 
     host = _extract_host(text)
     if ":" in host:
         ip = _parse_ip(host)
         if ip is None:
-            raise InvalidDomain(f"{host!r} is neither a host name nor an IP address.")
+            raise InvalidDomain(key="error.neither", params={"name": host})
         return ip
     if host.endswith("."):
         host = host[:-1]
     if not host:
-        raise InvalidDomain("The domain is empty.")
+        raise InvalidDomain(key="error.empty")
     ip = _parse_ip(host)
     if ip is not None:
         return ip
 
     name = _to_ascii(host)
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidDomain(f"The name is longer than {MAX_NAME_LENGTH} characters.")
+        raise InvalidDomain(key="error.name_too_long", params={"limit": MAX_NAME_LENGTH})
     for label in name.split("."):
         if not label:
-            raise InvalidDomain("The name has an empty label (two dots in a row, or a leading dot).")
+            raise InvalidDomain(key="error.empty_label")
         if len(label) > MAX_LABEL_LENGTH:
-            raise InvalidDomain(f"The label {label[:20]!r}… is longer than {MAX_LABEL_LENGTH} characters.")
+            raise InvalidDomain(key="error.label_too_long", params={"label": label[:20], "limit": MAX_LABEL_LENGTH})
         if not _LABEL.match(label):
-            raise InvalidDomain(
-                f"The label {label!r} has characters a host name cannot have "
-                "(letters, digits and inner hyphens only)."
-            )
+            raise InvalidDomain(key="error.label_chars", params={"label": label})
     special = special_use_suffix(name)
     if special is not None and special not in NEVER_RESOLVED_TLDS:
-        where = "" if special == name else f"under {special!r}, "
-        raise NotPublicName(f"{name!r} is {where}a special-use or locally served name (IANA registry, "
-                            "RFC 6761), not a public Internet name; it is never sent to DNS.")
+        raise NotPublicName(key="error.special_use_itself" if special == name else "error.special_use",
+                            params={"name": name, "suffix": special, "kind": SPECIAL_USE_KINDS[special]})
     if "." not in name:
-        raise NotPublicName(f"{name!r} is a single label, not a public Internet name.")
+        raise NotPublicName(key="error.single_label", params={"name": name})
 
     suffix, registrable = (suffix_list or default_suffix_list()).split(name)
     if special is not None:  # .onion: the name's own last two labels, whatever the suffix list says
         suffix, registrable = special, ".".join(name.split(".")[-2:])
     if not suffix:
-        raise NotPublicName(f"{name!r} does not end in a public suffix (like .com or .co.uk).")
+        raise NotPublicName(key="error.no_suffix", params={"name": name})
     if not registrable:
-        raise NotPublicName(f"{name!r} is itself a public suffix; no one can register it as a site.")
+        raise NotPublicName(key="error.is_suffix", params={"name": name})
     return Hostname(name=name, registrable_domain=registrable, public_suffix=suffix,
                     never_resolved=special is not None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .messages import render
+
 
 class CaseflagError(Exception):
     """Base of every error caseflag raises on purpose.
@@ -13,13 +15,26 @@ class CaseflagError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, field: str | None = None, key: str | None = None,
+                 params: dict | None = None) -> None:
+        # key and params: the message's code in the catalogue (messages.py), which words it in
+        # every language; message: text of its own, for errors the catalogue does not hold.
+        self.key, self.params = key, params or {}
+        if message is None:
+            message = render(key, self.params) if key else self.code
         super().__init__(message)
         self.message = message
         self.field = field
 
-    def to_dict(self) -> dict:
-        return error_body(self.code, self.message, self.field)
+    def message_in(self, lang: str | None) -> str:
+        """The message in the language asked for (English when the catalogue does not word it)."""
+        return render(self.key, self.params, lang) if self.key else self.message
+
+    def to_dict(self, lang: str | None = None) -> dict:
+        body = error_body(self.code, self.message_in(lang), self.field)
+        if self.key:
+            body["error"]["explanation"] = {"code": self.key, "params": self.params}
+        return body
 
 
 class InvalidInput(CaseflagError):
@@ -97,7 +112,11 @@ def init_app(app) -> None:
 
     @app.errorhandler(CaseflagError)
     def _caseflag_error(err: CaseflagError):
-        return error_response(err.status, err.code, err.message, err.field)
+        from flask import jsonify, request
+
+        response = jsonify(err.to_dict(request.args.get("lang") or request.accept_languages.best_match(("en", "de"))))
+        response.status_code = err.status
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):

@@ -11,34 +11,47 @@ import hashlib
 import ipaddress
 import json
 import re
-import unicodedata
 
 import idna
-import idna.idnadata
 
-from .dataset import TARGET_ROLES, Dataset
+from .dataset import Dataset
 from .domains import default_suffix_list
-from .specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_SUFFIXES
-from .verdict import _case_date, _headline_role, sources_for
+from .messages import DEFAULT_LANGUAGE, catalogues, render
+from .specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, SPECIAL_USE_SUFFIXES
+from .verdict import (BADGE_COLORS, BADGE_TEXTS, MENTIONED, _case_date, _match_dict, entity_summary, entity_verdict,
+                      provider_explanation, text_in)
 
 # Raised when the shape changes in a way an older local.js cannot read (it refuses other numbers).
-FORMAT = 1
+FORMAT = 2
+# Why the extension knows nothing of who serves a site: an onion name, or the browser's connection not read.
+SKIPPED = ("never_resolved", "no_permission")
 _FULL_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def build_index(dataset: Dataset) -> dict:
-    """The index as a dict, in the order it is written."""
+    """The index as a dict, in the order it is written.
+
+    Each entity carries what the server answers for its sites with DNS off: its level and its
+    explanations (per language, `de` only where it differs from `en`), the match entry's parts
+    (cases with their sources, related entities in the answer's order); each provider the
+    explanation its cases add when it serves a site. The extension looks these up and words them
+    with `messages`, the catalogue; it decides nothing itself."""
     return {
         "format": FORMAT,
         "version": dataset.version,
         "date": newest_date(dataset),
+        # Every listed name is a registrable domain (the linter's rule): a host's is the one name to look up.
+        "registrable_only": dataset.registrable_only,
+        "messages": catalogues(),
+        "badges": {level: {"text": BADGE_TEXTS[level], "color": color} for level, color in BADGE_COLORS.items()},
         "entities": [_entity(dataset, dataset.entities[key]) for key in sorted(dataset.entities)],
         "cases": {key: _case(dataset.cases[key]) for key in sorted(dataset.cases)},
         "sources": {key: _source(dataset.sources[key]) for key in sorted(dataset.sources)},
-        "providers": [_provider(dataset.providers[key]) for key in sorted(dataset.providers)],
+        "providers": [_provider(dataset, dataset.providers[key]) for key in sorted(dataset.providers)],
+        "skipped": {code: _by_language(lambda lang, code=code: _skipped(code, lang)) for code in SKIPPED},
         "public_suffixes": public_suffix_rules(),
-        "special_use": {"suffixes": list(SPECIAL_USE_SUFFIXES), "never_resolved": list(NEVER_RESOLVED_TLDS)},
-        "idna": idna_classes(),
+        "special_use": {"suffixes": {suffix: SPECIAL_USE_KINDS[suffix] for suffix in SPECIAL_USE_SUFFIXES},
+                        "never_resolved": list(NEVER_RESOLVED_TLDS)},
         "not_global": not_global_networks(),
     }
 
@@ -74,33 +87,55 @@ def newest_date(dataset: Dataset) -> str:
     return found
 
 
+def _by_language(make) -> dict:
+    """{"en": make("en"), "de": …}: each other language only where it differs from English."""
+    english = make(DEFAULT_LANGUAGE)
+    out = {DEFAULT_LANGUAGE: english}
+    for lang in catalogues():
+        if lang != DEFAULT_LANGUAGE and (other := make(lang)) != english:
+            out[lang] = other
+    return out
+
+
 def _entity(dataset: Dataset, entity: dict) -> dict:
-    # Target cases first, then newest first: the order of a match's `cases` in the API.
-    involvements = sorted(dataset.involvements(entity["id"]), key=lambda inv: inv.role not in TARGET_ROLES)
-    data = {"id": entity["id"], "name": entity["name"], "kind": entity["kind"], "status": entity.get("status"),
-            "description": entity.get("description")}
-    if entity.get("jurisdiction"):
-        data["jurisdiction"] = entity["jurisdiction"]
-    data.update({
-        "role": _headline_role(involvements),
+    """The entity as the answer needs it: its domains, its level and explanations, and its match entry's
+    shared part (the API's shape, cases as [case id, role, source ids in the API's order] into `cases`)."""
+    level, _ = entity_verdict(dataset, entity, None)
+
+    def refs(cases: list[dict]) -> list:
+        return [[case["id"], case["role"], [source["id"] for source in case["sources"]]] for case in cases]
+
+    entry = _match_dict(dataset, entity, "registrable_domain", None)
+    return {
+        "id": entity["id"],
         "domains": entity.get("domains", []),
-        "aliases": [[alias["domain"], alias["relation"]] for alias in entity.get("aliases", [])],
-        # [case id, role, source ids in the API's order (newest first)]
-        "cases": [[inv.case["id"], inv.role,
-                   [s["id"] for s in sources_for(dataset, [*inv.source_ids, *inv.case.get("source_ids", [])], None)]]
-                  for inv in involvements],
-        "related": [[other["id"], relation] for relation, other in dataset.related(entity["id"])],
-    })
-    return data
+        "level": level,
+        "explanations": _by_language(lambda lang: entity_verdict(dataset, entity, lang)[1]),
+        "entry": {"entity": _by_language(lambda lang: entity_summary(entity, lang)), "role": entry["role"],
+                  "aliases": entry["aliases"], "cases": refs(entry["cases"]),
+                  "related": [{**rel, "cases": refs(rel["cases"])} for rel in entry["related"]]},
+    }
 
 
 def _case(case: dict) -> dict:
-    data = {"title": case["title"], "type": case["type"], "date": _case_date(case), "status": case["status"],
-            "jurisdiction": case.get("jurisdiction")}
-    for key in ("court", "docket"):
-        if case.get(key):
-            data[key] = case[key]
-    return data
+    """The API's case without its role and sources (the entry's reference adds them), by language."""
+    def shaped(lang: str) -> dict:
+        data = {"id": case["id"], "title": text_in(case, "title", lang), "type": case["type"],
+                "date": _case_date(case), "status": case["status"], "jurisdiction": case.get("jurisdiction")}
+        data.update({key: case[key] for key in ("court", "docket") if case.get(key)})
+        return data
+
+    return _by_language(shaped)
+
+
+def _skipped(code: str, lang: str) -> dict:
+    """The infrastructure part of an answer whose infrastructure the extension does not know, its explanation
+    and that explanation worded: the same for every such answer."""
+    explanation = {"code": f"infrastructure_{code}", "params": {}}
+    return {"infrastructure": {"status": "skipped", "reason": render(f"reason.{code}", {}, lang), "reason_code": code,
+                               "addresses": [], "nameservers": [], "cnames": [], "providers": [], "asns": [],
+                               "elapsed_ms": None},
+            "explanation": explanation, "reason": render(explanation["code"], {}, lang)}
 
 
 def _source(source: dict) -> dict:
@@ -111,13 +146,16 @@ def _source(source: dict) -> dict:
     return data
 
 
-def _provider(provider: dict) -> dict:
+def _provider(dataset: Dataset, provider: dict) -> dict:
+    entity = dataset.entities.get(provider["entity_id"])
+    in_cases = entity is not None and any(inv.role != MENTIONED for inv in dataset.involvements(entity["id"]))
     return {
         "id": provider["id"], "name": provider["name"], "short_label": provider["short_label"],
         "entity_id": provider["entity_id"], "ipv4": provider.get("ipv4", []), "ipv6": provider.get("ipv6", []),
-        "nameserver_patterns": provider.get("nameserver_patterns", []),
-        "cname_patterns": provider.get("cname_patterns", []),
         "header_patterns": provider.get("header_patterns", []),
+        # What serving a site adds when the provider is itself in cases (null: nothing).
+        "explanations": _by_language(lambda lang: [provider_explanation(dataset, entity, provider["name"], lang)])
+        if in_cases else None,
     }
 
 
@@ -149,38 +187,6 @@ def _ascii_rules(rules) -> list[str]:
         else:
             out.add(".".join(labels))
     return sorted(out)
-
-
-def idna_classes() -> dict:
-    """The code points IDNA 2008 allows in a label, as the server's `idna` package has them:
-    flat [start, end, start, end, …] lists, end exclusive. The browser's URL parser maps names
-    (UTS 46) but does not apply these, so the extension checks them itself to refuse what the server refuses."""
-    classes: dict = {}
-    directions: dict[str, list[int]] = {}
-    for name in ("PVALID", "CONTEXTJ", "CONTEXTO"):
-        flat = []
-        for packed in idna.idnadata.codepoint_classes[name]:
-            start, end = packed >> 32, packed & 0xFFFFFFFF
-            flat += [start, end]
-            for point in range(start, end):
-                direction = unicodedata.bidirectional(chr(point))
-                if direction != "L":
-                    directions.setdefault(direction, []).append(point)
-        classes[name.lower()] = flat
-    # The bidi class of each allowed code point that is not L, as the server's unicodedata has it
-    # ("" where it has none): the Bidi Rule (RFC 5893) the idna package applies label by label.
-    classes["bidi"] = {direction: _runs(sorted(points)) for direction, points in sorted(directions.items())}
-    return classes
-
-
-def _runs(points: list[int]) -> list[int]:
-    flat: list[int] = []
-    for point in points:
-        if flat and flat[-1] == point:
-            flat[-1] = point + 1
-        else:
-            flat += [point, point + 1]
-    return flat
 
 
 def not_global_networks() -> dict[str, list[str]]:

@@ -15,13 +15,12 @@ from .cache import SharedCache, TTLStore
 from .dataset import Dataset, DatasetStore
 from .domains import Hostname, parse
 from .errors import CaseflagError, NotPublicName
+from .messages import render
 from .network import DnsAnswer, DnsSession, HostRecords, Resolver
 from .providers import ProviderDetector
 from .verdict import Infrastructure, build, now_iso
 
 _FAILED = {"timeout", "servfail", "refused", "error"}
-NEVER_RESOLVED_REASON = ("Onion names (RFC 7686) are never resolved in DNS: only the list was matched, "
-                         "nothing is known about who serves the site.")
 
 
 def _summarise(records: HostRecords) -> tuple[str, str]:
@@ -112,7 +111,7 @@ class LookupService:
             hostname = parse(text)
             _refuse_unlisted(hostname, self.dataset)
         except CaseflagError as err:
-            return {"query": text, **err.to_dict(), "status": err.status}
+            return {"query": text, **err.to_dict(lang), "status": err.status}
         return await self.check_hostname(text, hostname, lang, offline, session)
 
     async def check_hostname(self, query: str, hostname: Hostname, lang: str | None = None,
@@ -124,9 +123,9 @@ class LookupService:
     async def infrastructure(self, hostname: Hostname, dataset: Dataset, offline: bool = False,
                              session: DnsSession | None = None) -> tuple[Infrastructure, bool]:
         if hostname.never_resolved:
-            return Infrastructure("skipped", NEVER_RESOLVED_REASON), False
+            return Infrastructure("skipped", render("reason.never_resolved", {}), reason_code="never_resolved"), False
         if offline or not self.dns_enabled:
-            return Infrastructure("skipped", "DNS lookups are switched off (offline mode)."), False
+            return Infrastructure("skipped", render("reason.offline", {}), reason_code="offline"), False
         if self.resolver.unavailable_reason:
             return Infrastructure("unavailable", self.resolver.unavailable_reason), False
         hit = self.cache.get(_cache_key(dataset, hostname))
@@ -178,8 +177,7 @@ class LookupService:
 def _refuse_unlisted(hostname: Hostname, dataset: Dataset) -> None:
     """A name that is never resolved (.onion) is answered only when the list names it."""
     if hostname.never_resolved and dataset.match(hostname) is None:
-        raise NotPublicName(f"{hostname.name!r} is an onion name (RFC 7686), which is never resolved in DNS, "
-                            "and it is not in the list.")
+        raise NotPublicName(key="error.onion_unlisted", params={"name": hostname.name})
 
 
 def _cache_key(dataset: Dataset, hostname: Hostname) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .limits import MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_LANG_LENGTH
 from .lint import SCHEMA_FILES
+from .messages import DEFAULT_LANGUAGE, catalogues
 from .verdict import BADGE_COLORS, RELATION_PHRASES, ROLE_ORDER
 
 RECORD_COMPONENTS = {"entities": "Entity", "cases": "Case", "sources": "Source", "providers": "Provider"}
@@ -112,19 +113,28 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
                    "domains": array({"type": "string"}),
                    "role": {"anyOf": [role, {"type": "null"}], "description": "Its headline role in cases."},
                    "cases": array(ref("CaseInvolvement"))})
-    evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname"]},
+    evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname", "header"]},
                     "value": {"type": "string"}, "detail": {"type": "string"}})
     asn = obj({"address": {"type": "string"}, "status": {"enum": ["ok", "error"]}},
               {"asn": {"type": ["integer", "null"]}, "prefix": NULLABLE_STRING, "country": NULLABLE_STRING,
                "registry": NULLABLE_STRING, "reason": {"type": "string"}})
     infrastructure = obj({
         "status": {"enum": ["resolved", "nxdomain", "unavailable", "skipped"]},
-        "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly)."},
+        "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly), "
+                                                    "in the answer's language when reason_code is set."},
+        "reason_code": {"enum": ["", "offline", "never_resolved", "no_permission"],
+                        "description": "caseflag's own reason (worded by the catalogue as reason.<code>; "
+                                       "no_permission only from the extension's built-in list), "
+                                       "or empty for a reason DNS gave."},
         "addresses": array({"type": "string"}),
         "nameservers": array({"type": "string"}),
         "cnames": array({"type": "string"}),
         "providers": array(obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
                                 "entity_id": ref("Entity.id"), "evidence": array(ref("Evidence")),
+                                "serves": {"type": "boolean", "description": (
+                                    "true on evidence about the site's traffic (ip_range, asn, cname, header); "
+                                    "false when only its nameservers are the provider's: it answers the site's "
+                                    "DNS, which is not serving it and never makes the level infrastructure.")},
                                 "summary": {"type": "string"}})),
         "asns": array(ref("AsnInfo")),
         "elapsed_ms": {"type": ["integer", "null"]},
@@ -132,8 +142,16 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
     verdict = obj({
         "level": {"enum": list(BADGE_COLORS)},
         "badge": obj({"text": {"type": "string"}, "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"}}),
-        "reasons": array({"type": "string"}),
+        "reasons": {**array({"type": "string"}),
+                    "description": "The explanations worded in the answer's language (lang; English by default)."},
+        "explanations": {**array(ref("Explanation")),
+                         "description": "The same reasons as data, in the same order: a code of the message "
+                                        "catalogue (server/caseflag/messages/) and its parameters."},
     })
+    explanation = obj({"code": {"enum": sorted(code for code in catalogues()[DEFAULT_LANGUAGE]
+                                               if "." not in code and not code.startswith("_"))},
+                       "params": {"type": "object", "description": "The values the message's placeholders take "
+                                                                   "(names, titles, roles, counts, evidence)."}})
     check_result = obj({
         "query": {"type": "string", "description": "The input exactly as given."},
         "hostname": {"type": "string"}, "hostname_unicode": {"type": "string"},
@@ -141,6 +159,7 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
         "verdict": ref("Verdict"), "matches": array(ref("Match")), "infrastructure": ref("Infrastructure"),
         "dataset_version": {"type": "string"}, "checked_at": {"type": "string", "format": "date-time"},
         "cached": {"type": "boolean"},
+        "language": {"type": "string", "description": "The language of the reasons and texts (en, de)."},
     })
     check_error = obj({"query": {"type": "string"}, "error": ref("ErrorBody"), "status": {"type": "integer"}})
     party = _extend(records["Case.party"], {"entity": ref("EntitySummary"), "sources": array(ref("SourceRef"))},
@@ -149,7 +168,10 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
                   for key in ("entities", "cases", "sources", "providers", "domains")})
     version_string = {"type": "string", "description": "The dataset version (a hash of every record file)."}
     return {
-        "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}}, {"field": {"type": "string"}}),
+        "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}},
+                         {"field": {"type": "string"},
+                          "explanation": obj({"code": {"type": "string"}, "params": {"type": "object"}})}),
+        "Explanation": explanation,
         "Error": obj({"error": ref("ErrorBody")}),
         "SourceRef": source_item,
         "CaseInvolvement": involvement,
@@ -206,40 +228,56 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
 
 
 def extension_index_schema() -> dict:
-    """The shape of extension_index.build_index (format 1)."""
+    """The shape of extension_index.build_index (format 2): what the server answers for each entity's
+    sites with DNS off, precomputed, and what the browser needs to find a host's registrable domain."""
     strings = array({"type": "string"})
-    pair = {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "minItems": 2, "maxItems": 2}
-    involvement = {"type": "array", "prefixItems": [ref("Case.id"), {"enum": list(ROLE_ORDER)}, strings],
-                   "minItems": 3, "maxItems": 3}
-    entity = obj(
-        {"id": ref("Entity.id"), "name": {"type": "string"}, "kind": {"type": "string"}, "status": NULLABLE_STRING,
-         "description": NULLABLE_STRING, "role": {"anyOf": [{"enum": list(ROLE_ORDER)}, {"type": "null"}]},
-         "domains": strings, "aliases": array(pair), "cases": array(involvement), "related": array(pair)},
-        {"jurisdiction": {"type": "string"}},
-    )
-    case = obj({"title": {"type": "string"}, "type": case_prop("type"), "date": NULLABLE_STRING,
-                "status": case_prop("status"), "jurisdiction": NULLABLE_STRING},
-               {"court": {"type": "string"}, "docket": {"type": "string"}})
+    role = {"enum": list(ROLE_ORDER)}
+    involvement = {"type": "array", "prefixItems": [ref("Case.id"), role, strings], "minItems": 3, "maxItems": 3}
+
+    def by_language(schema: dict) -> dict:
+        """{en: …, de?: …}: other languages only where they differ from English."""
+        return {"type": "object", "required": [DEFAULT_LANGUAGE], "additionalProperties": schema}
+
+    related = obj({"id": ref("Entity.id"), "name": {"type": "string"}, "relation": {"enum": list(RELATION_PHRASES)},
+                   "domains": strings, "role": {"anyOf": [role, {"type": "null"}]}, "cases": array(involvement)})
+    entry = obj({"entity": by_language(ref("EntitySummary")), "role": {"anyOf": [role, {"type": "null"}]},
+                 "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
+                 "cases": array(involvement), "related": array(related)})
+    entity = obj({"id": ref("Entity.id"), "domains": strings, "level": {"enum": list(BADGE_COLORS)},
+                  "explanations": {**by_language(array(ref("Explanation"))),
+                                   "description": "What the list says of the entity's sites; the first item's "
+                                                  "domain and relation are the host's."},
+                  "entry": entry})
+    case = by_language(obj({"id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"),
+                            "date": NULLABLE_STRING, "status": case_prop("status"), "jurisdiction": NULLABLE_STRING},
+                           {"court": {"type": "string"}, "docket": {"type": "string"}}))
     source = obj({"publisher": {"type": "string"}, "title": {"type": "string"}, "date": NULLABLE_STRING,
                   "language": {"type": "string"}, "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
                  {"url": {"type": "string", "format": "uri"}})
     provider = obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
                     "entity_id": ref("Entity.id"), "ipv4": strings, "ipv6": strings,
-                    "nameserver_patterns": strings, "cname_patterns": strings,
-                    "header_patterns": array(obj({"name": {"type": "string"}}, {"value": {"type": "string"}}))})
+                    "header_patterns": array(obj({"name": {"type": "string"}}, {"value": {"type": "string"}})),
+                    "explanations": {"anyOf": [by_language(array(ref("Explanation"))), {"type": "null"}]}})
+    skipped = by_language(obj({"infrastructure": ref("Infrastructure"), "explanation": ref("Explanation"),
+                               "reason": {"type": "string"}}))
     return obj({
-        "format": {"const": 1, "description": "The index's schema version; a reader refuses one it does not know."},
+        "format": {"const": 2, "description": "The index's schema version; a reader refuses one it does not know."},
         "version": {"type": "string", "description": "The dataset version, as /api/v1/dataset gives it."},
         "date": {"type": "string", "description": "The newest date in the records (YYYY-MM-DD): a newer index "
                                                   "has a date no older."},
+        "registrable_only": {"type": "boolean"},
+        "messages": {"type": "object", "description": "The message catalogue by language.",
+                     "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "badges": {"type": "object", "additionalProperties": obj({"text": {"type": "string"},
+                                                                   "color": {"type": "string"}})},
         "entities": array(entity),
         "cases": {"type": "object", "additionalProperties": case},
         "sources": {"type": "object", "additionalProperties": source},
         "providers": array(provider),
+        "skipped": {"type": "object", "additionalProperties": skipped},
         "public_suffixes": obj({"icann": strings, "private": strings}),
-        "special_use": obj({"suffixes": strings, "never_resolved": strings}),
-        "idna": obj({**{key: array({"type": "integer"}) for key in ("pvalid", "contextj", "contexto")},
-                     "bidi": {"type": "object", "additionalProperties": array({"type": "integer"})}}),
+        "special_use": obj({"suffixes": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "never_resolved": strings}),
         "not_global": obj({"ipv4": strings, "ipv6": strings}),
     })
 
@@ -265,8 +303,10 @@ def _ok(schema_name: str, description: str, *, csv: bool = False, cached: bool =
 
 
 _LANG = {"name": "lang", "in": "query", "required": False,
-         "description": "Preferred language of the reporting, e.g. de (sources in it are listed first). "
-                        "Without it, Accept-Language decides.",
+         "description": "The answer's language, e.g. de: reasons, error messages, descriptions, case titles, "
+                        "summaries and outcomes in it where the catalogue and the records have it (en and de), "
+                        "English otherwise; sources in it are listed first. Without it, Accept-Language decides. "
+                        "The answer's top-level `language` says which language it is in.",
          "schema": {"type": "string", "maxLength": MAX_LANG_LENGTH,
                     "pattern": "^([A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)?$"}}
 _FORMAT = {"name": "format", "in": "query", "required": False, "description": "json (default) or csv.",

@@ -32,3 +32,11 @@ def special_use_suffix(name: str) -> str | None:
     labels = name.split(".")
     last_two = ".".join(labels[-2:])
     return last_two if len(labels) >= 2 and last_two in _DOMAINS else None
+
+# What each suffix is, for the words that refuse it (messages: special_use.<kind>).
+SPECIAL_USE_KINDS = {
+    "example": "reserved", "example.com": "reserved", "example.net": "reserved", "example.org": "reserved",
+    "test": "reserved", "invalid": "reserved",
+    "local": "local", "localhost": "local", "internal": "local",
+    "alt": "alt", "arpa": "arpa", "onion": "onion",
+}

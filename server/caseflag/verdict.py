@@ -5,70 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from dataclasses import dataclass, field
 
 from .dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from .domains import Hostname
-from .providers import AsnInfo, Evidence
+from .infrastructure import Infrastructure
+from .messages import DEFAULT_LANGUAGE, catalogues, explain, language_of, render
 
 TARGET, PARTY, RELATED, INFRASTRUCTURE, NONE = "target", "party", "related", "infrastructure", "none"
 # In order of precedence: the first level that applies is the verdict.
 BADGE_COLORS = {TARGET: "#c62828", PARTY: "#1565c0", RELATED: "#78909c", INFRASTRUCTURE: "#f9a825", NONE: "#757575"}
-RELATED_BADGE = "~"
+BADGE_TEXTS = {TARGET: "!", PARTY: "i", RELATED: "~", INFRASTRUCTURE: "", NONE: ""}
+# Only mentioned in reporting about a case: listed under the match, never a party or a target.
+MENTIONED = "mentioned"
 # The most telling role first: what the match's headline role is.
-ROLE_ORDER = ("defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named")
-ROLE_WORDS = {
-    "defendant": "the defendant",
-    "subject": "the subject",
-    "plaintiff": "a plaintiff",
-    "intermediary": "an intermediary",
-    "rights_holder": "a rights holder",
-    "named": "named",
-}
+ROLE_ORDER = ("defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named", MENTIONED)
+# Evidence about a site's own traffic: only these make a provider one that *serves* it.
+SERVING_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 # What the site's entity is to a related one, by the related entity's relation to it
-# (dataset.RELATION_FIELDS): MEGA's predecessor is Megaupload, so MEGA is "the successor of" it.
-RELATION_PHRASES = {
-    "predecessor": "the successor of",
-    "successor": "the predecessor of",
-    "original": "a mirror of",
-    "mirror": "the original of",
-    "operator": "operated by",
-    "operates": "the operator of",
-}
-RELATION_ORDER = tuple(RELATION_PHRASES)
-
-
-@dataclass(frozen=True)
-class Infrastructure:
-    """What DNS says about who serves a host. status: resolved | nxdomain | unavailable | skipped."""
-
-    status: str
-    reason: str = ""
-    addresses: tuple[str, ...] = ()
-    nameservers: tuple[str, ...] = ()
-    cnames: tuple[str, ...] = ()
-    providers: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
-    asns: tuple[AsnInfo, ...] = ()
-    elapsed_ms: int | None = None
-
-    def to_json(self) -> str:
-        """A compact form for the shared cache."""
-        return json.dumps({
-            "status": self.status, "reason": self.reason, "addresses": self.addresses,
-            "nameservers": self.nameservers, "cnames": self.cnames,
-            "providers": {pid: [e.to_dict() for e in items] for pid, items in self.providers.items()},
-            "asns": [vars(info) for info in self.asns], "elapsed_ms": self.elapsed_ms,
-        })
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> Infrastructure:
-        data = json.loads(raw)
-        return cls(
-            status=data["status"], reason=data["reason"], addresses=tuple(data["addresses"]),
-            nameservers=tuple(data["nameservers"]), cnames=tuple(data["cnames"]),
-            providers={pid: tuple(Evidence(**e) for e in items) for pid, items in data["providers"].items()},
-            asns=tuple(AsnInfo(**info) for info in data["asns"]), elapsed_ms=data["elapsed_ms"],
-        )
+# (dataset.RELATION_FIELDS), in the order a match's `related` is sorted by; words in the catalogue.
+RELATION_ORDER = ("predecessor", "successor", "original", "mirror", "operator", "operates")
+RELATION_PHRASES = {relation: catalogues()[DEFAULT_LANGUAGE][f"relation_phrase.{relation}"] for relation in RELATION_ORDER}
+ROLE_WORDS = {role: catalogues()[DEFAULT_LANGUAGE][f"role.{role}"] for role in ROLE_ORDER}
 
 
 def _case_date(case: dict) -> str | None:
@@ -100,24 +57,35 @@ def sources_for(dataset: Dataset, source_ids, lang: str | None) -> list[dict]:
     return items
 
 
+def text_in(record: dict, field: str, lang: str | None):
+    """A record's text in the language asked for: its `[de]` (or other language) table's field
+    when it has one, the English field otherwise."""
+    code = language_of(lang)
+    if code != DEFAULT_LANGUAGE:
+        translated = (record.get(code) or {}).get(field)
+        if translated:
+            return translated
+    return record.get(field)
+
+
 def case_dict(dataset: Dataset, involvement: Involvement, lang: str | None) -> dict:
     case = involvement.case
     source_ids = list(involvement.source_ids) + list(case.get("source_ids", []))
     data = {
         "id": case["id"],
-        "title": case["title"],
+        "title": text_in(case, "title", lang),
         "type": case["type"],
         "date": _case_date(case),
         "dates": case.get("dates", {}),
         "status": case["status"],
         "role": involvement.role,
         "jurisdiction": case.get("jurisdiction"),
-        "summary": case.get("summary"),
+        "summary": text_in(case, "summary", lang),
         "sources": sources_for(dataset, source_ids, lang),
     }
     for key in ("court", "docket", "outcome"):
         if case.get(key):
-            data[key] = case[key]
+            data[key] = text_in(case, key, lang)
     return data
 
 
@@ -127,8 +95,13 @@ def _headline_role(involvements: list[Involvement]) -> str | None:
 
 
 def _involvements(dataset: Dataset, entity_id: str) -> list[Involvement]:
-    """The entity's parts in cases: those that make it a target first, then newest first."""
-    return sorted(dataset.involvements(entity_id), key=lambda inv: inv.role not in TARGET_ROLES)
+    """The entity's parts in cases: those that make it a target first, mentions last, else newest first."""
+    return sorted(dataset.involvements(entity_id), key=lambda inv: (inv.role not in TARGET_ROLES, inv.role == MENTIONED))
+
+
+def _party_cases(cases: list[dict]) -> list[dict]:
+    """The cases an entity is a party to (every one but those it is only mentioned in)."""
+    return [case for case in cases if case["role"] != MENTIONED]
 
 
 def _related(dataset: Dataset, entity: dict, lang: str | None) -> list[dict]:
@@ -140,14 +113,14 @@ def _related(dataset: Dataset, entity: dict, lang: str | None) -> list[dict]:
         items.append({"id": other["id"], "name": other["name"], "relation": relation,
                       "domains": other.get("domains", []), "role": _headline_role(involvements),
                       "cases": [case_dict(dataset, inv, lang) for inv in involvements]})
-    items.sort(key=lambda item: (not item["cases"], item["role"] not in TARGET_ROLES,
+    items.sort(key=lambda item: (not _party_cases(item["cases"]), item["role"] not in TARGET_ROLES,
                                  RELATION_ORDER.index(item["relation"]), item["name"].lower()))
     return items
 
 
-def entity_summary(entity: dict) -> dict:
+def entity_summary(entity: dict, lang: str | None = None) -> dict:
     data = {"id": entity["id"], "name": entity["name"], "kind": entity["kind"],
-            "status": entity.get("status"), "description": entity.get("description")}
+            "status": entity.get("status"), "description": text_in(entity, "description", lang)}
     if entity.get("jurisdiction"):
         data["jurisdiction"] = entity["jurisdiction"]
     return data
@@ -238,7 +211,7 @@ def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | Non
 def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None) -> dict:
     involvements = _involvements(dataset, entity["id"])
     return {
-        "entity": entity_summary(entity),
+        "entity": entity_summary(entity, lang),
         "matched_by": matched_by,
         "role": _headline_role(involvements),
         "cases": [case_dict(dataset, inv, lang) for inv in involvements],
@@ -247,73 +220,88 @@ def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str
     }
 
 
-def _chain(rel: dict) -> str:
-    """'the successor of Megaupload, the defendant in "United States v. Dotcom" and 1 more case'."""
-    first, more = rel["cases"][0], len(rel["cases"]) - 1
-    tail = f" and {_case_count(more)} more" if more else ""
-    return (f"{RELATION_PHRASES[rel['relation']]} {rel['name']}, {ROLE_WORDS[first['role']]} "
-            f"in \"{first['title']}\"{tail}")
+def _tie(rel: dict) -> dict:
+    """The params naming a related entity and its first case: 'the successor of Megaupload, the
+    defendant in "United States v. Dotcom" and 1 more case'."""
+    cases = _party_cases(rel["cases"])
+    return {"link": rel["relation"], "other": rel["name"], "role": cases[0]["role"], "case": cases[0]["id"],
+            "title": cases[0]["title"], "more": len(cases) - 1}
 
 
-def _relation_sentence(name: str, rel: dict) -> str:
-    """'MEGA has a predecessor: Megaupload.', or 'Mediaservices operates AllofMP3.'"""
-    if rel["relation"] == "operates":
-        return f"{name} operates {rel['name']}."
-    article = "an" if rel["relation"][0] in "aeiou" else "a"
-    return f"{name} has {article} {rel['relation']}: {rel['name']}."
+def entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[str, list[dict]]:
+    """What the list alone says of an entity's sites: the level and the explanations, the first
+    with `domain` and `relation` None (each answer fills in the host's own). Made once per
+    dataset and language; the extension's built-in index carries the same."""
+    key = ("verdict", entity["id"], language_of(lang))
+    said = dataset.memo.get(key)
+    if said is None:
+        said = dataset.memo[key] = _entity_verdict(dataset, entity, lang)
+    return said
 
 
-def _case_count(n: int) -> str:
-    return f"{n} case" if n == 1 else f"{n} cases"
+def _entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[str, list[dict]]:
+    entry = _match_dict(dataset, entity, "registrable_domain", lang)
+    name, cases = entity["name"], entry["cases"]
+    parties = _party_cases(cases)
+    mentions = [case for case in cases if case["role"] == MENTIONED]
+    tied = [rel for rel in entry["related"] if _party_cases(rel["cases"])]
+    host = {"domain": None, "relation": None, "entity": name}
+    said: list[dict] = []
+    if parties:
+        first = parties[0]
+        intermediary = entity["kind"] == "intermediary" and first["role"] in TARGET_ROLES
+        # A service sued for what its customers did is a party, never a target like the sites themselves.
+        level = TARGET if any(c["role"] in TARGET_ROLES for c in parties) and not intermediary else PARTY
+        said.append(explain("intermediary_sued" if intermediary else "belongs_to", **host, role=first["role"],
+                            case=first["id"], title=first["title"], more=len(parties) - 1))
+        if mentions:
+            said.append(explain("also_mentioned", entity=name, case=mentions[0]["id"], title=mentions[0]["title"],
+                                more=len(mentions) - 1))
+    elif tied:
+        # Named in no case itself, but one hop from an entity that is: the chain is the reason.
+        level = RELATED
+        said.append(explain("belongs_to_related", **host, **_tie(tied[0])))
+        said += [explain("also_related", entity=name, **_tie(rel)) for rel in tied[1:]]
+    elif mentions:
+        level = NONE
+        said.append(explain("listed_mentioned", **host, case=mentions[0]["id"], title=mentions[0]["title"],
+                            more=len(mentions) - 1))
+    else:
+        level = NONE
+        said.append(explain("listed_no_case", **host))
+    for rel in entry["related"]:
+        if level != RELATED or rel not in tied:
+            said.append(explain("has_relation", entity=name, link=rel["relation"], other=rel["name"]))
+    return level, said
 
 
-def _describe_evidence(provider_name: str, evidence: tuple[Evidence, ...]) -> str:
-    parts = []
-    for item in evidence:
-        if item.kind == "ip_range":
-            parts.append(f"{item.value} is in its published range {item.detail}")
-        elif item.kind == "asn":
-            parts.append(item.detail)
-        elif item.kind == "nameserver":
-            parts.append(f"nameserver {item.value} matches {item.detail}")
-        elif item.kind == "cname":
-            parts.append(f"the name points (CNAME) to {item.value}")
-    return f"Served by {provider_name}: " + "; ".join(parts) + "."
+def provider_explanation(dataset: Dataset, entity: dict, provider_name: str, lang: str | None) -> dict:
+    """What a serving provider's own cases say: 'Cloudflare was sued over sites its customers ran'."""
+    cases = _party_cases(_match_dict(dataset, entity, "provider", lang)["cases"])
+    role = _headline_role([Involvement({}, case["role"], ()) for case in cases])
+    code = "provider_sued" if entity["kind"] == "intermediary" and role in TARGET_ROLES else "provider_in_cases"
+    return explain(code, provider=provider_name, role=role, count=len(cases))
 
 
-def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infrastructure,
-          lang: str | None = None, cached: bool = False) -> dict:
-    """The full response for one checked host."""
-    match: DomainMatch | None = dataset.match(hostname)
-    matches: list[dict] = []
-    reasons: list[str] = []
-    level = NONE
-    badge_text = ""
+def infrastructure_explanation(infrastructure: Infrastructure) -> dict:
+    if infrastructure.reason_code:
+        return explain(f"infrastructure_{infrastructure.reason_code}")
+    return explain("infrastructure_status", status=infrastructure.status, reason=infrastructure.reason)
 
-    if match is not None:
-        entry = _match_dict(dataset, match.entity, match.matched_by, lang, match.domain, match.relation)
-        matches.append(entry)
-        name = match.entity["name"]
-        via = f" (a {match.relation} domain)" if match.relation else ""
-        count = len(entry["cases"])
-        tied = [rel for rel in entry["related"] if rel["cases"]]
-        if count:
-            first = entry["cases"][0]
-            more = f" and appears in {count - 1} more case{'s' if count > 2 else ''}" if count > 1 else ""
-            level, badge_text = (TARGET, "!") if dataset.is_target(match.entity["id"]) else (PARTY, "i")
-            reasons.append(f"{match.domain}{via} belongs to {name}, {ROLE_WORDS[first['role']]} "
-                           f"in \"{first['title']}\"{more}.")
-        elif tied:
-            # Named in no case itself, but one hop from an entity that is: the chain is the reason.
-            level, badge_text = RELATED, RELATED_BADGE
-            reasons.append(f"{match.domain}{via} belongs to {name}, {_chain(tied[0])}.")
-            reasons += [f"{name} is also {_chain(rel)}." for rel in tied[1:]]
-        else:
-            reasons.append(f"{match.domain}{via} belongs to {name}, which is listed but named in no case.")
-        for rel in entry["related"]:
-            if level != RELATED or not rel["cases"]:
-                reasons.append(_relation_sentence(name, rel))
 
+def reasons_for(explanations: list[dict], lang: str | None) -> list[str]:
+    return [render(item["code"], item["params"], lang) for item in explanations]
+
+
+def _host_explanations(said: list[dict], domain: str, relation: str | None) -> list[dict]:
+    first = said[0]
+    return [{"code": first["code"], "params": {**first["params"], "domain": domain, "relation": relation}}, *said[1:]]
+
+
+def _providers(dataset: Dataset, infrastructure: Infrastructure, lang: str | None, matches: list[dict],
+               explanations: list[dict], level: str, badge_text: str) -> tuple[list[dict], str, str]:
+    """The providers DNS found, each with `serves`, their explanations and, for a serving provider in
+    cases, its match entry; the level infrastructure when nothing else applies."""
     provider_entries = []
     matched_ids = {m["entity"]["id"] for m in matches}
     for provider_id, evidence in infrastructure.providers.items():
@@ -322,28 +310,47 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
             continue
         entity = dataset.entities.get(provider["entity_id"])
         provider_name = provider.get("name") or (entity or {}).get("name", provider_id)
-        summary = _describe_evidence(provider_name, evidence)
+        items = [e.to_dict() for e in evidence]
+        # Nameserver evidence alone says who answers the site's DNS, not who serves it.
+        serves = any(e.kind in SERVING_EVIDENCE for e in evidence)
+        said = explain("served_by" if serves else "dns_answered_by", provider=provider_name, evidence=items)
+        explanations.append(said)
         provider_entries.append({
             "id": provider_id, "name": provider_name, "short_label": provider["short_label"],
-            "entity_id": provider["entity_id"], "evidence": [e.to_dict() for e in evidence],
-            "summary": summary,
+            "entity_id": provider["entity_id"], "evidence": items, "serves": serves,
+            "summary": render(said["code"], said["params"], lang),
         })
-        reasons.append(summary)
-        if entity is not None and dataset.involvements(entity["id"]):
+        if serves and entity is not None and any(inv.role != MENTIONED for inv in dataset.involvements(entity["id"])):
             if level == NONE:
                 level, badge_text = INFRASTRUCTURE, provider["short_label"]
             if entity["id"] not in matched_ids:
-                entry = _match_dict(dataset, entity, "provider", lang)
-                matches.append(entry)
+                matches.append(_match_dict(dataset, entity, "provider", lang))
                 matched_ids.add(entity["id"])
-                reasons.append(f"{provider_name} is {ROLE_WORDS[entry['role']]} in "
-                               f"{_case_count(len(entry['cases']))} about sites it serves.")
+                explanations.append(provider_explanation(dataset, entity, provider_name, lang))
+    return provider_entries, level, badge_text
 
+
+def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infrastructure,
+          lang: str | None = None, cached: bool = False) -> dict:
+    """The full response for one checked host."""
+    match: DomainMatch | None = dataset.match(hostname)
+    matches: list[dict] = []
+    explanations: list[dict] = []
+    level = NONE
+    badge_text = ""
+
+    if match is not None:
+        matches.append(_match_dict(dataset, match.entity, match.matched_by, lang, match.domain, match.relation))
+        level, said = entity_verdict(dataset, match.entity, lang)
+        badge_text = BADGE_TEXTS[level]
+        explanations += _host_explanations(said, match.domain, match.relation)
+
+    provider_entries, level, badge_text = _providers(dataset, infrastructure, lang, matches, explanations, level,
+                                                     badge_text)
     if infrastructure.status != "resolved":
-        reasons.append(f"Infrastructure {_status_words(infrastructure.status)}: {infrastructure.reason}")
+        explanations.append(infrastructure_explanation(infrastructure))
     if level == NONE and match is None:
-        reasons.insert(0, f"{hostname.registrable_domain or hostname.name} is not in the list of entities "
-                          "named in enforcement reporting.")
+        explanations.insert(0, explain("not_listed", domain=hostname.registrable_domain or hostname.name))
 
     return {
         "query": query,
@@ -352,11 +359,13 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
         "registrable_domain": hostname.registrable_domain,
         "is_ip": hostname.is_ip,
         "verdict": {"level": level, "badge": {"text": badge_text, "color": BADGE_COLORS[level]},
-                    "reasons": reasons},
+                    "reasons": reasons_for(explanations, lang), "explanations": explanations},
         "matches": matches,
         "infrastructure": {
             "status": infrastructure.status,
-            "reason": infrastructure.reason,
+            "reason": render(f"reason.{infrastructure.reason_code}", {}, lang) if infrastructure.reason_code
+            else infrastructure.reason,
+            "reason_code": infrastructure.reason_code,
             "addresses": list(infrastructure.addresses),
             "nameservers": list(infrastructure.nameservers),
             "cnames": list(infrastructure.cnames),
@@ -364,6 +373,7 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
             "asns": [info.to_dict() for info in infrastructure.asns],
             "elapsed_ms": infrastructure.elapsed_ms,
         },
+        "language": language_of(lang),
         "dataset_version": dataset.version,
         "checked_at": now_iso(),
         "cached": cached,
@@ -379,7 +389,3 @@ def now_iso() -> str:
 
 
 _now: list = [None, ""]
-
-
-def _status_words(status: str) -> str:
-    return {"nxdomain": "not found", "unavailable": "unknown", "skipped": "not checked"}.get(status, status)

@@ -229,7 +229,11 @@ def granted_copy(target: Path, connection: str = "required") -> Path:
     manifest["host_permissions"] = manifest.pop("optional_host_permissions")
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     index = bundled_index()
-    index["providers"].append(TEST_PROVIDER)
+    # What the server's index says when a provider serves a site, as it would say it of this one.
+    said = next(p for p in index["providers"] if p["id"] == "cloudflare")["explanations"]
+    index["providers"].append({**TEST_PROVIDER, "explanations": {
+        lang: [{**item, "params": {**item["params"], "provider": TEST_PROVIDER["name"]}} for item in items]
+        for lang, items in said.items()}})
     next(entity for entity in index["entities"] if entity["id"] == "the-pirate-bay")["domains"].append(ONION_HOST)
     (target / "data" / "index.json").write_text(json.dumps(index), encoding="utf-8")
     return target

@@ -41,14 +41,14 @@ def result(level, badge=None, providers=()):
     ("answer", "badge"),
     [
         (result("target", {"text": "!", "color": "#c62828"}), {"text": "!", "color": "#c62828", "textColor": WHITE}),
-        (result("target"), {"text": "!", "color": "#c62828", "textColor": WHITE}),
+        (result("target"), {"text": "", "color": None, "textColor": None}),
         (result("party", {"text": "i", "color": "#1565c0"}), {"text": "i", "color": "#1565c0", "textColor": WHITE}),
         (result("infrastructure", {"text": "", "color": "#f9a825"}, [{"short_label": "CF"}]),
          {"text": "CF", "color": "#f9a825", "textColor": BLACK}),
         (result("infrastructure", {"text": "CF", "color": "red; background: url(x)"}),
-         {"text": "CF", "color": "#f9a825", "textColor": BLACK}),
+         {"text": "", "color": None, "textColor": None}),
         (result("related", {"text": "~", "color": "#78909c"}), {"text": "~", "color": "#78909c", "textColor": BLACK}),
-        (result("related"), {"text": "~", "color": "#78909c", "textColor": BLACK}),
+        (result("related"), {"text": "", "color": None, "textColor": None}),
         (result("none", {"text": "", "color": "#757575"}), {"text": "", "color": None, "textColor": None}),
         (result("something-new"), {"text": "", "color": None, "textColor": None}),
     ],
@@ -56,8 +56,9 @@ def result(level, badge=None, providers=()):
          "none", "unknown-level"],
 )
 def test_badge_follows_the_verdict(run, answer, badge):
-    """Red "!" for targets, blue for parties, grey "~" for related, amber provider label for
-    infrastructure, else none."""
+    """The answer's own badge (the server colours it): red "!" for targets, blue for parties, grey "~" for
+    related, amber provider label for infrastructure; none for level none or an answer without a well-formed
+    badge (the extension holds no badge colours of its own)."""
     assert run("return api.badgeFor(arg);", answer) == badge
 
 

@@ -60,7 +60,7 @@ def test_a_newer_list_is_downloaded_and_used(updating, fake_server):
     serve(fake_server, newer_index("newer-1"), etag='"etag-1"')
     result = update_now(updating)
     assert result["status"] == "A newer list was downloaded and is in use."
-    assert result["list"] == {"version": "newer-1", "date": "2099-01-01", "format": 1, "origin": "downloaded",
+    assert result["list"] == {"version": "newer-1", "date": "2099-01-01", "format": 2, "origin": "downloaded",
                               "server": fake_server.url}
     assert "If-None-Match" not in index_requests(fake_server)[0]
 

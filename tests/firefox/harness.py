@@ -800,7 +800,7 @@ def fake_check_answer(hostname: str) -> dict:
     return {
         "hostname": hostname,
         "registrable_domain": hostname,
-        "verdict": {"level": "target", "reasons": ["the fake server says so"]},
+        "verdict": {"level": "target", "badge": {"text": "!", "color": "#c62828"}, "reasons": ["the fake server says so"]},
         "matches": [],
         "infrastructure": {"status": "skipped", "reason": "fake", "addresses": [], "providers": []},
     }
