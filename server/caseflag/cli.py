@@ -121,6 +121,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_order(args: argparse.Namespace) -> int:
+    from .order_import import ImportRefused, import_order
+
+    data_dir = Path(args.path or config_module.resolve()["DATA_DIR"])
+    try:
+        plan, problems = import_order(Path(args.order), Path(args.schedule), data_dir, dry_run=args.dry_run)
+    except ImportRefused as err:
+        for problem in err.problems:
+            print(problem.format(), file=sys.stderr)
+        print(f"caseflag: {err.message}", file=sys.stderr)
+        return 1
+    for line in plan.reused + plan.left_out:
+        print(line, file=sys.stderr)
+    verb = "would write" if args.dry_run else "wrote"
+    for path in plan.files:
+        print(f"{verb} {path}")
+    for problem in problems:
+        print(problem.format(Path.cwd()))
+    if problems:
+        print(f"{len(problems)} problem(s) in {data_dir}", file=sys.stderr)
+        return 1
+    print(f"{data_dir}: all records pass", file=sys.stderr)
+    return 0
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     from .dataset import Dataset
     from .release import write_release
@@ -159,6 +184,18 @@ def _jobs(text: str) -> int | None:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', not {text!r}") from None
+
+
+def _add_import_order(data_commands) -> None:
+    order = data_commands.add_parser("import-order", help="turn a court order's schedule of sites (CSV) and its "
+                                                         "case (TOML) into linted records in data/")
+    order.add_argument("schedule", metavar="SCHEDULE.csv", help="one site a row: name, domains (space- or "
+                                                                "semicolon-separated), optional columns")
+    order.add_argument("--order", required=True, metavar="ORDER.toml", help="the case, its other parties, "
+                                                                            "defaults for the sites, new sources")
+    order.add_argument("--path", help="the data folder (default: the bundled data/)")
+    order.add_argument("--dry-run", action="store_true", help="check and lint, print what would be written, write nothing")
+    order.set_defaults(func=cmd_import_order)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument("--path", help="the data folder (default: the bundled data/)")
     export.set_defaults(func=cmd_export)
+    _add_import_order(data_commands)
     release = data_commands.add_parser("release", help="write a citable release folder: every export, SQLite, "
                                                        "CHANGES.md and SHA256SUMS")
     release.add_argument("--output", "-o", required=True, metavar="DIR", help="the folder to write (new, empty, "
