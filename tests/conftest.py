@@ -76,26 +76,10 @@ def onion_data(tmp_path_factory):
     return target
 
 
-def make_german_data(target: Path) -> Path:
-    """A copy of data/ with the test-only German text and mentions of tests/fixtures/german/."""
-    import tomllib
-
-    shutil.copytree(DATA_DIR, target)
-    overlay = tomllib.loads((Path(__file__).parent / "fixtures" / "german" / "overlay.toml").read_text(encoding="utf-8"))
-    for name, change in overlay.items():
-        path = target / name
-        text = path.read_text(encoding="utf-8")
-        for old, new in change.get("replace", []):
-            assert old in text, (name, old)
-            text = text.replace(old, new)
-        path.write_text(text + change.get("append", ""), encoding="utf-8")
-    return target
-
-
 @pytest.fixture(scope="session")
-def german_data(tmp_path_factory):
-    """data/ with [de] tables on a few records and The Pirate Bay only mentioned in the bridal case."""
-    return make_german_data(tmp_path_factory.mktemp("german") / "data")
+def german_data():
+    """data/ itself: every record carries its German text ([de]) and the bridal case only mentions The Pirate Bay."""
+    return DATA_DIR
 
 
 @pytest.fixture
