@@ -7,7 +7,7 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .batch import csv_text
+from .batchrecords import csv_text
 from . import limits
 from .errors import InvalidInput, TooLarge
 from .extension_index import cached_index

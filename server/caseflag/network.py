@@ -469,6 +469,11 @@ class Resolver:
             if not self._nameservers and not self.unavailable_reason:
                 self.unavailable_reason = "no DNS resolver is configured on this machine"
 
+    @property
+    def nameservers(self) -> list[tuple[str, int]]:
+        """The (address, port) of each nameserver asked."""
+        return list(self._nameservers)
+
     def session(self) -> DnsSession:
         """Sockets to share between lookups: `async with resolver.session() as session: ...`."""
         return DnsSession(self._nameservers, self.timeout, self.pacer)
