@@ -148,9 +148,11 @@ class BatchRun:
         writing = True
         for item, task in leftover:
             if writing and task.done() and not task.cancelled():
-                with contextlib.suppress(BrokenPipeError):
+                try:
                     self._emit([(item, task.result())])
                     continue
+                except (BrokenPipeError, CaseflagError):  # the output is gone or full: nothing more goes to it
+                    pass
             writing = False
             task.cancel()
         await asyncio.gather(*(task for _, task in leftover), return_exceptions=True)

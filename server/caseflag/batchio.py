@@ -119,7 +119,7 @@ class Output:
 
     def __init__(self, path: str | None, append: bool) -> None:
         self.path, self.gz = path, is_gzip(path)
-        self.size = 0
+        self.size, self.failed = 0, False
         if path is None:
             self.fd = sys.stdout.fileno()
             sys.stdout.flush()
@@ -132,7 +132,7 @@ class Output:
         self.size = os.fstat(self.fd).st_size
 
     def write(self, data: bytes) -> None:
-        if not data:
+        if not data or self.failed:  # after a failed write nothing more is written
             return
         if self.gz:
             data = gzip.compress(data, compresslevel=6, mtime=0)
@@ -146,14 +146,17 @@ class Output:
             if self.path is None:
                 raise WriteFailed(f"writing to standard output failed: {err.strerror or err}") from err
             os.ftruncate(self.fd, self.size)
+            os.lseek(self.fd, self.size, os.SEEK_SET)
+            self.failed = True
             raise WriteFailed(f"writing {self.path} failed: {err.strerror or err}; it holds whole records "
                               "only, up to the last one written: make room and run again with --resume") from err
         if self.path is not None:
             self.size += len(data)
 
     def close(self) -> None:
-        if self.path is not None:
+        if self.path is not None and self.fd is not None:
             os.close(self.fd)
+            self.fd = None
 
 
 # --- what an earlier run wrote -----------------------------------------------------------------
