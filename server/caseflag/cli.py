@@ -183,25 +183,8 @@ def _jobs(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"expected a number or 'auto', not {text!r}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser("serve", help="serve the HTTP API (nginx in front of gunicorn; --dev for Flask's server)")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1, or CASEFLAG_HOST)")
-    serve.add_argument("--port", type=int, help="port (default 8000, or CASEFLAG_PORT)")
-    serve.add_argument("--workers", type=int, help="gunicorn worker processes (default: cores, 2..8)")
-    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
-    serve.add_argument("--dev", action="store_true", help="use Flask's development server")
-    serve.set_defaults(func=cmd_serve)
-
-    check = commands.add_parser("check", help="check domains or URLs and print what is known")
-    check.add_argument("domains", nargs="+", metavar="DOMAIN")
-    check.add_argument("--offline", action="store_true", help="no DNS: match the list only")
-    check.add_argument("--json", action="store_true", help="one JSON object per line")
-    check.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
-    check.set_defaults(func=cmd_check)
-
+def _batch_parser(commands) -> None:
+    """`caseflag batch` and its options (batchcommand.Request)."""
     batch = commands.add_parser("batch", help="check a file of domains or URLs (one per line, or a CSV column) "
                                                "into JSON Lines or CSV")
     batch.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file; - or none reads stdin")
@@ -235,6 +218,28 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--offline", action="store_true", help="no DNS: match the list only")
     batch.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
     batch.set_defaults(func=cmd_batch)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (nginx in front of gunicorn; --dev for Flask's server)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1, or CASEFLAG_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 8000, or CASEFLAG_PORT)")
+    serve.add_argument("--workers", type=int, help="gunicorn worker processes (default: cores, 2..8)")
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    serve.add_argument("--dev", action="store_true", help="use Flask's development server")
+    serve.set_defaults(func=cmd_serve)
+
+    check = commands.add_parser("check", help="check domains or URLs and print what is known")
+    check.add_argument("domains", nargs="+", metavar="DOMAIN")
+    check.add_argument("--offline", action="store_true", help="no DNS: match the list only")
+    check.add_argument("--json", action="store_true", help="one JSON object per line")
+    check.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
+    check.set_defaults(func=cmd_check)
+
+    _batch_parser(commands)
 
     report = commands.add_parser("report", help="turn a batch's output into a self-contained HTML summary with charts")
     report.add_argument("output_file", metavar="OUTPUT", help="a batch's output (.jsonl, .csv, optionally .gz)")
