@@ -1,13 +1,14 @@
 """Checking a stream of items with the service's async path, one record per item, in input order.
 
 A bounded window of lookups runs ahead of the writer, so memory stays bounded however long the
-input. With several processes (`--jobs`), a standard multiprocessing pool checks the input in
+input. With several processes (`--jobs`), a standard process pool checks the input in
 chunks and the parent writes each chunk's records in input order (batchcommand.py runs it all).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import io
 import itertools
@@ -18,6 +19,8 @@ import signal
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import IO
 
@@ -229,55 +232,35 @@ def _check_chunk(chunk: list[Item]) -> tuple[bytes, list[str]]:
 
 def run_pool(service, items: Iterator[Item], jobs: int, options: Options, emit: Emit,
              stopping: Callable[[], bool]) -> None:
-    """Check items with `jobs` forked worker processes, in chunks; emit each chunk's records in
-    input order. Returns when done or when stopping() says so (whole chunks only are emitted)."""
+    """Check items with `jobs` forked worker processes (a standard ProcessPoolExecutor), in chunks;
+    emit each chunk's records in input order. Returns when done or when stopping() says so; the
+    chunks already running are let finish, and only whole chunks are emitted."""
     share = Options(**{**options.__dict__, "concurrency": max(1, options.concurrency // jobs)})
     size = max(50, 4 * share.concurrency)  # a chunk: enough to keep a worker busy, few enough to stream
     _WORKER.update(service=service, options=share)
-    ahead = threading.Semaphore(2 * jobs)  # chunks read but not yet written: bounded memory
-    stop = threading.Event()
-
-    def chunks() -> Iterator[list[Item]]:  # runs in the pool's task thread
-        for chunk in iter(lambda: list(itertools.islice(items, size)), []):
-            while not ahead.acquire(timeout=0.1):
-                if stop.is_set():
-                    return
-            yield chunk
-
+    chunks = iter(lambda: list(itertools.islice(items, size)), [])
     context = multiprocessing.get_context("fork")  # the workers inherit the loaded dataset
-    others = {child.pid for child in multiprocessing.active_children()}
-    pool = context.Pool(jobs, initializer=_init_worker)
-    workers = {child.pid for child in multiprocessing.active_children()} - others
-    try:
-        results = pool.imap(_check_chunk, chunks())
-        while not stopping():
-            try:
-                data, keys = results.next(timeout=0.1)
-            except multiprocessing.TimeoutError:
-                _check_alive(workers)
-                continue
-            except StopIteration:
-                break
-            except CaseflagError:
-                raise
-            except Exception as err:  # raised in a worker, and not by a lookup (those become records)
-                raise CaseflagError(f"a batch worker failed ({err!r}); the output holds whole records up to "
-                                    "the last one written: --resume continues from there") from err
-            ahead.release()
-            emit(data, keys)
-    finally:
-        stop.set()
-        pool.terminate()
-        pool.join()
-
-
-def _check_alive(workers: set[int]) -> None:
-    """A worker that died (killed, out of memory) takes its chunk with it, and a pool would wait
-    for that chunk for ever: stop with an error instead."""
-    alive = {child.pid for child in multiprocessing.active_children()}
-    if not workers <= alive:
-        raise CaseflagError("a batch worker process died; the output holds whole records up to the last "
-                            "one written: --resume continues from there")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker) as pool:
+        pending = collections.deque(pool.submit(_check_chunk, chunk) for chunk in itertools.islice(chunks, 2 * jobs))
+        try:
+            while pending and not stopping():
+                try:
+                    data, keys = pending[0].result(timeout=0.1)
+                except TimeoutError:
+                    continue
+                except BrokenProcessPool as err:  # killed, out of memory: its chunk is lost
+                    raise CaseflagError("a batch worker process died; the output holds whole records up to the "
+                                        "last one written: --resume continues from there") from err
+                except Exception as err:  # raised in a worker, and not by a lookup (those become records)
+                    raise CaseflagError(f"a batch worker failed ({err!r}); the output holds whole records up to "
+                                        "the last one written: --resume continues from there") from err
+                pending.popleft()
+                emit(data, keys)
+                following = next(chunks, None)
+                if following is not None:
+                    pending.append(pool.submit(_check_chunk, following))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def usable_cores() -> int:
