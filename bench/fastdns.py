@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 TTL = 300
-QTYPES = {"A": 1, "NS": 2, "AAAA": 28}
+QTYPES = {"A": 1, "NS": 2, "TXT": 16, "AAAA": 28}
 NXDOMAIN = 3
 FORMERR = 1
 # Cloudflare's published ranges (data/providers/cloudflare.toml): one round trip, no ASN question.
@@ -41,6 +41,31 @@ def cloudflare_zone(names: list[str]) -> dict[str, dict[str, list[str]]]:
     return zones
 
 
+def mixed_zone(names: list[str]) -> dict[str, dict[str, list[str]]]:
+    """A realistic mix, as issue 22's researcher met it, in tenths: 4 behind Cloudflare, 1.5 with
+    only their DNS at Cloudflare (the site on an AWS address), 2 on AWS, 1 on a Fastly address,
+    1.5 that do not exist (NXDOMAIN). Addresses in no published range get Team Cymru's answer."""
+    zones: dict[str, dict[str, list[str]]] = {}
+    for number, name in enumerate(names):
+        kind = number % 20
+        if kind < 8:  # Cloudflare-proxied
+            zones.update(cloudflare_zone([name]))
+            zones[name]["A"] = [str(ipaddress.IPv4Address("104.16.0.0") + number % 2**19)]
+            continue
+        if kind >= 17:  # NXDOMAIN: not in the zone
+            continue
+        if kind < 11:
+            address, asn, ns = ipaddress.IPv4Address("52.0.0.0") + number, "16509 | 52.0.0.0/11 | US | arin | 2011-01-01", NAMESERVERS
+        elif kind < 15:
+            address, asn, ns = ipaddress.IPv4Address("54.64.0.0") + number, "16509 | 54.64.0.0/11 | US | arin | 2011-01-01", ("ns-1.awsdns-01.com", "ns-2.awsdns-02.net")
+        else:
+            address, asn, ns = ipaddress.IPv4Address("151.101.0.0") + number % 65536, "54113 | 151.101.0.0/16 | US | arin | 2016-02-01", ("ns1.fastly-dns.net",)
+        zones[name] = {"A": [str(address)], "NS": list(ns)}
+        reverse = ".".join(reversed(str(address).split(".")))
+        zones[f"{reverse}.origin.asn.cymru.com"] = {"TXT": [asn]}
+    return zones
+
+
 def test_zones() -> dict[str, dict[str, list[str]]]:
     """The A, AAAA and NS records of tests/dnsserver.py's zones (thepiratebay.org and friends)."""
     from pathlib import Path
@@ -61,6 +86,8 @@ def _rdata(qtype: str, value: str) -> bytes:
         return socket.inet_pton(socket.AF_INET, value)
     if qtype == "AAAA":
         return socket.inet_pton(socket.AF_INET6, value)
+    if qtype == "TXT":
+        return bytes([len(value)]) + value.encode("ascii")
     return _wire_name(value)
 
 
@@ -166,10 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--names", type=int, default=10_000)
     parser.add_argument("--prefix", action="append", help="name prefix; repeat for several pools (default bench-)")
     parser.add_argument("--test-zones", action="store_true", help="also answer tests/dnsserver.py's names")
+    parser.add_argument("--mixed-prefix", help="a pool of names under this prefix with mixed_zone's answers")
     args = parser.parse_args(argv)
     zones = test_zones() if args.test_zones else {}
     for prefix in args.prefix or ["bench-"]:
         zones.update(cloudflare_zone(bench_names(args.names, prefix)))
+    if args.mixed_prefix:
+        zones.update(mixed_zone(bench_names(args.names, args.mixed_prefix)))
     server = FastDnsServer(zones, args.host, args.port).start()
     print(f"ready {server.nameserver}", flush=True)
     try:

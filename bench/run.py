@@ -281,8 +281,9 @@ def p2(log_dir: Path, samples: int) -> Row:
 
 # --- P3: caseflag batch vs adnshost ----------------------------------------------------------------
 
-def adnshost(names: list[str], window: int) -> float:
-    """Seconds for adnshost to ask A, AAAA and NS for every name, at most `window` queries in flight."""
+def adnshost(names: list[str], window: int, all_ok: bool = True) -> float:
+    """Seconds for adnshost to ask A, AAAA and NS for every name, at most `window` queries in flight
+    (all_ok: every answer must be ok; a mixed zone has NXDOMAIN names and names without AAAA)."""
     queries = [(qtype, name) for qtype in ("a", "aaaa", "ns-") for name in names]
     command = ["adnshost", "--config", f"nameserver {P3_DNS_HOST}", "--asynch", "--pipe"]
     if shutil.which("stdbuf"):
@@ -321,19 +322,20 @@ def adnshost(names: list[str], window: int) -> float:
     finally:
         watchdog.cancel()
     elapsed = time.perf_counter() - started
-    if answers != len(queries) or failed:
+    if answers != len(queries) or (failed and all_ok):
         raise RuntimeError(f"P3: adnshost answered {answers} of {len(queries)} queries, {failed} failed")
     return elapsed
 
 
-def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency: int, jobs: str = "auto") -> float:
+def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency: int, jobs: str = "auto",
+                  expect_resolved: int | None = None, extra: tuple[str, ...] = ()) -> float:
     """Seconds for `caseflag batch` (a fresh process, start-up included) to write JSON Lines for every name."""
     output = log_dir / "p3-batch.jsonl"
     env = {**os.environ, "CASEFLAG_DNS_NAMESERVERS": f"{P3_DNS_HOST}:53", "CASEFLAG_RELOAD_INTERVAL": "0"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([CASEFLAG, "batch", str(names_file), "--format", "jsonl", "-o", str(output),
-                           "--concurrency", str(concurrency), *(["--jobs", jobs] if jobs != "auto" else [])],
+                           "--concurrency", str(concurrency), *(["--jobs", jobs] if jobs != "auto" else []), *extra],
                           env=env, capture_output=True, text=True, timeout=300, check=False, cwd=REPO)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -344,8 +346,9 @@ def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency
     with open(output, encoding="utf-8") as lines:
         for line in lines:
             resolved += json.loads(line).get("infrastructure", {}).get("status") == "resolved"
-    output.unlink()  # ~175 MB: every line carries Cloudflare's cases and sources
-    if done.returncode != 0 or resolved != len(names):
+    RECORD_BYTES[extra] = output.stat().st_size / len(names)
+    output.unlink()
+    if done.returncode != 0 or resolved != (len(names) if expect_resolved is None else expect_resolved):
         raise RuntimeError(f"P3: caseflag batch exited {done.returncode}, {resolved} of {len(names)} resolved:\n"
                            f"{done.stderr[-2000:]}")
     return elapsed
@@ -353,6 +356,7 @@ def batch_seconds(names_file: Path, names: list[str], log_dir: Path, concurrency
 
 BATCH_CPU: dict[str, list[float]] = {}  # CPU seconds (user + system, workers included) of each batch, by --jobs
 BATCH_PROCESSES: dict[str, int] = {}  # how many processes each --jobs ran (auto: the summary says)
+RECORD_BYTES: dict[tuple, float] = {}  # bytes per JSON line of the last batch, by extra options ("--full")
 
 
 def p3(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200, rounds: int = 5) -> list[Row]:
@@ -385,6 +389,35 @@ def p3(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200
                         f"names per CPU second; adnshost with {3 * concurrency} queries in flight took "
                         f"{', '.join(f'{x:.2f}' for x in adns_runs)} s"))
     return rows
+
+
+def p3_mixed(names_file: Path, names: list[str], log_dir: Path, concurrency: int = 200, rounds: int = 3) -> list[Row]:
+    """The batch on a realistic mix (bench/fastdns.py mixed_zone: Cloudflare-proxied, Cloudflare DNS
+    only, AWS, Fastly, NXDOMAIN; ASN questions for the addresses in no published range) against
+    adnshost asking A, AAAA and NS of the same names; and the compact JSON line's size against the full one."""
+    sys.path.insert(0, str(BENCH))
+    from fastdns import mixed_zone
+
+    zone = mixed_zone(names)
+    resolved = sum(1 for name in names if name in zone)
+    adns_runs, batch_runs = [], []
+    for _ in range(rounds):
+        adns_runs.append(adnshost(names, window=3 * concurrency, all_ok=False))
+        batch_runs.append(batch_seconds(names_file, names, log_dir, concurrency, expect_resolved=resolved))
+    theirs = len(names) / statistics.median(adns_runs)
+    ours = len(names) / statistics.median(batch_runs)
+    batch_seconds(names_file, names, log_dir, concurrency, expect_resolved=resolved, extra=("--full",))
+    compact, full = RECORD_BYTES[()], RECORD_BYTES[("--full",)]
+    return [
+        Row("P3-mix", f"caseflag batch (default) ÷ adnshost on a mixed zone of {len(names):,} names "
+                      "(40 % Cloudflare, 15 % Cloudflare DNS only, 30 % AWS/Fastly with ASN questions, 15 % NXDOMAIN)",
+            f"{ours:,.0f} names/s", f"{theirs:,.0f} names/s", ours / theirs, "≥ 0.5", ours / theirs >= 0.5,
+            f"median of {rounds}; batch took {', '.join(f'{x:.2f}' for x in batch_runs)} s, adnshost "
+            f"{', '.join(f'{x:.2f}' for x in adns_runs)} s"),
+        Row("P3-size", "JSON Lines bytes per record on the mixed zone: compact (default) ÷ full (--full)",
+            f"{compact:,.0f} B", f"{full:,.0f} B", compact / full, "", None,
+            "the compact form refers to cases and sources by id"),
+    ]
 
 
 # --- P4: a million-domain dataset ----------------------------------------------------------------
@@ -738,10 +771,13 @@ def main(argv: list[str] | None = None) -> int:
 
         p3_names = bench_names(P3_NAMES, "p3-")
         names_file.write_text("\n".join(p3_names) + "\n", encoding="utf-8")
+        mixed_file = log_dir / "p3-mixed.txt"
+        mixed_names = bench_names(P3_NAMES, "mix-")
+        mixed_file.write_text("\n".join(mixed_names) + "\n", encoding="utf-8")
         dns_host, dns_port = (P3_DNS_HOST, 53) if os.geteuid() == 0 else ("127.0.0.1", free_port())
         dns_service = Service("fastdns", [PYTHON, str(BENCH / "fastdns.py"), "--host", dns_host, "--port",
                                           str(dns_port), "--names", str(max(LOAD_POOL, P3_NAMES)), "--prefix",
-                                          "load-", "--prefix", "p3-", "--test-zones"],
+                                          "load-", "--prefix", "p3-", "--test-zones", "--mixed-prefix", "mix-"],
                               log_dir=log_dir, stdin=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while "ready" not in dns_service.tail() and time.monotonic() < deadline:
@@ -772,6 +808,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "≥ 0.5", None))
             else:
                 rows += p3(names_file, p3_names, log_dir)
+                rows += p3_mixed(mixed_file, mixed_names, log_dir)
         if "p4" in parts:
             rows += p4(log_dir, 1_000 if quick else 10_000, 100)
         if "p5" in parts:  # the extension's built-in index: bench/p5_extension.py

@@ -60,6 +60,7 @@ def dns(dns_server):
     """The session's DNS server with its query log emptied for this test."""
     dns_server.clear()
     dns_server.delay = 0.0
+    dns_server.refuse_after = None
     return dns_server
 
 

@@ -38,6 +38,9 @@ ZONES: dict[str, dict[str, list[str]]] = {
     "AS13335.asn.cymru.com": {"TXT": ["13335 | US | arin | 2010-07-14 | CLOUDFLARENET, US"]},
     # A well-formed DNS answer whose TXT is not Team Cymru's format (it made ipwhois raise, a 500).
     "garbled-asn.com": {"A": ["93.184.216.99"], "NS": ["ns1.plain-host.net"]},
+    # DNS answered by Cloudflare, the site itself at an AWS address: Cloudflare does not serve it.
+    "cf-dns-only.org": {"A": ["52.95.110.1"], "NS": ["ada.ns.cloudflare.com", "kip.ns.cloudflare.com"]},
+    "1.110.95.52.origin.asn.cymru.com": {"TXT": ["16509 | 52.94.0.0/15 | US | arin | 2015-03-13"]},
     "99.216.184.93.origin.asn.cymru.com": {"TXT": ["garbage"]},
 }
 for _n in range(1, 41):
@@ -140,6 +143,10 @@ class DnsTestServer:
     zones: dict = field(default_factory=lambda: ZONES)
     delay: float = 0.0
     queries: list[tuple[str, str, str]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # when each query came (time.monotonic)
+    # After this many queries every further one is answered REFUSED, as a resolver that rate-limits
+    # a client does (None: never); clear() starts the count again.
+    refuse_after: int | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -157,6 +164,7 @@ class DnsTestServer:
     def clear(self) -> None:
         with self._lock:
             self.queries.clear()
+            self.times.clear()
 
     # --- answering -------------------------------------------------------------------
 
@@ -169,6 +177,12 @@ class DnsTestServer:
         qtype = QTYPE[request.q.qtype]
         with self._lock:
             self.queries.append((qname.lower(), qtype, transport))
+            self.times.append(time.monotonic())
+            refused = self.refuse_after is not None and len(self.queries) > self.refuse_after
+        if refused:
+            reply = request.reply()
+            reply.header.rcode = RCODE.REFUSED
+            return reply.pack()
         if self.delay:
             time.sleep(self.delay)
         key = qname.lower()

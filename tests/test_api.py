@@ -374,3 +374,41 @@ def test_openapi_describes_explanations(client):
     assert "explanations" in schemas["Verdict"]["properties"]
     assert set(schemas["Explanation"]["properties"]) == {"code", "params"}
     assert "belongs_to" in schemas["Explanation"]["properties"]["code"]["enum"]
+
+
+# --- issue 22: filters, pages, unknown parameters, operationIds ------------------------------
+
+def test_case_and_entity_lists_filter_and_page(client):
+    everything = client.get("/api/v1/cases").get_json()
+    swedish = client.get("/api/v1/cases", query_string={"jurisdiction": "se"}).get_json()
+    assert swedish["total"] == len(swedish["cases"]) > 0
+    assert {case["jurisdiction"] for case in swedish["cases"]} == {"SE"} and swedish["total"] < everything["total"]
+    criminal = client.get("/api/v1/cases", query_string={"type": "criminal"}).get_json()
+    assert criminal["cases"] and {case["type"] for case in criminal["cases"]} == {"criminal"}
+    year = client.get("/api/v1/cases", query_string={"year": "2012"}).get_json()
+    assert year["cases"] and all(any(str(v).startswith("2012") for v in case["dates"].values()) for case in year["cases"])
+    first = client.get("/api/v1/cases", query_string={"limit": 2}).get_json()
+    assert first["count"] == 2 and first["total"] == everything["total"] and first["next"].endswith("limit=2&offset=2")
+    second = client.get(first["next"]).get_json()
+    assert [c["id"] for c in first["cases"] + second["cases"]] == [c["id"] for c in everything["cases"][:4]]
+    people = client.get("/api/v1/entities", query_string={"type": "person", "limit": 1000}).get_json()
+    assert people["entities"] and {entity["kind"] for entity in people["entities"]} == {"person"}
+    assert client.get("/api/v1/entities", query_string={"status": "no-such-status"}).get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("path, query", [
+    ("/api/v1/cases", {"jurisdicton": "SE"}), ("/api/v1/entities", {"sort": "name"}),
+    ("/api/v1/check", {"domain": "a.com", "x": "1"}), ("/api/v1/cases", {"limit": "0"}),
+    ("/api/v1/cases", {"year": "12"}), ("/api/v1/providers", {"limit": "2"}),
+])
+def test_unknown_or_bad_parameters_are_a_400_naming_them(client, path, query):
+    response = client.get(path, query_string=query)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_input" and error["field"] in query
+
+
+def test_every_operation_has_an_operation_id(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    ids = [operation["operationId"] for path in document["paths"].values() for operation in path.values()]
+    assert len(ids) == len(set(ids)) >= 11 and "listCases" in ids and "checkMany" in ids

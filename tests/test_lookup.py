@@ -123,7 +123,7 @@ def test_answer_json_is_json_dumps_byte_for_byte(service, name):
     `matches` last: the bytes a batch writes do not depend on how the text is put together."""
     import json
 
-    from caseflag.batch import Item, format_record, record_wire
+    from caseflag.batchrecords import record_bytes
     from caseflag.verdict import answer_json, answer_json_parts, answer_wire_parts
 
     answer = service.check(name)
@@ -133,7 +133,6 @@ def test_answer_json_is_json_dumps_byte_for_byte(service, name):
         plain["matches"] = [dict(entry) for entry in answer["matches"]]
     assert answer_json(answer) == json.dumps(plain)
     assert "".join(answer_json_parts(answer, line=7)) == json.dumps({"line": 7, **plain})
-    assert format_record("jsonl", Item(7, name), answer) == json.dumps({"line": 7, **plain}) + "\n"
-    assert b"".join(record_wire("csv", Item(7, name), answer)).decode() == format_record("csv", Item(7, name), answer)
+    assert record_bytes("jsonl", 7, answer, full=True).decode() == json.dumps({"line": 7, **plain}) + "\n"
     assert b"".join(answer_wire_parts(answer, line=7)).decode("ascii") == json.dumps({"line": 7, **plain})
     assert answer_json({"matches": []}) == '{"matches": []}' and answer_json({}) == "{}"

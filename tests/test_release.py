@@ -16,7 +16,9 @@ from conftest import DATA_DIR
 from test_cli import run
 from test_dataset import NEW_ENTITY, NEW_SOURCE
 
-SIX = ["CHANGES.md", "SHA256SUMS", "caseflag.csv", "caseflag.json", "caseflag.jsonl", "caseflag.sqlite"]
+SIX = ["CHANGES.md", "SHA256SUMS", "caseflag.csv", "caseflag.json", "caseflag.jsonl", "caseflag.sqlite",
+       # issue 22: a release says what it is, what its columns mean, its licence, and how Datasette shows it
+       "README.md", "DATA_DICTIONARY.md", "LICENSE", "metadata.json"]
 
 
 def release(out, *args):
@@ -244,3 +246,47 @@ def test_changelog_names_role_changes_german_text_dates_and_reviews():
             "(`cf`: sources; `site` added as `subject`; `tpb`: `named` → `mentioned`)\n") in text
     assert "Only `last_reviewed` changed (1): `s`.\n" in text
     assert "Why a record was corrected is said in its `note`" in text
+
+
+def test_datasette_loads_the_release_with_its_metadata_and_search(bundled):
+    """The real Datasette serves caseflag.sqlite with metadata.json over HTTP on loopback: the licence
+    and descriptions show, and ?_search= finds rows on entities and cases (not every row)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    datasette = Path(sys.executable).with_name("datasette")
+    server = subprocess.Popen([str(datasette), "serve", str(bundled / "caseflag.sqlite"), "--metadata",
+                               str(bundled / "metadata.json"), "--port", str(port), "--host", "127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def get(path: str) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return json.loads(response.read())
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get("/-/metadata.json")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "datasette did not start"
+                time.sleep(0.2)
+        metadata = get("/-/metadata.json")
+        assert metadata["license"] == "CC BY 4.0" and "caseflag dataset" in metadata["title"]
+        everything = get("/caseflag/entities.json?_shape=array&_size=max")
+        found = get("/caseflag/entities.json?_search=dotcom&_shape=array")
+        assert 0 < len(found) < len(everything) and "kim-dotcom" in {row["id"] for row in found}
+        cases = get("/caseflag/cases.json?_search=extradition&_shape=array")
+        all_cases = get("/caseflag/cases.json?_shape=array&_size=max")
+        assert 0 < len(cases) < len(all_cases) and "united-states-v-dotcom" in {row["id"] for row in cases}
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)

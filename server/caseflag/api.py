@@ -7,8 +7,8 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .batch import csv_text
-from . import limits
+from .batchrecords import csv_text
+from . import limits, listing
 from .errors import InvalidInput, TooLarge
 from .extension_index import cached_index
 from .lint import schema_dir_for
@@ -64,14 +64,18 @@ def check_many():
 
 @api.get("/entities")
 def list_entities():
+    """Filtered by jurisdiction, type (kind), status and year (of its cases); paged by limit and offset."""
     dataset = service().dataset
+    ordered = sorted(dataset.entities.values(), key=lambda e: e["name"].lower())
+    chosen = listing.page(ordered, lambda entity: listing.entity_facts(dataset, entity), request.args,
+                          "/api/v1/entities")
     items = []
-    for entity in sorted(dataset.entities.values(), key=lambda e: e["name"].lower()):
+    for entity in chosen.pop("items"):
         summary = entity_summary(entity)
         summary["domains"] = entity.get("domains", [])
         summary["cases"] = [inv.case["id"] for inv in dataset.involvements(entity["id"])]
         items.append(summary)
-    return {"entities": items, "count": len(items), "dataset_version": dataset.version}
+    return {"entities": items, "count": len(items), **chosen, "dataset_version": dataset.version}
 
 
 @api.get("/entities/<entity_id>")
@@ -89,12 +93,18 @@ def get_entity(entity_id: str):
 
 @api.get("/cases")
 def list_cases():
+    """Filtered by jurisdiction, type, status and year (of any of its dates); paged by limit and offset."""
     dataset = service().dataset
-    items = [
-        {key: case.get(key) for key in ("id", "title", "type", "status", "jurisdiction", "court", "docket", "dates")}
-        for case in sorted(dataset.cases.values(), key=lambda c: c["title"].lower())
-    ]
-    return {"cases": items, "count": len(items), "dataset_version": dataset.version}
+    ordered = sorted(dataset.cases.values(), key=lambda c: c["title"].lower())
+    chosen = listing.page(ordered, listing.case_facts, request.args, "/api/v1/cases")
+    items = [{key: case.get(key) for key in ("id", "title", "type", "status", "jurisdiction", "court", "docket", "dates")}
+             for case in chosen.pop("items")]
+    return {"cases": items, "count": len(items), **chosen, "dataset_version": dataset.version}
+
+
+@api.before_request
+def _known_params():
+    listing.check_params(request.endpoint, request.args.keys())
 
 
 @api.get("/cases/<case_id>")

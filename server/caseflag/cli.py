@@ -157,12 +157,34 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from .batchcommand import Request, run_batch
     from .lookup import create_service
-    from .batch import run_batch
 
-    return run_batch(lambda: create_service(config_module.resolve()), args.file, fmt=args.format,
-                     output=args.output, concurrency=args.concurrency, resume=args.resume,
-                     lang=args.lang, offline=args.offline, jobs=args.jobs)
+    overrides = {"DNS_NAMESERVERS": args.nameserver} if args.nameserver else {}
+    request = Request(path=args.file, output=args.output, fmt=args.format, full=args.full,
+                      concurrency=args.concurrency, jobs=args.jobs, resume=args.resume,
+                      retry_unavailable=args.retry_unavailable, rate=args.rate, retries=args.retries,
+                      asn=not args.no_asn, shard=args.shard, column=args.column, lang=args.lang,
+                      offline=args.offline)
+    return run_batch(lambda: create_service(config_module.resolve(overrides)), request)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    target = write_report(args.output_file, args.html)
+    print(f"caseflag report: {target}", file=sys.stderr)
+    return 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """--shard i/n."""
+    from .batchio import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/n with 1 <= i <= n (e.g. 2/8), not {text!r}") from None
 
 
 def _lang(text: str) -> str | None:
@@ -198,6 +220,43 @@ def _add_import_order(data_commands) -> None:
     order.set_defaults(func=cmd_import_order)
 
 
+def _batch_parser(commands) -> None:
+    """`caseflag batch` and its options (batchcommand.Request)."""
+    batch = commands.add_parser("batch", help="check a file of domains or URLs (one per line, or a CSV column) "
+                                               "into JSON Lines or CSV")
+    batch.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file; - or none reads stdin")
+    batch.add_argument("--format", choices=("jsonl", "csv"),
+                       help="output format (default: csv for a .csv or .csv.gz --output, else jsonl)")
+    batch.add_argument("--output", "-o", help="file to write (default: standard output); a name ending in .gz "
+                                              "is written gzip-compressed; its summary goes beside it (.summary.json)")
+    batch.add_argument("--full", action="store_true", help="JSON Lines: each record the API's full answer "
+                                                           "(default: compact, cases referred to by id)")
+    batch.add_argument("--concurrency", type=int, default=200, help="lookups in flight at once (default 200)")
+    batch.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N|auto",
+                       help="processes sharing the lines of a regular input file, the concurrency and the rate "
+                            "split between them; records still come out in input order (default auto: one per "
+                            "usable core, at most 4, for a file of 32 KiB or more; else 1)")
+    batch.add_argument("--rate", type=float, default=None, metavar="QPS",
+                       help="at most this many DNS queries a second, retries included (default 1000, or no cap "
+                            "when every nameserver is on this machine; 0: no cap)")
+    batch.add_argument("--retries", type=int, default=2, choices=range(0, 6), metavar="N",
+                       help="ask again, with backoff, for a lookup that came back unavailable (default 2)")
+    batch.add_argument("--nameserver", action="append", metavar="HOST[:PORT]",
+                       help="the resolver to ask (repeatable; default CASEFLAG_DNS_NAMESERVERS or the system's)")
+    batch.add_argument("--no-asn", action="store_true", help="no origin-ASN lookups for addresses in no "
+                                                             "published range (fewer queries)")
+    batch.add_argument("--resume", action="store_true", help="skip lines already in --output and append the rest; "
+                                                             "refuses an output written from another input")
+    batch.add_argument("--retry-unavailable", action="store_true",
+                       help="with --resume: ask again for the records whose lookups failed (unavailable)")
+    batch.add_argument("--shard", type=_shard, metavar="I/N",
+                       help="check only lines whose number is I modulo N (from 1); line numbers are kept")
+    batch.add_argument("--column", metavar="NAME", help="the input is CSV with a header row: check this column")
+    batch.add_argument("--offline", action="store_true", help="no DNS: match the list only")
+    batch.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
+    batch.set_defaults(func=cmd_batch)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseflag", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -218,19 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "the reporting listed first")
     check.set_defaults(func=cmd_check)
 
-    batch = commands.add_parser("batch", help="check a file of domains or URLs (one per line) into JSON Lines or CSV")
-    batch.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file; - or none reads stdin")
-    batch.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: csv for a .csv --output, else jsonl)")
-    batch.add_argument("--output", "-o", help="file to write (default: standard output)")
-    batch.add_argument("--concurrency", type=int, default=200, help="lookups in flight at once (default 200)")
-    batch.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N|auto",
-                       help="processes sharing the lines of a regular input file, the concurrency split between "
-                            "them; records still come out in input order (default auto: one per usable core, "
-                            "at most 4, for a file of 32 KiB or more; else 1)")
-    batch.add_argument("--resume", action="store_true", help="skip lines already in --output and append the rest")
-    batch.add_argument("--offline", action="store_true", help="no DNS: match the list only")
-    batch.add_argument("--lang", type=_lang, help="preferred language of the reporting (e.g. de)")
-    batch.set_defaults(func=cmd_batch)
+    _batch_parser(commands)
+
+    report = commands.add_parser("report", help="turn a batch's output into a self-contained HTML summary with charts")
+    report.add_argument("output_file", metavar="OUTPUT", help="a batch's output (.jsonl, .csv, optionally .gz)")
+    report.add_argument("--html", metavar="FILE", help="the page to write (default: OUTPUT.report.html)")
+    report.set_defaults(func=cmd_report)
 
     data = commands.add_parser("data", help="work with the curated list")
     data_commands = data.add_subparsers(dest="data_command", required=True)

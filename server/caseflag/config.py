@@ -13,8 +13,11 @@ from pathlib import Path
 from .errors import InvalidInput
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The repository's data/ when running from a checkout (make run, editable installs).
+# The repository's data/ when running from a checkout (make run, editable installs); else the
+# copy an installed wheel carries (caseflag/bundled_data, see pyproject.toml).
 DEFAULT_DATA_DIR = PACKAGE_DIR.parent.parent / "data"
+if not (DEFAULT_DATA_DIR / "entities").is_dir():
+    DEFAULT_DATA_DIR = PACKAGE_DIR / "bundled_data"
 
 DEFAULTS: dict[str, object] = {
     "DATA_DIR": str(DEFAULT_DATA_DIR),

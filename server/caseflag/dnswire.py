@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 import dns.ipv6
 
-RDTYPES = {"A": 1, "NS": 2, "CNAME": 5, "AAAA": 28}
-A, NS, CNAME, AAAA = 1, 2, 5, 28
+RDTYPES = {"A": 1, "NS": 2, "CNAME": 5, "TXT": 16, "AAAA": 28}
+A, NS, CNAME, TXT, AAAA = 1, 2, 5, 16, 28
 IN = 1
 QR, TC, RD = 0x8000, 0x0200, 0x0100
 MAX_CHAIN = 16  # as dnspython's resolver: a longer CNAME chain is an error
@@ -163,7 +163,20 @@ def _read_rdata(data: bytes, pos: int, end: int, rdtype: int, seen: dict[int, st
         target, after = _read_name(data, pos, seen)
         if after == end:
             return target
+    if rdtype == TXT:  # its character-strings joined, as the text they carry (Team Cymru's ASN answers)
+        return _txt_text(data[pos:end])
     raise Unusual(f"record type {rdtype} or its length")
+
+
+def _txt_text(rdata: bytes) -> str:
+    parts, pos = [], 0
+    while pos < len(rdata):
+        size = rdata[pos]
+        if pos + 1 + size > len(rdata):
+            raise Unusual("a TXT string runs past its record")
+        parts.append(rdata[pos + 1:pos + 1 + size].decode("utf-8", "replace"))
+        pos += 1 + size
+    return "".join(parts)
 
 
 _ZERO_PREFIX = bytes(10)

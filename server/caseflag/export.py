@@ -9,10 +9,13 @@ from typing import TextIO
 
 from .dataset import Dataset
 
+LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
 CSV_COLUMNS = ("kind", "id", "name", "domains", "type", "status", "roles", "dates", "source_ids", "url")
 
 
 def _rows(dataset: Dataset):
+    # First, as the Public Suffix List carries its own: which data this is, and its licence.
+    yield {"kind": "meta", "id": dataset.version, "name": f"caseflag dataset, licence {LICENCE}"}
     for entity in dataset.entities.values():
         roles = [f"{inv.case['id']}:{inv.role}" for inv in dataset.involvements(entity["id"])]
         domains = entity.get("domains", []) + [a["domain"] for a in entity.get("aliases", [])]
@@ -34,13 +37,14 @@ def _rows(dataset: Dataset):
 
 
 def write_json(dataset: Dataset, out: TextIO) -> None:
-    json.dump({"dataset_version": dataset.version, "entities": list(dataset.entities.values()),
+    json.dump({"dataset_version": dataset.version, "licence": LICENCE, "entities": list(dataset.entities.values()),
                "cases": list(dataset.cases.values()), "sources": list(dataset.sources.values()),
                "providers": list(dataset.providers.values())}, out, ensure_ascii=False, indent=2)
     out.write("\n")
 
 
 def write_jsonl(dataset: Dataset, out: TextIO) -> None:
+    out.write(json.dumps({"record_kind": "meta", "dataset_version": dataset.version, "licence": LICENCE}) + "\n")
     for kind in ("entities", "cases", "sources", "providers"):
         for record in getattr(dataset, kind).values():
             out.write(json.dumps({"record_kind": kind[:-1] if kind != "entities" else "entity", **record},

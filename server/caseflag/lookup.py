@@ -151,7 +151,7 @@ class LookupService:
         else:
             records = await self.resolver.host_records(hostname.name, hostname.registrable_domain, session)
         status, reason = _summarise(records)
-        findings = await self.detector.detect(dataset, records, deadline)
+        findings = await self.detector.detect(dataset, records, deadline, session)
         infrastructure = Infrastructure(
             status=status,
             reason=reason,

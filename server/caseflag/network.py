@@ -193,9 +193,10 @@ class DnsSession:
     Sharing a socket is what lets thousands of queries be in flight without a socket each.
     """
 
-    def __init__(self, nameservers: list[tuple[str, int]], timeout: float) -> None:
+    def __init__(self, nameservers: list[tuple[str, int]], timeout: float, pacer=None) -> None:
         self._nameservers = nameservers
         self._timeout = timeout
+        self._pacer = pacer  # a pacing.Pacer: at most so many queries a second (batch --rate)
         self._muxes: dict[tuple[str, int], asyncio.Task] = {}
 
     async def __aenter__(self) -> DnsSession:
@@ -277,6 +278,8 @@ class DnsSession:
             while query.id in mux.pending:  # ids must be unique among the queries in flight
                 query.id = int.from_bytes(os.urandom(2), "big")
             mux.pending[query.id] = (query, exchange, number)
+        if self._pacer is not None:
+            await self._pacer.take(len(queries))
         timer = loop.call_at(loop.time() + timeout, exchange.expire)
         try:
             for query in queries:
@@ -454,6 +457,7 @@ class Resolver:
         # Several tries fit in the budget, so one lost UDP packet does not cost the answer.
         self.timeout = min(budget, max(0.3, budget / 4))
         self.unavailable_reason: str | None = None
+        self.pacer = None  # a pacing.Pacer shared by every session (batch --rate)
         self._nameservers = [parse_nameserver(entry) for entry in nameservers or []]
         if not self._nameservers:
             _dnspython()
@@ -465,19 +469,14 @@ class Resolver:
             if not self._nameservers and not self.unavailable_reason:
                 self.unavailable_reason = "no DNS resolver is configured on this machine"
 
+    @property
+    def nameservers(self) -> list[tuple[str, int]]:
+        """The (address, port) of each nameserver asked."""
+        return list(self._nameservers)
+
     def session(self) -> DnsSession:
         """Sockets to share between lookups: `async with resolver.session() as session: ...`."""
-        return DnsSession(self._nameservers, self.timeout)
-
-    def sync_resolver(self, lifetime: float) -> dns.resolver.Resolver:
-        """A blocking resolver asking the same servers, for libraries that need one (ipwhois)."""
-        _dnspython()
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(addr, port) for addr, port in self._nameservers]
-        resolver.cache = None
-        resolver.retry_servfail = False
-        resolver.timeout = resolver.lifetime = max(lifetime, 0.01)
-        return resolver
+        return DnsSession(self._nameservers, self.timeout, self.pacer)
 
     async def query_all(self, session: DnsSession, questions: list[tuple[str, str]],
                         deadline: float) -> list[DnsAnswer]:

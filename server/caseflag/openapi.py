@@ -190,14 +190,14 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
                              "count": {"type": "integer"}, "dataset_version": version_string}),
         "EntityList": obj({"entities": array(_extend(entity_summary, {
             "domains": array({"type": "string"}), "cases": array(ref("Case.id"))}, "EntityListItem")),
-            "count": {"type": "integer"}, "dataset_version": version_string}),
+            "count": {"type": "integer"}, "dataset_version": version_string}, _PAGE),
         "EntityDetail": _extend(records["Entity"], {"sources": array(ref("SourceRef")),
                                                     "cases": array(ref("CaseInvolvement")),
                                                     "dataset_version": version_string}, "EntityDetail"),
         "CaseList": obj({"cases": array(obj({
             "id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"), "status": case_prop("status"),
             "jurisdiction": NULLABLE_STRING, "court": NULLABLE_STRING, "docket": NULLABLE_STRING,
-            "dates": case_prop("dates")})), "count": {"type": "integer"}, "dataset_version": version_string}),
+            "dates": case_prop("dates")})), "count": {"type": "integer"}, "dataset_version": version_string}, _PAGE),
         "Party": party,
         "CaseDetail": _extend(records["Case"], {"parties": array(ref("Party")), "sources": array(ref("SourceRef")),
                                                 "dataset_version": version_string}, "CaseDetail"),
@@ -323,6 +323,24 @@ _NOT_PUBLIC = _error("Not a public name: a special-use or locally served name (l
                      "address. Such names are never sent to DNS.")
 
 
+# A list's page: the matches in all, the page asked for, and the address of the next one.
+_PAGE = {"total": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1},
+         "offset": {"type": "integer", "minimum": 0}, "next": {"type": "string"}}
+
+
+def _filters(what: str) -> list[dict]:
+    """The list filters and the page parameters (listing.py)."""
+    described = {"jurisdiction": "Country code (or EU), e.g. SE.", "type": f"The {what}'s type" + (" (kind)" if what == "entity" else "") + ".",
+                 "status": f"The {what}'s status.", "year": "Four digits: a year of the case's dates" + (" (of one of its cases)" if what == "entity" else "") + "."}
+    params = [{"name": name, "in": "query", "required": False, "description": text,
+               "schema": {"type": "string", "pattern": "^[0-9]{4}$"} if name == "year" else {"type": "string"}}
+              for name, text in described.items()]
+    params.append({"name": "limit", "in": "query", "required": False,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}})
+    params.append({"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 1000000000}})
+    return params
+
+
 def _dataset_get(summary: str, schema_name: str, params: list | None = None, not_found: bool = False) -> dict:
     responses = {"200": _ok(schema_name, summary, cached=True), "304": _NOT_MODIFIED}
     if not_found:
@@ -337,10 +355,21 @@ def _path_id(name: str, component: str) -> dict:
             "description": f"The record id, as in /api/v1/{component}."}
 
 
-def _rate_limited(operations: dict) -> dict:
-    """Every /api/v1 operation may answer 429 (per-client limit); /healthz is exempt."""
-    for operation in operations.values():
+OPERATION_IDS = {("/api/v1/check", "get"): "checkOne", ("/api/v1/check", "post"): "checkMany",
+                 ("/api/v1/entities", "get"): "listEntities", ("/api/v1/entities/{entity_id}", "get"): "getEntity",
+                 ("/api/v1/cases", "get"): "listCases", ("/api/v1/cases/{case_id}", "get"): "getCase",
+                 ("/api/v1/providers", "get"): "listProviders", ("/api/v1/dataset", "get"): "getDataset",
+                 ("/api/v1/dataset/index", "get"): "getDatasetIndex", ("/api/v1/openapi.json", "get"): "getOpenApi",
+                 ("/healthz", "get"): "getHealth"}
+
+
+def _rate_limited(path: str, operations: dict) -> dict:
+    """Every /api/v1 operation may answer 429 (per-client limit; /healthz is exempt) and 400 (an
+    unknown or invalid query parameter), and has an operationId."""
+    for method, operation in operations.items():
+        operation["operationId"] = OPERATION_IDS[(path, method)]
         operation["responses"]["429"] = _error("Too many requests from this client; wait for Retry-After seconds.")
+        operation["responses"].setdefault("400", _error("An unknown or invalid query parameter."))
     return operations
 
 
@@ -367,10 +396,11 @@ def paths() -> dict:
                                             "large a body.")},
             },
         },
-        "/api/v1/entities": _dataset_get("The listed sites, companies, organisations and people.", "EntityList"),
+        "/api/v1/entities": _dataset_get("The listed sites, companies, organisations and people, filtered and "
+                                         "paged.", "EntityList", _filters("entity")),
         "/api/v1/entities/{entity_id}": _dataset_get("One entity with its cases and sources.", "EntityDetail",
                                                      [_path_id("entity_id", "entities"), _LANG], not_found=True),
-        "/api/v1/cases": _dataset_get("Every case.", "CaseList"),
+        "/api/v1/cases": _dataset_get("The cases, filtered and paged.", "CaseList", _filters("case")),
         "/api/v1/cases/{case_id}": _dataset_get("One case with its parties and sources.", "CaseDetail",
                                                 [_path_id("case_id", "cases"), _LANG], not_found=True),
         "/api/v1/providers": _dataset_get("Infrastructure providers with their ranges and patterns.", "ProviderList"),
@@ -391,8 +421,8 @@ def paths() -> dict:
             "200": {"description": "The OpenAPI 3.1 document.", "content": {JSON: {"schema": {"type": "object"}}}}}}},
     }
     return {
-        **{path: _rate_limited(operations) for path, operations in api.items()},
-        "/healthz": {"get": {"summary": "Status, dataset version and counts.", "tags": ["meta"],
+        **{path: _rate_limited(path, operations) for path, operations in api.items()},
+        "/healthz": {"get": {"summary": "Status, dataset version and counts.", "tags": ["meta"], "operationId": "getHealth",
                              "responses": {"200": _ok("Health", "The server is up.")}}},
     }
 

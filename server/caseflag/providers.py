@@ -1,19 +1,19 @@
 """Who serves a site: published IP ranges, origin ASN, nameserver and CNAME patterns.
 
-Each conclusion carries its evidence. The ASN comes from Team Cymru's DNS interface through
-ipwhois, asked only for public addresses that no bundled range explains, through the same
-configured resolver and within the same time budget as every other query.
+Each conclusion carries its evidence. The ASN comes from Team Cymru's DNS interface (asn.py),
+asked only for public addresses that no bundled range explains, in the same DNS session and
+within the same time budget as every other query.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .asn import lookup_asns
 from .dataset import Dataset
 from .network import HostRecords, Resolver
 
@@ -65,38 +65,6 @@ class Findings:
             items.append(item)
 
 
-def lookup_asn(address: str, resolver: Resolver, lifetime: float) -> AsnInfo:
-    """Blocking: the origin ASN of a public address via Team Cymru DNS (ipwhois)."""
-    # imported on first use: ipwhois and what it pulls in are a tenth of a batch run's start-up,
-    # and most hosts (every one in a published provider range) never need it
-    from ipwhois.asn import IPASN
-    from ipwhois.exceptions import ASNLookupError, ASNParseError, ASNRegistryError, IPDefinedError
-    from ipwhois.net import Net
-    import dns.resolver
-
-    try:
-        net = Net(address)
-        # ipwhois builds its own system resolver; ask ours instead, within our budget.
-        net.dns_resolver = resolver.sync_resolver(lifetime)
-        data = IPASN(net).lookup(asn_methods=["dns"], retry_count=1, get_asn_description=False)
-    except IPDefinedError as err:
-        return AsnInfo(address, "error", reason=f"reserved address: {err}")
-    except (ASNLookupError, ASNRegistryError) as err:
-        return AsnInfo(address, "error", reason=f"the ASN lookup found no answer ({err})")
-    except ASNParseError as err:  # a TXT answer that is not Team Cymru's "ASN | prefix | ..." line
-        return AsnInfo(address, "error", reason=f"the ASN answer could not be read ({err})")
-    except (dns.resolver.NoResolverConfiguration, OSError, ValueError) as err:
-        return AsnInfo(address, "error", reason=f"the ASN lookup could not run ({err})")
-    try:
-        asn = int(str(data.get("asn", "")).split()[0])
-    except (ValueError, IndexError):
-        return AsnInfo(address, "error", reason=f"unexpected ASN answer {data.get('asn')!r}")
-    return AsnInfo(
-        address, "ok", asn=asn, prefix=data.get("asn_cidr"), country=data.get("asn_country_code"),
-        registry=data.get("asn_registry"),
-    )
-
-
 _NETWORK_TEXTS: dict[int, tuple[object, str]] = {}  # id → (network, its text); the network kept, so its id stays its own
 
 
@@ -120,7 +88,7 @@ class ProviderDetector:
         self.resolver = resolver
         self.asn_lookups = asn_lookups
 
-    async def detect(self, dataset: Dataset, records: HostRecords, deadline: float) -> Findings:
+    async def detect(self, dataset: Dataset, records: HostRecords, deadline: float, session=None) -> Findings:
         findings = Findings()
         unexplained: list[str] = []
         for address in records.addresses:
@@ -139,7 +107,7 @@ class ProviderDetector:
             if hit:
                 findings.add(hit[0], Evidence("cname", name, hit[1]))
         if self.asn_lookups and unexplained:
-            findings.asns = await self._asns(unexplained[:MAX_ASN_LOOKUPS], deadline)
+            findings.asns = await self._asns(unexplained[:MAX_ASN_LOOKUPS], deadline, session)
             for info in findings.asns:
                 provider_id = dataset.provider_for_asn(info.asn) if info.asn is not None else None
                 if provider_id:
@@ -147,12 +115,10 @@ class ProviderDetector:
                         "asn", f"AS{info.asn}", f"{info.address} is announced by AS{info.asn} ({info.prefix})"))
         return findings
 
-    async def _asns(self, addresses: list[str], deadline: float) -> list[AsnInfo]:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+    async def _asns(self, addresses: list[str], deadline: float, session) -> list[AsnInfo]:
+        if deadline - time.monotonic() <= 0:
             return [AsnInfo(a, "error", reason="the time budget ran out before the ASN lookup") for a in addresses]
-        tasks = [asyncio.to_thread(lookup_asn, address, self.resolver, remaining) for address in addresses]
-        try:
-            return list(await asyncio.wait_for(asyncio.gather(*tasks), timeout=remaining + 0.05))
-        except asyncio.TimeoutError:
-            return [AsnInfo(a, "error", reason="no ASN answer within the time budget") for a in addresses]
+        if session is None:
+            async with self.resolver.session() as own:
+                return await lookup_asns(self.resolver, own, addresses, deadline, AsnInfo)
+        return await lookup_asns(self.resolver, session, addresses, deadline, AsnInfo)

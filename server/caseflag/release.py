@@ -17,12 +17,13 @@ from .dataset import Dataset
 from .errors import CaseflagError
 from .export import EXPORT_FORMATS
 from .lint import parse_partial_date
+from .release_docs import DOC_FILES, write_docs
 from .sqlite_export import write_sqlite
 
 # File name -> export format; index.json is the extension's built-in index (`data export --format extension`).
 EXPORT_FILES = {"caseflag.json": "json", "caseflag.jsonl": "jsonl", "caseflag.csv": "csv", "index.json": "extension"}
 SQLITE_FILE, CHANGES_FILE, SUMS_FILE = "caseflag.sqlite", "CHANGES.md", "SHA256SUMS"
-RELEASE_FILES = frozenset([*EXPORT_FILES, SQLITE_FILE, CHANGES_FILE, SUMS_FILE])
+RELEASE_FILES = frozenset([*EXPORT_FILES, SQLITE_FILE, CHANGES_FILE, SUMS_FILE, *DOC_FILES])
 KINDS = ("entities", "cases", "sources", "providers")
 
 
@@ -132,6 +133,7 @@ def build_files(dataset: Dataset, staging: Path, date: str, previous: Path | Non
                             previous_version=old_version)
     (staging / CHANGES_FILE).write_bytes(text.encode("utf-8"))
     names.append(CHANGES_FILE)
+    names += write_docs(dataset, staging, date, [*names, SUMS_FILE])
     sums = "".join(f"{hashlib.sha256((staging / name).read_bytes()).hexdigest()}  {name}\n" for name in sorted(names))
     (staging / SUMS_FILE).write_bytes(sums.encode("ascii"))
     return sorted([*names, SUMS_FILE])

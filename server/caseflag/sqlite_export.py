@@ -119,6 +119,10 @@ CREATE TABLE provider_networks (
 ) WITHOUT ROWID;
 -- Names, titles and descriptions/summaries of entities, cases and sources: MATCH 'extradition'.
 CREATE VIRTUAL TABLE search USING fts5(kind UNINDEXED, id UNINDEXED, name, text, tokenize = 'unicode61');
+-- The same per table, over the table's own rows (rowid for rowid): Datasette's search box on
+-- entities and cases (metadata.json names them as each table's fts_table).
+CREATE VIRTUAL TABLE entities_fts USING fts5(name, description, content = 'entities', tokenize = 'unicode61');
+CREATE VIRTUAL TABLE cases_fts USING fts5(title, summary, outcome, content = 'cases', tokenize = 'unicode61');
 -- Which cases a domain is tied to: its own entity's (via 'own'), and those of the entities one hop
 -- away (via the relation: 'predecessor' means the case's party is the entity's predecessor).
 CREATE VIEW domain_cases AS
@@ -208,5 +212,18 @@ def write_sqlite(dataset: Dataset, path: str | Path, version: str, date: str) ->
         if path.exists():
             os.remove(path)
         db.execute("VACUUM INTO ?", (str(path),))
+    finally:
+        db.close()
+    _index_tables(path)
+
+
+def _index_tables(path: Path) -> None:
+    """Fill entities_fts and cases_fts from the file's own rows: VACUUM may renumber the rowids
+    they refer to, so they are built after it (the same rows give the same bytes)."""
+    db = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        for table in ("entities_fts", "cases_fts"):
+            db.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
+            db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
     finally:
         db.close()
