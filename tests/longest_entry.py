@@ -12,9 +12,10 @@ def longest_entry(extension_dir: Path) -> tuple[str, str]:
     index = json.loads((extension_dir / "data" / "index.json").read_text(encoding="utf-8"))
 
     def size(entity: dict) -> int:
-        cases = entity.get("cases", [])
-        return (4 * len(cases) + sum(len(case[2]) for case in cases) + len(entity.get("aliases", []))
-                + 2 * len(entity.get("related", [])))
+        entry = entity["entry"]  # the index's format 2: the server's match entry for the entity
+        cases = entry["cases"]
+        return (4 * len(cases) + sum(len(case[2]) for case in cases) + len(entry["aliases"])
+                + 2 * len(entry["related"]))
 
     entity = max((e for e in index["entities"] if e.get("domains")), key=size)
     return entity["id"], entity["domains"][0]

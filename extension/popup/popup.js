@@ -177,9 +177,11 @@ function showReport(view) {
     });
 }
 
-function showNotice(titleKey, textKey, substitutions = []) {
+function showNotice(titleKey, textKey, substitutions = [], detail = "") {
   $("notice-title").textContent = msg(titleKey, substitutions);
   $("notice-text").textContent = msg(textKey, substitutions);
+  $("notice-detail").textContent = detail;
+  $("notice-detail").hidden = !detail;
   $("notice").hidden = false;
 }
 

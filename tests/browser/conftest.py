@@ -32,7 +32,7 @@ SITE_HOSTS = (
     "thepiratebay.org", "www.thepiratebay.org",
     "cf-shop.com", "www.cf-shop.com",
     "plain-site.org", "www.plain-site.org",
-    "riaa.com", "servfail.com",
+    "riaa.com", "servfail.com", "allofmp3.com",
     "me.ga", "caseflag.test", "printer.local",
 )
 # Listed, in the granted copy's list only, as one of The Pirate Bay's domains.

@@ -30,7 +30,7 @@ def test_verdict_and_pause_fit_the_first_screen_for_the_longest_entry(request, l
     entity = next(e for e in bundled_index()["entities"] if e["id"] == LONGEST_ENTITY)
     # The site is one browsers reach only over https (HSTS): the page server's https port.
     _, tab, state = browser.visit(LONGEST_HOST, secure=True)
-    assert entity["name"] in state["title"]
+    assert entity["entry"]["entity"]["en"]["name"] in state["title"]
     popup = browser.popup(tab)
     popup.locator("#report").wait_for(state="visible")  # its address is read from project.json
     popup.screenshot(path=str(artifacts / f"popup-longest-{lang}.png"), full_page=True)
@@ -98,14 +98,14 @@ def test_german_popup_shows_german_dates_and_language_names(browser_de):
     popup = browser_de.popup(tab)
     for case in popup.locator("details.case-box").all():
         case.evaluate("box => { box.open = true; }")
-    metas = " ".join(popup.locator(".case-meta").all_inner_texts())
+    metas = " ".join(popup.locator(".case-meta").all_text_contents())
     assert "17.04.2009" in metas, metas
     assert not re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d", metas), metas
     index = bundled_index()
     day = ".".join(reversed(index["date"].split("-")))
     assert popup.locator("#source").inner_text() == (
         f"Antwort der eingebauten Liste (Version {index['version']} vom {day}); nichts wurde gesendet.")
-    languages = " ".join(popup.locator(".source-meta").all_inner_texts())
+    languages = " ".join(popup.locator(".source-meta").all_text_contents())  # folded cases too
     assert "Schwedisch" in languages or "Deutsch" in languages, languages
     assert "Swedish" not in languages and "German" not in languages
     browser_de.close_pages()

@@ -99,7 +99,7 @@ def test_the_list_page_finds_an_entity_by_a_domain(browser, artifacts):
     page.locator("#search").fill("www.thepiratebay.se")
     assert visible_names(page, "entities") == ["The Pirate Bay"]
     cases = visible_names(page, "cases")
-    assert index["cases"]["pirate-bay-trial-sweden"]["title"] in cases
+    assert index["cases"]["pirate-bay-trial-sweden"]["en"]["title"] in cases
     trial = page.locator("#case-pirate-bay-trial-sweden")
     assert trial.locator(".sources li").count() >= 1
     page.screenshot(path=str(artifacts / "list-page-en.png"), full_page=True)
