@@ -71,9 +71,9 @@ class PreparedIndex {
     this.entities = new Map(index.entities.map((entity) => [entity.id, entity]));
     this.domains = new Map(); // listed domain or alias -> { entity, relation (an alias's), said: its words by language }
     for (const entity of index.entities) {
-      const said = {};
-      for (const domain of entity.domains) this.domains.set(domain, { entity, relation: null, said });
-      for (const { domain, relation } of entity.entry.aliases) this.domains.set(domain, { entity, relation, said });
+      const listing = { entity, relation: null, said: {} }; // one for all its domains: fewer objects, fewer cache misses
+      for (const domain of entity.domains) this.domains.set(domain, listing);
+      for (const { domain, relation } of entity.entry.aliases) this.domains.set(domain, { entity, relation, said: {} });
     }
     this.listed = this.domains.size;
     this.providers = index.providers.map((p) => ({ ...p, networks: [...p.ipv4, ...p.ipv6].map(parseCidr) }));
@@ -90,10 +90,13 @@ class PreparedIndex {
     return this.say(lang, { code, params: { ...params, domain: "\0" } }).split("\0");
   }
 
-  /** An entity's words in a language, made on its first match: match entries, first reason, the rest. */
-  words({ entity }, lang) {
-    const rest = (entity.explanations[lang] ?? entity.explanations.en).slice(1);
-    return { entries: {}, first: {}, rest, reasons: rest.map((item) => this.say(lang, item)) };
+  /** A listed name's words in a language, made on its first match: its first explanation's code and params with
+   * the text around the host's domain, the rest worded, its match entries by matched_by. */
+  words({ entity, relation }, lang) {
+    const [first, ...rest] = entity.explanations[lang] ?? entity.explanations.en;
+    const params = { ...first.params, relation };
+    return { code: first.code, params, around: this.around(lang, first.code, params), rest,
+             reasons: rest.map((item) => this.say(lang, item)), entries: {} };
   }
 
   /** The shared part of a match entry, in the API's shape, in the language asked for. */
@@ -146,21 +149,18 @@ function answerFor(text, index, connection, lang) {
   if (host.neverResolved && match === null) {
     return refusal(index, text, new Refused("not_public", 422, "error.onion_unlisted", { name: host.name }), lang);
   }
-  const [said, reasons, matches] = [[], [], []]; // filled alike on every path, so their shapes stay one
-  let level = "none";
-  if (match !== null) {
+  let level = "none", said = [], reasons = [], matches = [];
+  if (match !== null) { // the parts made once per listed name and language, shared: only the host's domain is new
     const { entity, relation } = match;
     const { domain, matchedBy } = host;
     const words = match.said[lang] ?? (match.said[lang] = index.words(match, lang));
     const entry = words.entries[matchedBy] ?? (words.entries[matchedBy] = index.entry(entity, matchedBy, lang));
-    matches.push({ entity: entry.entity, matched_by: entry.matched_by, role: entry.role, cases: entry.cases,
-                   aliases: entry.aliases, related: entry.related, matched_domain: domain });
+    matches = [{ entity: entry.entity, matched_by: matchedBy, role: entry.role, cases: entry.cases,
+                 aliases: entry.aliases, related: entry.related, matched_domain: domain }];
     if (relation) matches[0].relation = relation;
     level = entity.level;
-    const first = (entity.explanations[lang] ?? entity.explanations.en)[0];
-    const around = words.first[relation] ?? (words.first[relation] = index.around(lang, first.code, { ...first.params, relation }));
-    said.push({ code: first.code, params: { ...first.params, domain, relation } }, ...words.rest);
-    reasons.push(around[0] + domain + around[1], ...words.reasons);
+    said = [{ code: words.code, params: { ...words.params, domain } }, ...words.rest];
+    reasons = [words.around[0] + domain + words.around[1], ...words.reasons];
   }
   let badge = index.raw.badges[level];
   const { infrastructure, explanation, reason } = seen(index, host, connection, lang);
