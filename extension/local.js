@@ -145,14 +145,15 @@ function answerFor(text, index, connection, lang) {
     if (err instanceof Refused) return refusal(index, text, err, lang);
     throw err;
   }
-  const match = findListed(host, index);
+  const domain = listedName(host, index);
+  const match = domain === null ? null : index.domains.get(domain); // again: its hash is made, its lines are cached
   if (host.neverResolved && match === null) {
     return refusal(index, text, new Refused("not_public", 422, "error.onion_unlisted", { name: host.name }), lang);
   }
-  let level = "none", said = [], reasons = [], matches = [];
+  let level = "none", said, reasons, matches = [];
   if (match !== null) { // the parts made once per listed name and language, shared: only the host's domain is new
     const { entity, relation } = match;
-    const { domain, matchedBy } = host;
+    const matchedBy = relation !== null ? "alias" : domain === host.registrable ? "registrable_domain" : "hostname";
     const words = match.said[lang] ?? (match.said[lang] = index.words(match, lang));
     const entry = words.entries[matchedBy] ?? (words.entries[matchedBy] = index.entry(entity, matchedBy, lang));
     matches = [{ entity: entry.entity, matched_by: matchedBy, role: entry.role, cases: entry.cases,
@@ -161,6 +162,10 @@ function answerFor(text, index, connection, lang) {
     level = entity.level;
     said = [{ code: words.code, params: { ...words.params, domain } }, ...words.rest];
     reasons = [words.around[0] + domain + words.around[1], ...words.reasons];
+  } else { // unlisted: says so first, unless a provider seen on the connection makes it `infrastructure` (below)
+    const unlisted = host.registrable || host.name;
+    const around = index.unlisted[lang] ?? (index.unlisted[lang] = index.around(lang, "not_listed", {}));
+    [said, reasons] = [[{ code: "not_listed", params: { domain: unlisted } }], [around[0] + unlisted + around[1]]];
   }
   let badge = index.raw.badges[level];
   const { infrastructure, explanation, reason } = seen(index, host, connection, lang);
@@ -171,18 +176,13 @@ function answerFor(text, index, connection, lang) {
     const entity = index.entities.get(provider.entity_id);
     if (provider.explanations == null || entity === undefined) continue; // its entity in no case: nothing more
     if (level === "none") [level, badge] = ["infrastructure", { ...index.raw.badges.infrastructure, text: provider.short_label }];
+    if (said[0].code === "not_listed") said.shift() && reasons.shift();
     if (matches.some((m) => m.entity.id === entity.id)) continue;
     matches.push(index.entry(entity, "provider", lang)); // rare: only with the connection read
     said.push((provider.explanations[lang] ?? provider.explanations.en)[0]);
     reasons.push(index.say(lang, said.at(-1)));
   }
   if (explanation !== undefined) said.push(explanation) && reasons.push(reason);
-  if (level === "none" && match === null) {
-    const domain = host.registrable || host.name;
-    said.unshift({ code: "not_listed", params: { domain } });
-    const around = index.unlisted[lang] ?? (index.unlisted[lang] = index.around(lang, "not_listed", {}));
-    reasons.unshift(around[0] + domain + around[1]);
-  }
   return {
     query: text, hostname: host.name, hostname_unicode: host.isIp ? host.name : toUnicode(host.name),
     registrable_domain: host.registrable, is_ip: host.isIp, verdict: { level, badge, reasons, explanations: said },
@@ -191,21 +191,15 @@ function answerFor(text, index, connection, lang) {
   };
 }
 
-/** The listed entity of a host: the name, or a parent down to its registrable domain (the server's walk); only the
+/** The listed name of a host, or null: the name or a parent down to its registrable domain (the server's walk); only the
  * registrable domain when every listed name is one (the linter's rule), as the server does. */
-function findListed(host, index) {
-  let domain = host.isIp || !host.registrable ? null : index.raw.registrable_only ? host.registrable : host.name;
-  let parents = index.raw.registrable_only || domain === null ? 0 : host.name.split(".").length - host.registrable.split(".").length;
-  for (; domain !== null; parents -= 1) {
-    const hit = index.domains.get(domain);
-    if (hit !== undefined) { // what matched is the host's to keep: no object made for it
-      host.domain = domain;
-      host.matchedBy = hit.relation !== null ? "alias" : parents ? "hostname" : "registrable_domain";
-      return hit;
-    }
-    domain = parents === 0 ? null : domain.slice(domain.indexOf(".") + 1);
+function listedName(host, index) {
+  if (host.isIp || !host.registrable) return null;
+  let domain = index.raw.registrable_only ? host.registrable : host.name;
+  for (; !index.domains.has(domain); domain = domain.slice(domain.indexOf(".") + 1)) {
+    if (domain.length <= host.registrable.length) return null;
   }
-  return null;
+  return domain;
 }
 
 /** What the browser's own connection shows (`serves: true` evidence: a provider's range or headers). */
