@@ -77,6 +77,8 @@ class PreparedIndex {
     }
     this.listed = this.domains.size;
     this.providers = index.providers.map((p) => ({ ...p, networks: [...p.ipv4, ...p.ipv6].map(parseCidr) }));
+    this.skipped = Object.fromEntries(Object.entries(index.skipped).map(([why, byLang]) => [why, Object.fromEntries(
+      Object.entries(byLang).map(([lang, it]) => [lang, { ...it, explained: [[it.explanation], [it.reason]] }]))]));
     this.unlisted = {}; // per language: the words around the domain of a site not in the list
     this.answers = new Map(); // per language: input -> answer, for checks without connection info
   }
@@ -122,7 +124,7 @@ class PreparedIndex {
  */
 export function localCheck(text, index, options) {
   const prepared = prepareIndex(index);
-  const lang = prepared.raw.messages[options?.lang] ? options.lang : "en";
+  const lang = options?.lang !== undefined && prepared.raw.messages[options.lang] ? options.lang : "en"; // no key undefined
   const connection = options?.connection;
   if (connection || typeof text !== "string" || text.length > 255) return answerFor(text, prepared, connection, lang);
   const kept = prepared.answers.get(lang) ?? prepared.answers.set(lang, new Map()).get(lang);
@@ -150,6 +152,7 @@ function answerFor(text, index, connection, lang) {
   if (host.neverResolved && match === null) {
     return refusal(index, text, new Refused("not_public", 422, "error.onion_unlisted", { name: host.name }), lang);
   }
+  const { infrastructure, explained = [[], []] } = seen(index, host, connection, lang); // [explanations, reasons] last
   let level = "none", said, reasons, matches = [];
   if (match !== null) { // the parts made once per listed name and language, shared: only the host's domain is new
     const { entity, relation } = match;
@@ -160,15 +163,15 @@ function answerFor(text, index, connection, lang) {
                  aliases: entry.aliases, related: entry.related, matched_domain: domain }];
     if (relation) matches[0].relation = relation;
     level = entity.level;
-    said = [{ code: words.code, params: { ...words.params, domain } }, ...words.rest];
-    reasons = [words.around[0] + domain + words.around[1], ...words.reasons];
+    said = [{ code: words.code, params: { ...words.params, domain } }, ...words.rest, ...explained[0]]; // one size, no growth
+    reasons = [words.around[0] + domain + words.around[1], ...words.reasons, ...explained[1]];
   } else { // unlisted: says so first, unless a provider seen on the connection makes it `infrastructure` (below)
     const unlisted = host.registrable || host.name;
     const around = index.unlisted[lang] ?? (index.unlisted[lang] = index.around(lang, "not_listed", {}));
-    [said, reasons] = [[{ code: "not_listed", params: { domain: unlisted } }], [around[0] + unlisted + around[1]]];
+    said = [{ code: "not_listed", params: { domain: unlisted } }, ...explained[0]];
+    reasons = [around[0] + unlisted + around[1], ...explained[1]];
   }
   let badge = index.raw.badges[level];
-  const { infrastructure, explanation, reason } = seen(index, host, connection, lang);
   for (const { id, name, evidence, summary } of infrastructure.providers) { // seen in the site's own traffic: it serves it
     said.push({ code: "served_by", params: { provider: name, evidence } });
     reasons.push(summary);
@@ -182,7 +185,6 @@ function answerFor(text, index, connection, lang) {
     said.push((provider.explanations[lang] ?? provider.explanations.en)[0]);
     reasons.push(index.say(lang, said.at(-1)));
   }
-  if (explanation !== undefined) said.push(explanation) && reasons.push(reason);
   return {
     query: text, hostname: host.name, hostname_unicode: host.isIp ? host.name : toUnicode(host.name),
     registrable_domain: host.registrable, is_ip: host.isIp, verdict: { level, badge, reasons, explanations: said },
@@ -205,7 +207,7 @@ function listedName(host, index) {
 /** What the browser's own connection shows (`serves: true` evidence: a provider's range or headers). */
 function seen(index, host, connection, lang) {
   const skip = host.neverResolved ? "never_resolved" : connection?.ip == null && connection?.headers == null ? "no_permission" : null;
-  if (skip !== null) return index.raw.skipped[skip][lang] ?? index.raw.skipped[skip].en; // shared, read-only: most answers
+  if (skip !== null) return index.skipped[skip][lang] ?? index.skipped[skip].en; // shared, read-only: most answers
   const infrastructure = { status: "resolved", reason: "", reason_code: "", addresses: [], nameservers: [], cnames: [],
                            providers: [], asns: [], elapsed_ms: null };
   const address = typeof connection.ip === "string" ? connection.ip.replace(/^\[|\]$/g, "") : "";
