@@ -6,9 +6,8 @@
 import { decode, encode } from "./lib/punycode/punycode.js";
 
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
-const NAME = /^(?:(?!-)[a-z0-9_-]{1,63}(?<!-)\.)+(?!-)[a-z0-9_-]{1,63}(?<!-)$/; // most hosts a browser hands over
+const NAME = /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/; // LABEL.LABEL…, no lookaround: ⅓ cheaper
 const IPV4 = /^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$/;
-const END = "";
 
 export class Refused extends Error { // the API's error code and status; the catalogue's message code and params
   constructor(code, status, key, params = {}) { super(key); Object.assign(this, { code, status, key, params }); }
@@ -18,11 +17,14 @@ const notPublic = (key, params) => new Refused("not_public", 422, key, params);
 
 export class HostRules {
   constructor(index) {
-    this.trie = new Map();
+    this.trie = { shapes: new Map(), end: false };
     for (const rule of [...index.public_suffixes.icann, ...index.public_suffixes.private]) {
       let node = this.trie;
-      for (const label of rule.split(".").reverse()) node = node.get(label) ?? node.set(label, new Map()).get(label);
-      node.set(END, true);
+      for (const label of rule.split(".").reverse()) {
+        const key = shape(label, 0, label.length), labels = node.shapes.get(key) ?? node.shapes.set(key, []).get(key);
+        node = child(node, label) ?? labels[labels.push(label, { shapes: new Map(), end: false }) - 1];
+      }
+      node.end = true;
     }
     this.special = new Map(Object.entries(index.special_use.suffixes));
     const names = [...this.special.keys()].map((name) => name.replaceAll(".", "\\."));
@@ -67,15 +69,27 @@ export class HostRules {
     let node = this.trie, end = host.length, found = end + 1;
     for (;;) {
       const dot = host.lastIndexOf(".", end - 1);
-      const label = host.slice(dot + 1, end);
-      const child = node.get(label);
-      if (child === undefined) return node.has("*") ? (node.has(`!${label}`) ? end + 1 : dot + 1) : found;
-      if (child.has(END)) found = dot + 1;
+      const next = child(node, host, dot + 1, end);
+      if (next === undefined) {
+        return child(node, "*") ? (child(node, `!${host.slice(dot + 1, end)}`) ? end + 1 : dot + 1) : found;
+      }
+      if (next.end) found = dot + 1;
       if (dot === -1) return found;
-      node = child;
+      node = next;
       end = dot;
     }
   }
+}
+
+// Speed (P5): the suffix trie's children are found by their label's shape (length, first and last character) and
+// compared in place, so the walk cuts no label out of the host name and hashes none; without it P5 missed ≤ 5.
+const shape = (text, start, end) => ((end - start) << 16) | ((text.charCodeAt(start) & 0xff) << 8) | (text.charCodeAt(end - 1) & 0xff);
+function child(node, text, start = 0, end = text.length) {
+  const labels = node.shapes.get(shape(text, start, end));
+  for (let i = 0; labels !== undefined && i < labels.length; i += 2) {
+    if (labels[i].length === end - start && text.startsWith(labels[i], start)) return labels[i + 1];
+  }
+  return undefined;
 }
 
 /** The browser's own reading of anything but a plain host name: new URL(…).hostname. */
