@@ -147,7 +147,7 @@ def test_domain_claims_and_registrability_in_and_out_of_the_bulk_path():
                _entity("shared", ["b.com", "c.de"], aliases=["site7.co.uk"]),
                _entity("wrong", ["x.com", "www.y.com", "co.uk", "foo.ck", "Upper.com", 3], aliases=["x.com"])]
     checker = Checker(records, ROOT / "data" / "schema")
-    checker._check_domains(records)
+    checker.check_domains(records)
     found = sorted((p.path.stem, p.line, p.message.split(":")[0]) for p in checker.problems)
     assert found == [
         ("clean", 10, "'site7.co.uk' is also claimed by shared.toml"),
@@ -300,7 +300,7 @@ def test_onion_domains_are_accepted_on_entities():
     onion = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
     records = [_entity("bulk", ["site.com", onion]), _entity("walked", ["other.com", "www." + onion, "x.onion"])]
     checker = Checker(records, ROOT / "data" / "schema")
-    checker._check_domains(records)
+    checker.check_domains(records)
     found = sorted((p.path.stem, p.line, p.message.split(" (")[0]) for p in checker.problems)
     assert found == [("walked", 4, f"'www.{onion}' is not a registrable domain")]
 
@@ -350,7 +350,7 @@ class _PerName(Checker):
 
 def _domain_outcome(checker_class, records):
     checker = checker_class(records, ROOT / "data" / "schema")
-    checker._check_domains(records)
+    checker.check_domains(records)
     problems = sorted((str(p.path), p.line, p.message, p.fix, p.fatal) for p in checker.problems)
     # the index is only meaningful without fatal problems (a name claimed twice has one owner in
     # it, whichever came last); the order of its names is not part of it

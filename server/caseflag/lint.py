@@ -117,10 +117,10 @@ class Checker(RecordChecks, DomainChecks):
             if not problems:
                 valid.append(record)
         for record in valid:
-            self._check_id(record)
+            self.check_id(record)
         for record in valid:
             self.check_record(record)
-        self._check_domains([r for r in valid if r.kind == "entities"])
+        self.check_domains([r for r in valid if r.kind == "entities"])
         return sorted(self.problems, key=lambda p: (str(p.path), p.line, p.message))
 
 

@@ -19,7 +19,7 @@ class DomainChecks:
     _suffixes: SuffixList
     domain_index: dict[str, tuple]
 
-    def _check_domains(self, entities: list[RawRecord]) -> None:
+    def check_domains(self, entities: list[RawRecord]) -> None:
         lists = [record.data.get("domains", []) for record in entities]
         # A list of plain registrable names (the common case) is decided at once; any other is
         # walked name by name, to report each name with its line.

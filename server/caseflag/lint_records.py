@@ -46,7 +46,7 @@ class RecordChecks:
             self._check_url(record, ("ranges_source", "url"), source.get("url"))
             self._check_ranges(record)
 
-    def _check_id(self, record: RawRecord) -> None:
+    def check_id(self, record: RawRecord) -> None:
         record_id = record.data["id"]
         if record_id != record.stem:
             self.report(record, ("id",), f"id {record_id!r} does not match the file name {record.path.name!r}",
