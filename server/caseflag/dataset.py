@@ -183,7 +183,10 @@ class Dataset:
             # Speed seam (P4 match, bench/RESULTS.md): every listed name is a registrable domain
             # (the linter refuses any other), so of a host's candidates only its own registrable
             # domain can be listed, and one lookup answers what the walk below would.
-            return self._found(registrable, registrable, self._domains.get(registrable))
+            hit = self._domains.get(registrable)
+            if hit is None:
+                return None
+            return DomainMatch(hit[0], "registrable_domain" if hit[1] is None else "alias", registrable, hit[1])
         # hostname.candidates(), walked without building the list: most names are not listed.
         parents = name.count(".") - registrable.count(".")
         if parents < 0:
