@@ -176,7 +176,6 @@ def test_is_registrable_agrees_with_split_under_every_rule(include_private):
     """Under each rule and each parent of one: its own children (exact, wildcard, exception rules:
     *.ck with !www.ck, *.kobe.jp with !city.kobe.jp, blogspot.com, …) and generic labels."""
     suffixes = SuffixList(include_private=include_private)
-    suffixes._split_budget = 0  # the per-parent answers from the first name on
     rules = [rule.removeprefix("!").removeprefix("*.") for rule in suffixes.tlds]
     children: dict[str, set[str]] = {}
     for rule in rules:
@@ -201,7 +200,6 @@ _LABELS = st.one_of(st.sampled_from(_RULE_LABELS), st.sampled_from(GENERIC_LABEL
                     st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True))
 _NAMES = st.lists(_LABELS, min_size=2, max_size=5).map(".".join)
 _SHARED = SuffixList()  # one instance across examples, so answers cached by earlier names are reused
-_SHARED._split_budget = 0  # the per-parent answers, not the full split a fresh list starts with
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -217,20 +215,13 @@ def test_all_registrable_agrees_with_split_on_lists(names):
     assert _SHARED.all_registrable(names) == all(_full_answer(_SHARED, name) for name in names), names
 
 
-def test_a_fresh_suffix_list_splits_its_first_names_then_reads_the_rules():
-    suffixes = SuffixList()
-    names = [f"site{n}.co.uk" for n in range(1_500)] + ["www.example.com"]
-    assert not suffixes.all_registrable(names) and "_rules" not in suffixes.__dict__
-    assert suffixes.all_registrable(names[:1_000]) and "_rules" not in suffixes.__dict__
-    assert suffixes.all_registrable(["me.blogspot.com", "www.ck"]) and "_rules" in suffixes.__dict__
-    assert not suffixes.all_registrable(names)
-
-
-def test_a_list_longer_than_the_split_budget_reads_the_rules_at_once():
+def test_a_long_list_takes_a_split_per_parent_not_per_name(monkeypatch):
     """A million-name list asks in one call: it must not take a million full splits."""
     suffixes = SuffixList()
-    names = [f"site{n}.co.uk" for n in range(3_000)]
-    assert suffixes.all_registrable(names) and "_rules" in suffixes.__dict__
+    names = [f"site{n}.co.uk" for n in range(3_000)] + [f"site{n}.com" for n in range(3_000)]
+    split, asked = suffixes.split, []
+    monkeypatch.setattr(suffixes, "split", lambda name: asked.append(name) or split(name))
+    assert suffixes.all_registrable(names) and len(asked) == 2
 
 
 @pytest.mark.parametrize("odd", ["xn--bcher-kva.de", "www.ck", "foo.ck", "me.blogspot.com", "blogspot.com",
@@ -239,7 +230,6 @@ def test_names_a_rule_reaches_into_take_the_full_split_alone(odd, monkeypatch):
     """Punycode and names a rule reaches into are split one by one; the rest of a long list still
     goes by its parents, and the answer is the per-name one either way."""
     suffixes = SuffixList()
-    suffixes._split_budget = 0
     names = [f"site{n}.co.uk" for n in range(500)] + [odd] + [f"site{n}.com" for n in range(500)]
     expected = _full_answer(suffixes, odd)
     split = suffixes.split

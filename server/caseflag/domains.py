@@ -27,9 +27,6 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _MAX_PARENTS = 65_536
-# A fresh SuffixList splits its first names one by one; a longer list than this reads the rules
-# (~20 ms) at once instead, as splitting it would cost more (a million-domain dataset asks in one call).
-_SPLIT_BUDGET = 2_000
 
 
 def offline_extractor(include_private: bool):
@@ -49,7 +46,6 @@ class SuffixList:
         # must not make every other blog there look like the same site.
         self.include_private = include_private
         self._parents: dict[str, bool] = {}  # parent -> are its plain children registrable
-        self._split_budget = _SPLIT_BUDGET  # names all_registrable splits one by one before it reads the rules
 
     @cached_property
     def extractor(self):
@@ -81,11 +77,6 @@ class SuffixList:
         itself (``label.parent``, ``!label.parent`` or a deeper rule through it) or a label is
         punycode (rules are matched in Unicode): then that name takes the full split.
         """
-        if self._split_budget > 0 and len(names) <= _SPLIT_BUDGET and "_rules" not in self.__dict__:
-            # The first few thousand names take the full split, the reference answer: a small
-            # dataset (the bundled one, loaded at every start) never pays for reading every rule.
-            self._split_budget -= len(names)
-            return all(self.split(name)[1] == name for name in names)
         special_names, probe_label = self._rules
         if "xn--" in ("\n".join(names) if joined is None else joined) or not special_names.isdisjoint(names):
             # Only those names take the full split: one IDN among a million names must not cost
