@@ -176,8 +176,7 @@ def test_is_registrable_agrees_with_split_under_every_rule(include_private):
     """Under each rule and each parent of one: its own children (exact, wildcard, exception rules:
     *.ck with !www.ck, *.kobe.jp with !city.kobe.jp, blogspot.com, …) and generic labels."""
     suffixes = SuffixList(include_private=include_private)
-    suffixes._split_budget = 0  # the per-parent answers from the first name on
-    rules = [rule.removeprefix("!").removeprefix("*.") for rule in suffixes._extract.tlds]
+    rules = [rule.removeprefix("!").removeprefix("*.") for rule in suffixes.tlds]
     children: dict[str, set[str]] = {}
     for rule in rules:
         labels = rule.split(".")
@@ -195,13 +194,12 @@ def test_is_registrable_agrees_with_split_under_every_rule(include_private):
     assert checked > 5_000
 
 
-_RULE_LABELS = sorted({label.removeprefix("!") for rule in SuffixList()._extract.tlds for label in rule.split(".")
+_RULE_LABELS = sorted({label.removeprefix("!") for rule in SuffixList().tlds for label in rule.split(".")
                        if label.isascii() and label != "*"})
 _LABELS = st.one_of(st.sampled_from(_RULE_LABELS), st.sampled_from(GENERIC_LABELS),
                     st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True))
 _NAMES = st.lists(_LABELS, min_size=2, max_size=5).map(".".join)
 _SHARED = SuffixList()  # one instance across examples, so answers cached by earlier names are reused
-_SHARED._split_budget = 0  # the per-parent answers, not the full split a fresh list starts with
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -217,20 +215,13 @@ def test_all_registrable_agrees_with_split_on_lists(names):
     assert _SHARED.all_registrable(names) == all(_full_answer(_SHARED, name) for name in names), names
 
 
-def test_a_fresh_suffix_list_splits_its_first_names_then_reads_the_rules():
-    suffixes = SuffixList()
-    names = [f"site{n}.co.uk" for n in range(1_500)] + ["www.example.com"]
-    assert not suffixes.all_registrable(names) and "_rules" not in suffixes.__dict__
-    assert suffixes.all_registrable(names[:1_000]) and "_rules" not in suffixes.__dict__
-    assert suffixes.all_registrable(["me.blogspot.com", "www.ck"]) and "_rules" in suffixes.__dict__
-    assert not suffixes.all_registrable(names)
-
-
-def test_a_list_longer_than_the_split_budget_reads_the_rules_at_once():
+def test_a_long_list_takes_a_split_per_parent_not_per_name(monkeypatch):
     """A million-name list asks in one call: it must not take a million full splits."""
     suffixes = SuffixList()
-    names = [f"site{n}.co.uk" for n in range(3_000)]
-    assert suffixes.all_registrable(names) and "_rules" in suffixes.__dict__
+    names = [f"site{n}.co.uk" for n in range(3_000)] + [f"site{n}.com" for n in range(3_000)]
+    split, asked = suffixes.split, []
+    monkeypatch.setattr(suffixes, "split", lambda name: asked.append(name) or split(name))
+    assert suffixes.all_registrable(names) and len(asked) == 2
 
 
 @pytest.mark.parametrize("odd", ["xn--bcher-kva.de", "www.ck", "foo.ck", "me.blogspot.com", "blogspot.com",
@@ -239,7 +230,6 @@ def test_names_a_rule_reaches_into_take_the_full_split_alone(odd, monkeypatch):
     """Punycode and names a rule reaches into are split one by one; the rest of a long list still
     goes by its parents, and the answer is the per-name one either way."""
     suffixes = SuffixList()
-    suffixes._split_budget = 0
     names = [f"site{n}.co.uk" for n in range(500)] + [odd] + [f"site{n}.com" for n in range(500)]
     expected = _full_answer(suffixes, odd)
     split = suffixes.split
@@ -272,51 +262,26 @@ def test_is_registrable_known_answers():
         assert suffixes.is_registrable(name) is expected, name
 
 
-# --- the split made here against tldextract's own ---------------------------------------------
+# --- the split: tldextract's, over its bundled snapshot only ----------------------------------
 
-def _reference_split(suffixes: SuffixList, name: str) -> tuple[str, str]:
-    result = suffixes._extract(name)  # tldextract itself over the same snapshot
-    if not result.suffix or not result.domain:
-        return result.suffix, ""
-    return result.suffix, f"{result.domain}.{result.suffix}"
+@pytest.mark.parametrize(("include_private", "name", "expected"), [
+    (True, "www.example.co.uk", ("co.uk", "example.co.uk")),
+    (True, "a.b.foo.ck", ("foo.ck", "b.foo.ck")),  # *.ck
+    (True, "a.www.ck", ("ck", "www.ck")),  # !www.ck
+    (True, "x.city.kobe.jp", ("kobe.jp", "city.kobe.jp")),  # !city.kobe.jp under *.kobe.jp
+    (True, "me.blogspot.com", ("blogspot.com", "me.blogspot.com")),
+    (False, "me.blogspot.com", ("com", "blogspot.com")),  # without the private rules
+    (True, "com", ("com", "")),
+    (True, "1.2.3.4", ("", "")),
+    (True, "a.notarule", ("", "")),
+    (True, "xn--bcher-kva.xn--p1ai", ("xn--p1ai", "xn--bcher-kva.xn--p1ai")),
+])
+def test_split_known_answers(include_private, name, expected):
+    assert SuffixList(include_private=include_private).split(name) == expected
 
 
 @pytest.mark.parametrize("include_private", [True, False])
-def test_split_is_tldextracts_under_every_rule(include_private):
-    """Every rule, each of its parents, each with plain and rule labels in front (wildcards,
-    exceptions, private rules), as tldextract splits them."""
+def test_tlds_are_the_extractors_rules(include_private):
     suffixes = SuffixList(include_private=include_private)
-    assert suffixes.tlds == frozenset(suffixes._extract.tlds)
-    names = set()
-    for rule in suffixes.tlds:
-        labels = rule.removeprefix("!").removeprefix("*.").split(".")
-        for index in range(len(labels)):
-            parent = ".".join(labels[index:])
-            names.update((parent, f"www.{parent}", f"a.b.{parent}", f"x-1.{parent}", f"city.{parent}",
-                          f"_dmarc.{parent}", f"1.2.3.{parent}"))
-    names.update(("1.2.3.4", "localhost", "com", "a.com", "notarule", "a.notarule", "b.a.notarule", "_x.com"))
-    checked = 0
-    for name in sorted(names):
-        ascii_name = _ascii(name)
-        if ascii_name is None:
-            continue
-        assert suffixes.split(ascii_name) == _reference_split(suffixes, ascii_name), ascii_name
-        checked += 1
-    assert checked > 30_000
-
-
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(_NAMES, st.from_regex(r"[A-Za-z0-9_.-]{1,40}", fullmatch=True)))
-def test_split_is_tldextracts_on_random_names(name):
-    """Plain names split here, anything else (capitals, empty labels, dots at the ends) by tldextract."""
-    assert _SHARED.split(name) == _reference_split(_SHARED, name), name
-
-
-def test_the_suffix_list_does_not_import_tldextract_for_plain_names():
-    import subprocess
-    import sys
-
-    code = ("import sys; from caseflag.domains import parse, SuffixList; parse('www.example.co.uk'); "
-            "SuffixList().all_registrable(['a.com']); print('tldextract' in sys.modules, 'requests' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["False", "False"]
+    assert suffixes.tlds == frozenset(suffixes.extractor.tlds)
+    assert ("blogspot.com" in suffixes.tlds) is include_private and "co.uk" in suffixes.tlds

@@ -147,7 +147,7 @@ def test_domain_claims_and_registrability_in_and_out_of_the_bulk_path():
                _entity("shared", ["b.com", "c.de"], aliases=["site7.co.uk"]),
                _entity("wrong", ["x.com", "www.y.com", "co.uk", "foo.ck", "Upper.com", 3], aliases=["x.com"])]
     checker = Checker(records, ROOT / "data" / "schema")
-    checker._check_domains(records)
+    checker.check_domains(records)
     found = sorted((p.path.stem, p.line, p.message.split(":")[0]) for p in checker.problems)
     assert found == [
         ("clean", 10, "'site7.co.uk' is also claimed by shared.toml"),
@@ -212,7 +212,7 @@ def test_the_fast_schema_gate_passes_nothing_jsonschema_refuses():
     """fastjsonschema only lets a record skip jsonschema: whatever it accepts, jsonschema accepts
     too, over every record of the fixtures and data/ and each with one field broken in many ways
     (types Python mixes up included: bool and int, int and float)."""
-    from caseflag.lint import _fast_validators
+    from caseflag.lint_schema import fast_validators as _fast_validators
 
     fast = _fast_validators(str(ROOT / "data" / "schema"))
     bad_values = [3, 0, 1, -1, 1.0, 2.5, 2**70, True, False, None, "", " ", "Not Valid!", "a\n", "x" * 3000,
@@ -242,7 +242,7 @@ def test_the_fast_schema_gate_agrees_on_generated_values(kind):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from caseflag.lint import _fast_validators
+    from caseflag.lint_schema import fast_validators as _fast_validators
 
     fast = _fast_validators(str(ROOT / "data" / "schema"))[kind]
     reference = Draft202012Validator(inline_refs(json.loads((ROOT / "data" / "schema" / SCHEMA_FILES[kind]).read_text())))
@@ -274,7 +274,7 @@ def test_plain_labels_in_bulk_decides_as_the_per_name_pattern():
     from hypothesis import strategies as st
 
     from caseflag.domains import default_suffix_list
-    from caseflag.lint import _PLAIN_NAME, plain_labels
+    from caseflag.lint_names import _PLAIN_NAME, plain_labels
 
     suffixes = default_suffix_list()
     label = st.text(alphabet="ab09_-.\nAé ", min_size=0, max_size=8) | st.sampled_from(
@@ -300,7 +300,7 @@ def test_onion_domains_are_accepted_on_entities():
     onion = "piratebayo3klnzokct3wt5yyxb2vpebbuyjl7m623iaxmqhsd52coid.onion"
     records = [_entity("bulk", ["site.com", onion]), _entity("walked", ["other.com", "www." + onion, "x.onion"])]
     checker = Checker(records, ROOT / "data" / "schema")
-    checker._check_domains(records)
+    checker.check_domains(records)
     found = sorted((p.path.stem, p.line, p.message.split(" (")[0]) for p in checker.problems)
     assert found == [("walked", 4, f"'www.{onion}' is not a registrable domain")]
 
@@ -341,18 +341,21 @@ def test_loading_the_bundled_list_never_imports_jsonschema():
 
 # --- the bulk fast paths against the per-entity and per-item paths they stand for ---------------
 
-class _PerEntity(Checker):
-    """The domain check as it was before the whole-dataset question: each entity's list asked alone."""
+class _PerName(Checker):
+    """The domain check with no list decided at once: every name parsed and reported alone."""
 
-    def _bulk_flags(self, lists):
-        return [self._all_plain_registrable(domains) for domains in lists]
+    def _plain_lists(self, lists):
+        return [False] * len(lists)
 
 
 def _domain_outcome(checker_class, records):
     checker = checker_class(records, ROOT / "data" / "schema")
-    checker._check_domains(records)
+    checker.check_domains(records)
     problems = sorted((str(p.path), p.line, p.message, p.fix, p.fatal) for p in checker.problems)
-    return problems, list(checker.domain_index.items())
+    # the index is only meaningful without fatal problems (a name claimed twice has one owner in
+    # it, whichever came last); the order of its names is not part of it
+    fatal = any(problem[-1] for problem in problems)
+    return problems, None if fatal else sorted(checker.domain_index.items(), key=lambda item: item[0])
 
 
 # Names that break one rule each, next to names that pass: each must be reported by the same
@@ -365,16 +368,16 @@ _ODD_NAMES = ["Upper.com", "trailing.com.", "xn--bcher-kva.de", "xn--p1ai", "www
 
 @pytest.mark.parametrize("run_names", [4_096, 40, 1])
 @pytest.mark.parametrize("odd", _ODD_NAMES, ids=repr)
-def test_bulk_domain_check_reports_as_the_per_entity_check(odd, run_names, monkeypatch):
-    """One odd name among clean entities: the same problems, lines and index as each list alone,
+def test_bulk_domain_check_reports_as_the_per_name_check(odd, run_names, monkeypatch):
+    """One odd name among clean entities: the same problems, lines and index as name by name,
     with every list in one run, a few runs, or a run per list."""
-    import caseflag.lint as lint_module
+    import caseflag.lint_names as lint_names
 
-    monkeypatch.setattr(lint_module, "BULK_NAMES", run_names)
+    monkeypatch.setattr(lint_names, "BULK_NAMES", run_names)
     records = [_entity(f"e{n}", sorted(f"clean{n}-{i}.co.uk" for i in range(30))) for n in range(5)]
     records.append(_entity("odd", ["clean0.com", odd, "zz.org"]))
     records.append(_entity("other", ["clean1.com"]))  # "clean1.com" is also odd's when odd is that
-    assert _domain_outcome(Checker, records) == _domain_outcome(_PerEntity, records)
+    assert _domain_outcome(Checker, records) == _domain_outcome(_PerName, records)
 
 
 def test_bulk_domain_check_agrees_on_generated_datasets():
@@ -393,30 +396,30 @@ def test_bulk_domain_check_agrees_on_generated_datasets():
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(lists, st.sampled_from([4_096, 5, 1]))
     def check(domain_lists, run_names):
-        import caseflag.lint as lint_module
+        import caseflag.lint_names as lint_names
 
         records = [_entity(f"e{n}", domains) for n, domains in enumerate(domain_lists)]
-        lint_module.BULK_NAMES, default = run_names, lint_module.BULK_NAMES
+        lint_names.BULK_NAMES, default = run_names, lint_names.BULK_NAMES
         try:
-            assert _domain_outcome(Checker, records) == _domain_outcome(_PerEntity, records)
+            assert _domain_outcome(Checker, records) == _domain_outcome(_PerName, records)
         finally:
-            lint_module.BULK_NAMES = default
+            lint_names.BULK_NAMES = default
 
     check()
 
 
 def test_runs_cover_every_list_in_order():
-    from caseflag.lint import _runs
+    from caseflag.lint_names import runs
 
     lists = [["a"] * size for size in (3, 0, 1, 9, 2, 2, 0, 4)]
-    runs = _runs(lists, 4)
-    assert [domains for run in runs for domains in run] == lists
-    assert [sum(map(len, run)) for run in runs] == [4, 9, 4, 4]
-    assert _runs([], 4) == [] and _runs([[]], 4) == [[[]]]
+    cut = runs(lists, 4)
+    assert [domains for run in cut for domains in run] == lists
+    assert [sum(map(len, run)) for run in cut] == [4, 9, 4, 4]
+    assert runs([], 4) == [] and runs([[]], 4) == [[[]]]
 
 
 def _sorted_problems(record, full_only):
-    import caseflag.lint as lint_module
+    import caseflag.lint_records as lint_module
 
     checker = Checker([record], ROOT / "data" / "schema")
     original = lint_module._plainly_sorted

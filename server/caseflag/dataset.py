@@ -42,9 +42,6 @@ class DomainMatch(NamedTuple):  # built on every list hit: a tuple is made in a 
     relation: str | None = None  # for aliases: mirror | former | successor | redirect
 
 
-_new_match = tuple.__new__  # DomainMatch._make without its Python-level call: ~150 ns less per hit
-
-
 @dataclass(frozen=True)
 class Involvement:
     """One entity's part in one case."""
@@ -135,9 +132,6 @@ class Dataset:
                 self._cnames.add(pattern, provider["id"])
             entries += [(cidr, provider["id"]) for cidr in provider.get("ipv4", []) + provider.get("ipv6", [])]
         self._ranges: RangeIndex[str] = RangeIndex(entries)
-        if self.registrable_only:
-            self._listed = self._domains.get
-            self.match = self._match_registrable  # the same answers as the walk, in one lookup
 
     @classmethod
     def load(cls, data_dir: str | Path) -> Dataset:
@@ -182,9 +176,19 @@ class Dataset:
 
     def match(self, hostname: Hostname) -> DomainMatch | None:
         """The entity a host belongs to: the name itself or a parent down to its registrable domain."""
-        # hostname.candidates(), walked without building the list: most names are not listed.
         name, registrable = hostname.name, hostname.registrable_domain
-        parents = 0 if hostname.is_ip or not registrable else name.count(".") - registrable.count(".")
+        if registrable is None:  # an IP address, or a name with no registrable domain: itself alone
+            return self._found(name, registrable, self._domains.get(name))
+        if self.registrable_only:
+            # Speed seam (P4 match, bench/RESULTS.md): every listed name is a registrable domain
+            # (the linter refuses any other), so of a host's candidates only its own registrable
+            # domain can be listed, and one lookup answers what the walk below would.
+            hit = self._domains.get(registrable)
+            if hit is None:
+                return None
+            return DomainMatch(hit[0], "registrable_domain" if hit[1] is None else "alias", registrable, hit[1])
+        # hostname.candidates(), walked without building the list: most names are not listed.
+        parents = name.count(".") - registrable.count(".")
         if parents < 0:
             return None
         candidate, listed = name, self._domains.get
@@ -193,37 +197,17 @@ class Dataset:
             candidate = candidate.partition(".")[2]
             parents -= 1
             hit = listed(candidate)
+        return self._found(candidate, registrable, hit)
+
+    @staticmethod
+    def _found(candidate: str, registrable: str | None, hit: tuple[dict, str | None] | None) -> DomainMatch | None:
+        """The DomainMatch of a listed candidate's (entity, relation), or None when it is not listed."""
         if hit is None:
             return None
         entity, relation = hit
         if relation is not None:
-            matched_by = "alias"
-        elif candidate == registrable:
-            matched_by = "registrable_domain"
-        else:
-            matched_by = "hostname"
-        return _new_match(DomainMatch, (entity, matched_by, candidate, relation))
-
-    def _match_registrable(self, hostname: Hostname) -> DomainMatch | None:
-        """match() for a dataset whose listed names are all registrable domains.
-
-        Of a host's candidates (the name, its parents, its registrable domain), only the
-        registrable domain is its own registrable domain: a parent between the two has the
-        host's public suffix, so the same registrable domain. With the default suffix list
-        (what parse() uses, and what the linter checked the list against) nothing else can be
-        listed, and one lookup gives what the walk would."""
-        registrable = hostname.registrable_domain
-        if registrable is None:  # an IP address, which is never listed
-            hit = self._listed(hostname.name)
-            if hit is None:
-                return None
-            return _new_match(DomainMatch, (hit[0], "hostname" if hit[1] is None else "alias", hostname.name, hit[1]))
-        hit = self._listed(registrable)
-        if hit is None:
-            return None
-        if hit[1] is None:
-            return _new_match(DomainMatch, (hit[0], "registrable_domain", registrable, None))
-        return _new_match(DomainMatch, (hit[0], "alias", registrable, hit[1]))
+            return DomainMatch(entity, "alias", candidate, relation)
+        return DomainMatch(entity, "registrable_domain" if candidate == registrable else "hostname", candidate, None)
 
     def entity(self, entity_id: str) -> dict:
         """The entity with that id; NotFound when none is listed."""

@@ -7,14 +7,12 @@ public suffix list snapshot that ships inside tldextract; nothing is ever fetche
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import chain, compress, repeat
 from operator import itemgetter, not_, or_
-from pathlib import Path
 
 import idna
 
@@ -29,103 +27,42 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _MAX_PARENTS = 65_536
-# A fresh SuffixList splits its first names one by one; a longer list than this reads the rules
-# (~20 ms) at once instead, as splitting it would cost more (a million-domain dataset asks in one call).
-_SPLIT_BUDGET = 2_000
-_END = ""  # a trie node's key for 'a rule ends here' (no label is empty)
 
 
-_PLAIN_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
-# As tldextract reads its snapshot (suffix_list.extract_tlds_from_suffix_list).
-_SUFFIX_RULE = re.compile(r"^(?P<suffix>[.*!]*\w[\S]*)", re.UNICODE | re.MULTILINE)
-_PRIVATE_SEPARATOR = "// ===BEGIN PRIVATE DOMAINS==="
+def offline_extractor(include_private: bool):
+    """A tldextract.TLDExtract reading only the snapshot it ships with."""
+    import tldextract  # imported when first needed: it imports requests, a tenth of a second
 
-
-def _snapshot_rules() -> tuple[list[str], list[str]]:
-    """The public and private rules of tldextract's bundled snapshot, read without importing
-    tldextract (which imports requests and filelock, a third of a batch run's start-up)."""
-    spec = importlib.util.find_spec("tldextract")
-    text = (Path(next(iter(spec.submodule_search_locations))) / ".tld_set_snapshot").read_bytes().decode("utf-8")
-    public, _, private = text.partition(_PRIVATE_SEPARATOR)
-    return ([m.group("suffix") for m in _SUFFIX_RULE.finditer(public)],
-            [m.group("suffix") for m in _SUFFIX_RULE.finditer(private)])
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True,
+                                 include_psl_private_domains=include_private)
 
 
 class SuffixList:
-    """The public suffix list, from tldextract's offline snapshot only (``suffix_list_urls=()``).
-
-    Plain ASCII names (lowercase letters, digits, '_' and '-', no punycode label) are split here
-    with tldextract's own algorithm over the same rules (its trie walk, wildcards and exceptions);
-    any other name goes to tldextract itself, imported then. Tests hold the two to the same answers.
-    """
+    """The public suffix list, from tldextract's offline snapshot only (``suffix_list_urls=()``,
+    no cache folder): nothing is ever fetched. tldextract is imported at the first split."""
 
     def __init__(self, include_private: bool = True) -> None:
         # Private suffixes (github.io, blogspot.com, …) count: one blog on a shared host
         # must not make every other blog there look like the same site.
-        self._include_private = include_private
+        self.include_private = include_private
         self._parents: dict[str, bool] = {}  # parent -> are its plain children registrable
-        self._split_budget = _SPLIT_BUDGET  # names all_registrable splits one by one before it reads the rules
 
     @cached_property
-    def _extract(self):
-        """tldextract itself, for the names the trie here does not take."""
-        import tldextract
-
-        return tldextract.TLDExtract(
-            suffix_list_urls=(),
-            cache_dir=None,
-            fallback_to_snapshot=True,
-            include_psl_private_domains=self._include_private,
-        )
-
-    @cached_property
-    def _trie(self) -> dict:
-        """Labels from the right: each node {label: node, ..., END: is_private}, as tldextract's Trie."""
-        public, private = _snapshot_rules()
-        root: dict = {}
-        # tldextract adds the public rules (a frozenset) and then the private ones, marked private.
-        for rules, is_private in ((frozenset(public), False), (frozenset(private) if self._include_private else (), True)):
-            for rule in rules:
-                node = root
-                for label in reversed(rule.split(".")):
-                    node = node.setdefault(label, {})
-                node[_END] = is_private
-        return root
+    def extractor(self):
+        """The tldextract.TLDExtract every answer comes from."""
+        return offline_extractor(self.include_private)
 
     @cached_property
     def tlds(self) -> frozenset[str]:
-        """Every rule in use (with '*.' and '!' as written), like tldextract's ``tlds``."""
-        public, private = _snapshot_rules()
-        return frozenset(public + private) if self._include_private else frozenset(public)
+        """Every rule in use (with '*.' and '!' as written): tldextract's ``tlds``."""
+        return frozenset(self.extractor.tlds)
 
     def split(self, ascii_name: str) -> tuple[str, str]:
         """Return (public_suffix, registrable_domain) of an ASCII name; '' where there is none."""
-        if "xn--" in ascii_name or not _PLAIN_NAME.fullmatch(ascii_name):
-            result = self._extract(ascii_name)
-            if not result.suffix or not result.domain:
-                return result.suffix, ""
-            return result.suffix, f"{result.domain}.{result.suffix}"
-        # tldextract's _PublicSuffixListTLDExtractor.suffix_index, for labels that need no decoding
-        labels = ascii_name.split(".")
-        node = self._trie
-        suffix_index = index = len(labels)
-        for label in reversed(labels):
-            child = node.get(label)
-            if child is not None:
-                index -= 1
-                node = child
-                if _END in node:
-                    suffix_index = index
-                continue
-            if "*" in node:
-                suffix_index = index if "!" + label in node else index - 1
-            break
-        if suffix_index == len(labels):
-            return "", ""  # no rule: no suffix (tldextract's IPv4 case has none either)
-        suffix = ".".join(labels[suffix_index:])
-        if suffix_index == 0:
-            return suffix, ""
-        return suffix, f"{labels[suffix_index - 1]}.{suffix}"
+        result = self.extractor.extract_str(ascii_name)
+        if not result.suffix or not result.domain:
+            return result.suffix, ""
+        return result.suffix, f"{result.domain}.{result.suffix}"
 
     def is_registrable(self, name: str) -> bool:
         """Whether a normalised name is its own registrable domain: ``split(name)[1] == name``."""
@@ -140,11 +77,6 @@ class SuffixList:
         itself (``label.parent``, ``!label.parent`` or a deeper rule through it) or a label is
         punycode (rules are matched in Unicode): then that name takes the full split.
         """
-        if self._split_budget > 0 and len(names) <= _SPLIT_BUDGET and "_rules" not in self.__dict__:
-            # The first few thousand names take the full split, the reference answer: a small
-            # dataset (the bundled one, loaded at every start) never pays for reading every rule.
-            self._split_budget -= len(names)
-            return all(self.split(name)[1] == name for name in names)
         special_names, probe_label = self._rules
         if "xn--" in ("\n".join(names) if joined is None else joined) or not special_names.isdisjoint(names):
             # Only those names take the full split: one IDN among a million names must not cost

@@ -8,17 +8,16 @@ it at /api/v1/dataset/index and `caseflag data export --format extension` writes
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 
 import idna
 
 from .dataset import Dataset
-from .domains import default_suffix_list
+from .domains import SuffixList, default_suffix_list
 from .messages import DEFAULT_LANGUAGE, catalogues, render
-from .specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, SPECIAL_USE_SUFFIXES
-from .verdict import (BADGE_COLORS, BADGE_TEXTS, MENTIONED, _case_date, _match_dict, entity_summary, entity_verdict,
+from .specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, SPECIAL_USE_SUFFIXES, not_global_networks
+from .verdict import (BADGE_COLORS, BADGE_TEXTS, MENTIONED, case_date, match_dict, entity_summary, entity_verdict,
                       provider_explanation, text_in)
 
 # Raised when the shape changes in a way an older local.js cannot read (it refuses other numbers).
@@ -105,7 +104,7 @@ def _entity(dataset: Dataset, entity: dict) -> dict:
     def refs(cases: list[dict]) -> list:
         return [[case["id"], case["role"], [source["id"] for source in case["sources"]]] for case in cases]
 
-    entry = _match_dict(dataset, entity, "registrable_domain", None)
+    entry = match_dict(dataset, entity, "registrable_domain", None)
     return {
         "id": entity["id"],
         "domains": entity.get("domains", []),
@@ -121,7 +120,7 @@ def _case(case: dict) -> dict:
     """The API's case without its role and sources (the entry's reference adds them), by language."""
     def shaped(lang: str) -> dict:
         data = {"id": case["id"], "title": text_in(case, "title", lang), "type": case["type"],
-                "date": _case_date(case), "status": case["status"], "jurisdiction": case.get("jurisdiction")}
+                "date": case_date(case), "status": case["status"], "jurisdiction": case.get("jurisdiction")}
         data.update({key: case[key] for key in ("court", "docket") if case.get(key)})
         return data
 
@@ -165,8 +164,9 @@ def public_suffix_rules() -> dict[str, list[str]]:
     The server matches a name's punycode labels against Unicode rules after decoding them; a rule
     written in punycode lets the extension compare ASCII labels directly. A rule whose label does
     not come back from decoding could never match a name, and is left out."""
-    extractor = default_suffix_list()._extract._get_tld_extractor()
-    return {"icann": _ascii_rules(extractor.public_tlds), "private": _ascii_rules(extractor.private_tlds)}
+    every_rule = default_suffix_list().tlds
+    icann = SuffixList(include_private=False).tlds  # tldextract says a rule's side only this way
+    return {"icann": _ascii_rules(icann), "private": _ascii_rules(every_rule - icann)}
 
 
 def _ascii_rules(rules) -> list[str]:
@@ -187,23 +187,3 @@ def _ascii_rules(rules) -> list[str]:
         else:
             out.add(".".join(labels))
     return sorted(out)
-
-
-def not_global_networks() -> dict[str, list[str]]:
-    """The addresses the server refuses as not public (``not ipaddress.ip_address(x).is_global``), as
-    networks, taken from the Python the server runs on: its list changes between Python releases.
-
-    IPv6 holds the IPv4-mapped forms of the IPv4 networks Python calls private in place of the whole
-    ::ffff:0:0/96, as ``IPv6Address.is_private`` decides a mapped address by its IPv4 part."""
-    v4 = ipaddress.IPv4Address._constants  # type: ignore[attr-defined]
-    v6 = ipaddress.IPv6Address._constants  # type: ignore[attr-defined]
-    mapped_space = ipaddress.ip_network("::ffff:0:0/96")
-    ipv6: list = []
-    for network in v6._private_networks:
-        if network.subnet_of(mapped_space):
-            continue
-        ipv6 += network.address_exclude(mapped_space) if mapped_space.subnet_of(network) else [network]
-    ipv6 += [ipaddress.ip_network(f"::ffff:{net.network_address}/{96 + net.prefixlen}")
-             for net in v4._private_networks]
-    ipv4 = [*v4._private_networks, v4._public_network]
-    return {"ipv4": [str(net) for net in sorted(set(ipv4))], "ipv6": [str(net) for net in sorted(set(ipv6))]}

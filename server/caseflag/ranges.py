@@ -8,6 +8,8 @@ from bisect import bisect_right
 from typing import Generic, Iterable, TypeVar
 
 T = TypeVar("T")
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class RangeIndex(Generic[T]):
@@ -18,7 +20,7 @@ class RangeIndex(Generic[T]):
     """
 
     def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
-        by_family: dict[int, list[tuple[int, int, ipaddress._BaseNetwork, T]]] = {4: [], 6: []}
+        by_family: dict[int, list[tuple[int, int, Network, T]]] = {4: [], 6: []}
         for cidr, owner in entries:
             network = ipaddress.ip_network(cidr, strict=False)
             first = int(network.network_address)
@@ -54,7 +56,7 @@ class RangeIndex(Generic[T]):
     def __len__(self) -> int:
         return sum(len(s) for s in self._starts.values())
 
-    def lookup(self, address: str | ipaddress._BaseAddress) -> tuple[tuple[T, ipaddress._BaseNetwork], ...]:
+    def lookup(self, address: str | Address) -> tuple[tuple[T, Network], ...]:
         """Every (owner, network) containing the address, most specific first; () if none."""
         version, value = _address_value(address)
         starts = self._starts.get(version, [])
@@ -65,7 +67,7 @@ class RangeIndex(Generic[T]):
         return covering if value <= end else ()
 
 
-def _address_value(address: str | ipaddress._BaseAddress) -> tuple[int, int]:
+def _address_value(address: str | Address) -> tuple[int, int]:
     """(IP version, the address as an integer). Raises ValueError for text that is no address."""
     if not isinstance(address, str):
         return address.version, int(address)

@@ -28,7 +28,8 @@ RELATION_PHRASES = {relation: catalogues()[DEFAULT_LANGUAGE][f"relation_phrase.{
 ROLE_WORDS = {role: catalogues()[DEFAULT_LANGUAGE][f"role.{role}"] for role in ROLE_ORDER}
 
 
-def _case_date(case: dict) -> str | None:
+def case_date(case: dict) -> str | None:
+    """A case's date to show: when it was filed, else reported, else decided."""
     dates = case.get("dates") or {}
     return dates.get("filed") or dates.get("reported") or dates.get("decided")
 
@@ -75,7 +76,7 @@ def case_dict(dataset: Dataset, involvement: Involvement, lang: str | None) -> d
         "id": case["id"],
         "title": text_in(case, "title", lang),
         "type": case["type"],
-        "date": _case_date(case),
+        "date": case_date(case),
         "dates": case.get("dates", {}),
         "status": case["status"],
         "role": involvement.role,
@@ -191,7 +192,7 @@ def answer_wire_parts(answer: dict, line: int | None = None) -> list[bytes]:
     return parts
 
 
-def _match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
+def match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
                 relation: str | None = None) -> SharedEntry:
     """One entry of `matches`. All but the matched domain is the same for every host that matches
     the entity, so that part is built once per dataset (a batch of sites behind one provider
@@ -240,7 +241,7 @@ def entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[st
 
 
 def _entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[str, list[dict]]:
-    entry = _match_dict(dataset, entity, "registrable_domain", lang)
+    entry = match_dict(dataset, entity, "registrable_domain", lang)
     name, cases = entity["name"], entry["cases"]
     parties = _party_cases(cases)
     mentions = [case for case in cases if case["role"] == MENTIONED]
@@ -277,7 +278,7 @@ def _entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[s
 
 def provider_explanation(dataset: Dataset, entity: dict, provider_name: str, lang: str | None) -> dict:
     """What a serving provider's own cases say: 'Cloudflare was sued over sites its customers ran'."""
-    cases = _party_cases(_match_dict(dataset, entity, "provider", lang)["cases"])
+    cases = _party_cases(match_dict(dataset, entity, "provider", lang)["cases"])
     role = _headline_role([Involvement({}, case["role"], ()) for case in cases])
     code = "provider_sued" if entity["kind"] == "intermediary" and role in TARGET_ROLES else "provider_in_cases"
     return explain(code, provider=provider_name, role=role, count=len(cases))
@@ -324,7 +325,7 @@ def _providers(dataset: Dataset, infrastructure: Infrastructure, lang: str | Non
             if level == NONE:
                 level, badge_text = INFRASTRUCTURE, provider["short_label"]
             if entity["id"] not in matched_ids:
-                matches.append(_match_dict(dataset, entity, "provider", lang))
+                matches.append(match_dict(dataset, entity, "provider", lang))
                 matched_ids.add(entity["id"])
                 explanations.append(provider_explanation(dataset, entity, provider_name, lang))
     return provider_entries, level, badge_text
@@ -340,7 +341,7 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
     badge_text = ""
 
     if match is not None:
-        matches.append(_match_dict(dataset, match.entity, match.matched_by, lang, match.domain, match.relation))
+        matches.append(match_dict(dataset, match.entity, match.matched_by, lang, match.domain, match.relation))
         level, said = entity_verdict(dataset, match.entity, lang)
         badge_text = BADGE_TEXTS[level]
         explanations += _host_explanations(said, match.domain, match.relation)
