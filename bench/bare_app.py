@@ -15,9 +15,9 @@ import sys
 
 from flask import Flask
 
-from caseflag import config as config_module
-from caseflag import serving
-from caseflag.cli import _default_workers, build_parser
+from caseflag.core import config as config_module
+from caseflag.commands import serving
+from caseflag.commands.cli import _default_workers, build_parser
 
 
 def create_bare_app(payload: dict) -> Flask:

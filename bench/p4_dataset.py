@@ -21,8 +21,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from caseflag.dataset import Dataset
-from caseflag.domains import parse
+from caseflag.data.dataset import Dataset
+from caseflag.core.domains import parse
 
 
 SAMPLE = 100_000
@@ -38,8 +38,8 @@ def memory_mb(field: str) -> float:
 
 def phases(data_dir: Path) -> dict:
     """Where a load's time goes: the same steps as Dataset.load, timed one by one."""
-    from caseflag.lint import check_records
-    from caseflag.records import content_version, read_all
+    from caseflag.data.lint import check_records
+    from caseflag.data.records import content_version, read_all
 
     times = {}
     started = time.perf_counter()
@@ -74,7 +74,7 @@ def parse_only(data_dir: Path) -> dict:
     """The floor for the load: the same files read and parsed by tomli, nothing else."""
     import tomli
 
-    from caseflag.records import data_files
+    from caseflag.data.records import data_files
 
     # The cyclic GC waits, as it does during Dataset.load: a floor slowed by collections the
     # load does not run would flatter the ratio.

@@ -26,8 +26,8 @@ def build_index(folder: Path, entities: int, per_entity: int) -> tuple[Path, int
     sys.path.insert(0, str(BENCH))
     from gen_dataset import generate
 
-    from caseflag.dataset import Dataset
-    from caseflag.extension_index import index_text
+    from caseflag.data.dataset import Dataset
+    from caseflag.exports.extension_index import index_text
 
     count = generate(folder / "data", entities, per_entity)
     path = folder / "index.json"

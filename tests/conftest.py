@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from dnsserver import DnsTestServer, closed_port  # noqa: E402
 
-from caseflag.app import create_app  # noqa: E402
+from caseflag.web.app import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from caseflag.batch import BatchRun, Options
-from caseflag.batchio import Item, read_items
-from caseflag.batchrecords import CSV_COLUMNS, verdict_row
-from caseflag.batchtally import Tally, progress_line
+from caseflag.commands.batch import BatchRun, Options
+from caseflag.commands.batchio import Item, read_items
+from caseflag.exports.batchrecords import CSV_COLUMNS, verdict_row
+from caseflag.commands.batchtally import Tally, progress_line
 
 CASEFLAG = str(Path(sys.executable).with_name("caseflag"))
 
@@ -387,7 +387,7 @@ def test_jobs_auto_runs_a_process_per_core_for_a_big_file_and_writes_the_same(dn
     """The default (--jobs auto) shares a file of 32 KiB or more between the usable cores (at most
     four); a smaller file, and --jobs 1, run in one process. The records are the same either way,
     whether they go to a file or, spliced from the workers' pipes, to a pipe on standard output."""
-    from caseflag.batch import AUTO_JOBS_FROM, AUTO_JOBS_MAX, usable_cores
+    from caseflag.commands.batch import AUTO_JOBS_FROM, AUTO_JOBS_MAX, usable_cores
 
     source = tmp_path / "many.txt"
     lines = [f"plain-site.org/{n}" if n % 3 else f"www.thepiratebay.org/page/{n}" for n in range(2500)]

@@ -1,6 +1,6 @@
 """TTL store: per-entry lifetimes, bounded size, and off when size is 0."""
 
-from caseflag.cache import TTLStore
+from caseflag.net.cache import TTLStore
 
 
 class Clock:
@@ -40,8 +40,8 @@ def test_size_zero_disables_the_cache():
 
 import pytest  # noqa: E402
 
-from caseflag import config as config_module  # noqa: E402
-from caseflag.lookup import create_service  # noqa: E402
+from caseflag.core import config as config_module  # noqa: E402
+from caseflag.service.lookup import create_service  # noqa: E402
 from conftest import DATA_DIR  # noqa: E402
 from dnsserver import TTL  # noqa: E402
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from caseflag.dataset import Dataset, DatasetStore, DomainMatch
-from caseflag.domains import parse
-from caseflag.errors import DatasetError
-from caseflag.lint import lint
+from caseflag.data.dataset import Dataset, DatasetStore, DomainMatch
+from caseflag.core.domains import parse
+from caseflag.core.errors import DatasetError
+from caseflag.data.lint import lint
 from conftest import DATA_DIR
 
 NEW_SOURCE = '''id = "example-news-2020-02-03-streamsite-sued"

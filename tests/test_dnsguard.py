@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from caseflag.dnsguard import PATIENCE
+from caseflag.service.dnsguard import PATIENCE
 from dnsserver import DnsTestServer
 
 
@@ -119,8 +119,8 @@ def test_a_quiet_service_opens_the_circuit_after_a_few_failures_over_seconds():
     spanning 4 s, also open it; a success between them starts the count again."""
     import asyncio
 
-    from caseflag.dnsguard import QUIET_FAILURES, QUIET_SECONDS, DnsGuard
-    from caseflag.verdict import Infrastructure
+    from caseflag.service.dnsguard import QUIET_FAILURES, QUIET_SECONDS, DnsGuard
+    from caseflag.service.verdict import Infrastructure
 
     now = [0.0]
     guard = DnsGuard(failures=100, pause=5.0, timer=lambda: now[0])

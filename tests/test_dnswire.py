@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseflag import dnswire
-from caseflag.network import _answer_from_message, _answer_from_reply, _Query
+from caseflag.net import dnswire
+from caseflag.net.dnssession import Query
+from caseflag.net.network import _answer_from_message, _answer_from_reply
 
 LABELS = st.sampled_from(["www", "WWW", "cdn", "a", "x-1", "_dmarc", "ns1", "shop", "b\\.c", "sp ace", "ümlaut"])
 NAMES = st.lists(LABELS, min_size=1, max_size=3).map(lambda labels: ".".join(labels + ["example", "com"]))
@@ -131,7 +132,7 @@ def test_queries_are_byte_for_byte_dnspythons(name, rdtype, qid):
 
 
 def test_unusual_names_are_written_by_dnspython():
-    query = _Query("b\\.c.example.com", "A")
+    query = Query("b\\.c.example.com", "A")
     query.id = 7
     sent = dns.message.from_wire(query.wire())
     assert sent.id == 7

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseflag.domains import Hostname, SuffixList, parse
-from caseflag.errors import InvalidDomain, NotPublicName
+from caseflag.core.domains import Hostname, SuffixList, parse
+from caseflag.core.errors import InvalidDomain, NotPublicName
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from caseflag import cli
-from caseflag.dataset import Dataset
-from caseflag.extension_index import FORMAT, build_index, cached_index, index_text, newest_date
-from caseflag.lint import lint
-from caseflag.messages import catalogues
-from caseflag.specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, SPECIAL_USE_SUFFIXES
+from caseflag.commands import cli
+from caseflag.data.dataset import Dataset
+from caseflag.exports.extension_index import FORMAT, build_index, cached_index, index_text, newest_date
+from caseflag.data.lint import lint
+from caseflag.core.messages import catalogues
+from caseflag.core.specialuse import NEVER_RESOLVED_TLDS, SPECIAL_USE_KINDS, SPECIAL_USE_SUFFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from caseflag.app import create_app
-from caseflag.domains import parse
-from caseflag.errors import CaseflagError, InvalidDomain, NotPublicName
-from caseflag.limits import MAX_JSON_DEPTH, json_depth, load_json
+from caseflag.web.app import create_app
+from caseflag.core.domains import parse
+from caseflag.core.errors import CaseflagError, InvalidDomain, NotPublicName
+from caseflag.web.limits import MAX_JSON_DEPTH, json_depth, load_json
 from conftest import FUZZ_COUNTS, FUZZ_MINIMUM, fuzzed
 
 # Inputs each fuzz test tries (at least); test_network and test_openapi add their own.

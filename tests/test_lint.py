@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from caseflag.lint import SCHEMA_FILES, Checker, inline_refs, lint, locate
-from caseflag.records import RawRecord, read_all
+from caseflag.data.lint import SCHEMA_FILES, Checker, inline_refs, lint, locate
+from caseflag.data.records import RawRecord, read_all
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,7 +212,7 @@ def test_the_fast_schema_gate_passes_nothing_jsonschema_refuses():
     """fastjsonschema only lets a record skip jsonschema: whatever it accepts, jsonschema accepts
     too, over every record of the fixtures and data/ and each with one field broken in many ways
     (types Python mixes up included: bool and int, int and float)."""
-    from caseflag.lint_schema import fast_validators as _fast_validators
+    from caseflag.data.lint_schema import fast_validators as _fast_validators
 
     fast = _fast_validators(str(ROOT / "data" / "schema"))
     bad_values = [3, 0, 1, -1, 1.0, 2.5, 2**70, True, False, None, "", " ", "Not Valid!", "a\n", "x" * 3000,
@@ -242,7 +242,7 @@ def test_the_fast_schema_gate_agrees_on_generated_values(kind):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from caseflag.lint_schema import fast_validators as _fast_validators
+    from caseflag.data.lint_schema import fast_validators as _fast_validators
 
     fast = _fast_validators(str(ROOT / "data" / "schema"))[kind]
     reference = Draft202012Validator(inline_refs(json.loads((ROOT / "data" / "schema" / SCHEMA_FILES[kind]).read_text())))
@@ -273,8 +273,8 @@ def test_plain_labels_in_bulk_decides_as_the_per_name_pattern():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from caseflag.domains import default_suffix_list
-    from caseflag.lint_names import _PLAIN_NAME, plain_labels
+    from caseflag.core.domains import default_suffix_list
+    from caseflag.data.lint_names import _PLAIN_NAME, plain_labels
 
     suffixes = default_suffix_list()
     label = st.text(alphabet="ab09_-.\nAé ", min_size=0, max_size=8) | st.sampled_from(
@@ -311,8 +311,8 @@ def test_a_broken_schema_file_is_a_clear_error_for_the_linter_and_the_load(tmp_p
     way a broken schema file is a message naming it, never a traceback."""
     import shutil
 
-    from caseflag.dataset import Dataset
-    from caseflag.errors import CaseflagError
+    from caseflag.data.dataset import Dataset
+    from caseflag.core.errors import CaseflagError
 
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data", data)
@@ -333,7 +333,7 @@ def test_a_broken_schema_file_is_a_clear_error_for_the_linter_and_the_load(tmp_p
 def test_loading_the_bundled_list_never_imports_jsonschema():
     """Every bundled record passes fastjsonschema's gate, so a start (the API's, every batch's)
     skips importing jsonschema, the reference only a refused record needs."""
-    code = ("import sys; from caseflag import config; from caseflag.dataset import Dataset; "
+    code = ("import sys; from caseflag import config; from caseflag.data.dataset import Dataset; "
             "Dataset.load(config.DEFAULT_DATA_DIR); print('jsonschema' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
@@ -371,7 +371,7 @@ _ODD_NAMES = ["Upper.com", "trailing.com.", "xn--bcher-kva.de", "xn--p1ai", "www
 def test_bulk_domain_check_reports_as_the_per_name_check(odd, run_names, monkeypatch):
     """One odd name among clean entities: the same problems, lines and index as name by name,
     with every list in one run, a few runs, or a run per list."""
-    import caseflag.lint_names as lint_names
+    import caseflag.data.lint_names as lint_names
 
     monkeypatch.setattr(lint_names, "BULK_NAMES", run_names)
     records = [_entity(f"e{n}", sorted(f"clean{n}-{i}.co.uk" for i in range(30))) for n in range(5)]
@@ -396,7 +396,7 @@ def test_bulk_domain_check_agrees_on_generated_datasets():
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(lists, st.sampled_from([4_096, 5, 1]))
     def check(domain_lists, run_names):
-        import caseflag.lint_names as lint_names
+        import caseflag.data.lint_names as lint_names
 
         records = [_entity(f"e{n}", domains) for n, domains in enumerate(domain_lists)]
         lint_names.BULK_NAMES, default = run_names, lint_names.BULK_NAMES
@@ -409,7 +409,7 @@ def test_bulk_domain_check_agrees_on_generated_datasets():
 
 
 def test_runs_cover_every_list_in_order():
-    from caseflag.lint_names import runs
+    from caseflag.data.lint_names import runs
 
     lists = [["a"] * size for size in (3, 0, 1, 9, 2, 2, 0, 4)]
     cut = runs(lists, 4)
@@ -419,7 +419,7 @@ def test_runs_cover_every_list_in_order():
 
 
 def _sorted_problems(record, full_only):
-    import caseflag.lint_records as lint_module
+    import caseflag.data.lint_records as lint_module
 
     checker = Checker([record], ROOT / "data" / "schema")
     original = lint_module._plainly_sorted
@@ -474,7 +474,7 @@ def test_normalise_equals_the_plain_recursive_version():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from caseflag.records import normalise
+    from caseflag.data.records import normalise
 
     scalars = st.one_of(st.text(max_size=4), st.integers(), st.floats(allow_nan=False), st.booleans(),
                         st.dates(), st.times(), st.datetimes(),

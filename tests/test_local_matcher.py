@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from caseflag import config
-from caseflag.dataset import Dataset
-from caseflag.extension_index import index_text
-from caseflag.locales import write_locales
-from caseflag.lookup import create_service
-from caseflag.messages import catalogues
-from caseflag.verdict import BADGE_COLORS
+from caseflag.core import config
+from caseflag.data.dataset import Dataset
+from caseflag.exports.extension_index import index_text
+from caseflag.exports.locales import write_locales
+from caseflag.service.lookup import create_service
+from caseflag.core.messages import catalogues
+from caseflag.service.verdict import BADGE_COLORS
 from dnsserver import DnsTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -423,9 +423,9 @@ def test_the_extension_writes_no_verdict_of_its_own():
 
 
 def test_locales_are_the_catalogue():
-    """_locales/*/messages.json hold the catalogue's keys as generated (python -m caseflag.locales), and
+    """_locales/*/messages.json hold the catalogue's keys as generated (python -m caseflag.exports.locales), and
     every catalogue key is worded in every language."""
-    assert write_locales(check=True) == [], "run python -m caseflag.locales"
+    assert write_locales(check=True) == [], "run python -m caseflag.exports.locales"
     english = set(catalogues()["en"])
     for lang, messages in catalogues().items():
         assert set(messages) == english, f"{lang}: {sorted(set(messages) ^ english)}"

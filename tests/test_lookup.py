@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from caseflag.cache import TTLStore
-from caseflag.dataset import DatasetStore
-from caseflag.lookup import LookupService
-from caseflag.network import Resolver
+from caseflag.net.cache import TTLStore
+from caseflag.data.dataset import DatasetStore
+from caseflag.service.lookup import LookupService
+from caseflag.net.network import Resolver
 from conftest import DATA_DIR
 
 
@@ -106,7 +106,7 @@ def test_answer_json_is_the_answer(service, name):
     """The JSON text with the shared match entries spliced in reads back as the answer itself."""
     import json
 
-    from caseflag.verdict import SharedEntry, answer_json
+    from caseflag.service.verdict import SharedEntry, answer_json
 
     for lang in (None, "de"):
         answer = service.check(name, lang=lang)
@@ -123,8 +123,8 @@ def test_answer_json_is_json_dumps_byte_for_byte(service, name):
     `matches` last: the bytes a batch writes do not depend on how the text is put together."""
     import json
 
-    from caseflag.batchrecords import record_bytes
-    from caseflag.verdict import answer_json, answer_json_parts, answer_wire_parts
+    from caseflag.exports.batchrecords import record_bytes
+    from caseflag.service.verdict import answer_json, answer_json_parts, answer_wire_parts
 
     answer = service.check(name)
     plain = dict(answer)  # no matches: the answer as it is

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caseflag.errors import InvalidInput
-from caseflag.network import Resolver, UnusableAnswer, _answer, _checked, _Query, parse_nameserver
+from caseflag.core.errors import InvalidInput
+from caseflag.net.dnssession import Query, UnusableAnswer
+from caseflag.net.network import Resolver, _answer, _checked, parse_nameserver
 from dnsserver import HOSTILE, HOSTILE_DOMAIN, HOSTILE_REASONS, closed_port
 
 
@@ -159,7 +160,7 @@ def test_damaged_answers_are_read_or_refused_never_raised():
            st.one_of(st.none(), st.integers(2, 120)), st.binary(max_size=40))
     def each(rdtype, patches, cut, tail):
         fuzzed("dns_hostile_wire")
-        query = _Query("www.cf-shop.com", rdtype)
+        query = Query("www.cf-shop.com", rdtype)
         query.id = 0x1234
         wire = bytearray(_response_wire("www.cf-shop.com", rdtype, 0x1234))
         for at, patch in patches:
@@ -181,13 +182,13 @@ def test_query_ids_are_drawn_safely_from_many_threads():
     many ids as it asked for, and a forked child starts a pool of its own."""
     import threading
 
-    from caseflag.network import _random_ids
+    from caseflag.net.dnssession import random_ids
 
     sizes, failures = [], []
 
     def draw():
         for _ in range(2000):
-            ids = _random_ids(3)
+            ids = random_ids(3)
             if len(ids) != 3 or not all(0 <= i < 65536 for i in ids):
                 failures.append(ids)
             sizes.append(len(ids))
@@ -198,8 +199,8 @@ def test_query_ids_are_drawn_safely_from_many_threads():
     for thread in threads:
         thread.join()
     assert not failures and len(sizes) == 16_000
-    _random_ids._forget()
-    assert len(_random_ids(5)) == 5
+    random_ids._forget()
+    assert len(random_ids(5)) == 5
 
 
 def test_the_common_path_starts_without_dnspythons_messages_or_resolver():
@@ -208,7 +209,7 @@ def test_the_common_path_starts_without_dnspythons_messages_or_resolver():
     import subprocess
     import sys
 
-    code = ("import sys, caseflag.cli, caseflag.batch, caseflag.lookup, caseflag.providers; "
+    code = ("import sys, caseflag.commands.cli, caseflag.commands.batch, caseflag.service.lookup, caseflag.net.providers; "
             "print(sorted(m for m in ('dns.message', 'dns.resolver', 'dns.name') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"

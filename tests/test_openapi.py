@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from schemathesis.specs.openapi.definitions import OPENAPI_31  # the official 3.1 meta-schema, shipped with schemathesis
 
-from caseflag.batchrecords import CSV_COLUMNS
+from caseflag.exports.batchrecords import CSV_COLUMNS
 from conftest import fuzzed
 
 DOCUMENT_URI = "urn:caseflag:openapi"

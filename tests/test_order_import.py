@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from caseflag.lint import lint
-from caseflag.order_import import ImportRefused, import_order
-from caseflag.toml_writer import dumps
+from caseflag.data.lint import lint
+from caseflag.data.order_import import ImportRefused, import_order
+from caseflag.data.toml_writer import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
 CASEFLAG = str(Path(sys.executable).with_name("caseflag"))

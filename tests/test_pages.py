@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from caseflag.pages import is_http_url
+from caseflag.web.pages import is_http_url
 
 from conftest import ROOT
 

@@ -1,6 +1,6 @@
 """The IP range index: bisect over elementary intervals, overlaps and both families."""
 
-from caseflag.ranges import RangeIndex
+from caseflag.core.ranges import RangeIndex
 
 
 def test_lookup_finds_the_containing_networks_most_specific_first():

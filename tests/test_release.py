@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from caseflag.dataset import Dataset
-from caseflag.export import EXPORT_FORMATS
-from caseflag.release import release_date
+from caseflag.data.dataset import Dataset
+from caseflag.exports.export import EXPORT_FORMATS
+from caseflag.exports.release import release_date
 from conftest import DATA_DIR
 from test_cli import run
 from test_dataset import NEW_ENTITY, NEW_SOURCE
@@ -228,7 +228,7 @@ def test_the_readme_queries_show_their_real_output(bundled):
 def test_changelog_names_role_changes_german_text_dates_and_reviews():
     """A corrected party role, German text added, a date removed and a record only reviewed: CHANGES.md
     says each in words, so a reader sees what was corrected without diffing the records."""
-    from caseflag.changelog import diff, render
+    from caseflag.exports.changelog import diff, render
 
     case = {"id": "c", "title": "C", "summary": "S", "dates": {"filed": "2018", "reported": "2020-09-05"},
             "parties": [{"entity_id": "tpb", "role": "named", "source_ids": ["s"]},

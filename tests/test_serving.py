@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from caseflag.cache import SharedCache, TTLStore
+from caseflag.net.cache import SharedCache, TTLStore
 from conftest import BUDGET
 from dnsserver import DnsTestServer
 
@@ -322,7 +322,7 @@ def test_slow_and_idle_clients_cannot_starve_the_service(dns):
                 assert status == 200, body[:300]
             time.sleep(0.5)
         assert max(latencies) < 1.0, f"slowest answer {max(latencies):.2f} s while 200 clients hung"
-        from caseflag.serving import SLOW_CLIENT_LIMITS
+        from caseflag.commands.serving import SLOW_CLIENT_LIMITS
 
         bound = SLOW_CLIENT_LIMITS["header_seconds"] + 3
         for sock in hanging:
@@ -759,7 +759,7 @@ def test_the_dev_server_logs_no_query_even_for_a_malformed_request(app_factory, 
 
     from werkzeug.serving import make_server
 
-    from caseflag.serving import PrivateRequestHandler
+    from caseflag.commands.serving import PrivateRequestHandler
 
     server = make_server("127.0.0.1", 0, app_factory(DNS_ENABLED=False), threaded=True,
                          request_handler=PrivateRequestHandler)

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from caseflag.specialuse import NOT_GLOBAL_IPV4, NOT_GLOBAL_IPV6_NATIVE, not_global_networks
+from caseflag.core.specialuse import NOT_GLOBAL_IPV4, NOT_GLOBAL_IPV6_NATIVE, not_global_networks
 
 _TABLE = not_global_networks()
 _NETWORKS = [ipaddress.ip_network(text) for text in _TABLE["ipv4"] + _TABLE["ipv6"]]

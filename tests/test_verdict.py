@@ -5,11 +5,11 @@ import tomllib
 
 import pytest
 
-from caseflag.dataset import RELATION_FIELDS, Dataset
-from caseflag.domains import parse
-from caseflag.lint import ENTITY_LINKS, lint
-from caseflag.providers import Evidence
-from caseflag.verdict import Infrastructure, build
+from caseflag.data.dataset import RELATION_FIELDS, Dataset
+from caseflag.core.domains import parse
+from caseflag.data.lint import ENTITY_LINKS, lint
+from caseflag.net.providers import Evidence
+from caseflag.service.verdict import Infrastructure, build
 from conftest import DATA_DIR
 
 SKIPPED = Infrastructure(status="skipped", reason="offline")
@@ -126,7 +126,7 @@ NS_ONLY = Infrastructure(status="resolved", addresses=("52.1.2.3",), nameservers
 
 def test_explanations_are_the_reasons_as_data_in_the_same_order():
     """Each reason is its explanation worded by the catalogue, in English by default and in German."""
-    from caseflag.messages import render
+    from caseflag.core.messages import render
 
     dataset = Dataset.load(DATA_DIR)
     for domain in ("thepiratebay.org", "mega.co.nz", "www.riaa.com", "plain-site.org"):

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 __version__ = "0.1.0"
 __all__ = ["Checker", "CaseflagError", "check", "check_many", "check_async", "check_many_async", "__version__"]
 
-from .errors import CaseflagError  # noqa: E402 - after __version__, which submodules read
+from .core.errors import CaseflagError  # noqa: E402 - after __version__, which submodules read
 
 
 class Checker:
@@ -41,9 +41,9 @@ class Checker:
 
     def __init__(self, data_dir: str | None = None, nameservers: list[str] | None = None, offline: bool = False,
                  asn: bool = True, rate: float | None = None, lang: str | None = None) -> None:
-        from . import config
-        from .lookup import create_service
-        from .pacing import Pacer
+        from .core import config
+        from .service.lookup import create_service
+        from .net.pacing import Pacer
 
         overrides: dict = {"RELOAD_INTERVAL": 0}
         if data_dir:
@@ -90,7 +90,7 @@ class Checker:
 def _shape(result: dict, compact: bool) -> dict:
     if not compact:
         return result
-    from .batchrecords import compact as compact_form
+    from .exports.batchrecords import compact as compact_form
 
     return compact_form(result)
 

@@ -78,7 +78,7 @@ def test_each_locale_names_its_own_language():
 
 def test_special_use_names_are_the_servers():
     """common.js skips exactly the special-use suffixes the server refuses (plus .lan)."""
-    from caseflag.specialuse import SPECIAL_USE_SUFFIXES
+    from caseflag.core.specialuse import SPECIAL_USE_SUFFIXES
 
     text = (EXTENSION_DIR / "common.js").read_text(encoding="utf-8")
     block = re.search(r"SPECIAL_USE_SUFFIXES = Object\.freeze\(\[(.*?)\]\)", text, re.S).group(1)
@@ -89,7 +89,7 @@ def test_the_bundled_list_is_the_export_of_data():
     """extension/data/index.json is there for the built-in mode and names its special-use suffixes."""
     index = json.loads((EXTENSION_DIR / "data" / "index.json").read_text(encoding="utf-8"))
     assert {"format", "version", "date"} <= set(index)
-    from caseflag.specialuse import SPECIAL_USE_SUFFIXES
+    from caseflag.core.specialuse import SPECIAL_USE_SUFFIXES
 
     assert tuple(index["special_use"]["suffixes"]) == SPECIAL_USE_SUFFIXES
 

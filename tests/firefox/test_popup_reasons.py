@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from caseflag.messages import render
+from caseflag.core.messages import render
 
 pytestmark = pytest.mark.firefox
 

@@ -1,0 +1,235 @@
+"""DNS lookups with one overall time budget, run concurrently (dnspython). No policy here.
+
+Every outcome — an answer, NXDOMAIN, no data, SERVFAIL, a refusal, a timeout, no resolver
+at all — comes back as a DnsAnswer with a status and a reason, never as an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import dns.exception
+import dns.flags
+import dns.rcode
+
+from .dnssession import MAX_RECORDS, DnsSession, Query, UnusableAnswer, load_dnspython
+from .dnswire import Reply
+from ..core.errors import InvalidInput
+
+OK = "ok"
+
+
+class DnsAnswer(NamedTuple):  # immutable, and cheap to make: three per checked host
+    """The outcome of one query: status is ok | nxdomain | nodata | servfail | refused | timeout | error."""
+
+    name: str
+    rdtype: str
+    status: str
+    reason: str = ""
+    records: tuple[str, ...] = ()
+    ttl: int | None = None
+    cnames: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+class HostRecords:
+    """A, AAAA (after CNAMEs) of a host name and NS of its registrable domain.
+
+    A plain class with slots, its lists made at once: one is made per checked host, and a
+    frozen dataclass's __init__ and cached_property's lock were a few percent of a batch.
+    """
+
+    __slots__ = ("a", "aaaa", "ns", "elapsed", "answers", "addresses", "cnames")
+
+    def __init__(self, a: DnsAnswer, aaaa: DnsAnswer, ns: DnsAnswer | None, elapsed: float = 0.0,
+                 answers: tuple[DnsAnswer, ...] = ()) -> None:
+        self.a, self.aaaa, self.ns, self.elapsed, self.answers = a, aaaa, ns, elapsed, answers
+        self.addresses: list[str] = [*a.records, *aaaa.records]
+        cnames = list(a.cnames)
+        if aaaa.cnames:  # the AAAA's chain is most often the A's again
+            cnames += [name for name in aaaa.cnames if name not in cnames]
+        self.cnames: list[str] = cnames
+
+    def __repr__(self) -> str:
+        return f"HostRecords(a={self.a!r}, aaaa={self.aaaa!r}, ns={self.ns!r})"
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """'127.0.0.1:5353', '[::1]:53', '10.0.0.2' or '::1' → (address, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":") or "53"
+    elif text.count(":") == 1:
+        address, _, port = text.partition(":")
+    else:
+        address, port = text, "53"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"nameserver {text!r}: the port must be a number from 1 to 65535")
+    return address, int(port)
+
+
+class Resolver:
+    """Configured DNS access: the nameservers to ask and the budget to keep.
+
+    With no nameservers given, the system's configuration is read; if there is none,
+    every query answers status "error" with the reason, rather than raising.
+    """
+
+    def __init__(self, nameservers: list[str] | None = None, budget: float = 2.0) -> None:
+        self.budget = budget
+        # Several tries fit in the budget, so one lost UDP packet does not cost the answer.
+        self.timeout = min(budget, max(0.3, budget / 4))
+        self.unavailable_reason: str | None = None
+        self.pacer = None  # a pacing.Pacer shared by every session (batch --rate)
+        self._nameservers = [parse_nameserver(entry) for entry in nameservers or []]
+        if not self._nameservers:
+            load_dnspython()
+            try:
+                system = dns.resolver.Resolver(configure=True)
+                self._nameservers = [(address, system.port) for address in system.nameservers]
+            except (dns.resolver.NoResolverConfiguration, OSError) as err:
+                self.unavailable_reason = f"no DNS resolver is configured on this machine ({err})"
+            if not self._nameservers and not self.unavailable_reason:
+                self.unavailable_reason = "no DNS resolver is configured on this machine"
+
+    @property
+    def nameservers(self) -> list[tuple[str, int]]:
+        """The (address, port) of each nameserver asked."""
+        return list(self._nameservers)
+
+    def session(self) -> DnsSession:
+        """Sockets to share between lookups: `async with resolver.session() as session: ...`."""
+        return DnsSession(self._nameservers, self.timeout, self.pacer)
+
+    async def query_all(self, session: DnsSession, questions: list[tuple[str, str]],
+                        deadline: float) -> list[DnsAnswer]:
+        """Ask (name, rdtype) questions at once; an answer for each, in order."""
+        if self.unavailable_reason:
+            return [DnsAnswer(name, rdtype, "error", self.unavailable_reason) for name, rdtype in questions]
+        if deadline - time.monotonic() <= 0:
+            return [DnsAnswer(name, rdtype, "timeout", "the time budget ran out before this query")
+                    for name, rdtype in questions]
+        queries = [Query(name, rdtype) for name, rdtype in questions]
+        outcomes = await session.exchange_all(queries, deadline)
+        return [_checked(_answer(query.name, query.rdtype, outcome), query) for query, outcome in zip(queries, outcomes)]
+
+    async def host_records(self, hostname: str, registrable_domain: str | None,
+                           session: DnsSession | None = None) -> HostRecords:
+        """Ask A, AAAA and NS at once; everything within one budget."""
+        if session is None:
+            async with self.session() as own:
+                return await self.host_records(hostname, registrable_domain, own)
+        started = time.monotonic()
+        questions = [(hostname, "A"), (hostname, "AAAA")]
+        if registrable_domain:
+            questions.append((registrable_domain, "NS"))
+        answers = await self.query_all(session, questions, started + self.budget)
+        a, aaaa = answers[0], answers[1]
+        ns = answers[2] if registrable_domain else None
+        return HostRecords(a, aaaa, ns, time.monotonic() - started, tuple(answers))
+
+
+def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
+    """The DnsAnswer for what one query ended with."""
+    if isinstance(outcome, Reply):  # the common case first
+        answer = _answer_from_reply(name, rdtype, outcome)
+        if answer is not None:
+            return answer
+        load_dnspython()  # an answer dnswire leaves to dnspython (an unusual CNAME chain)
+        try:
+            outcome = dns.message.from_wire(outcome.wire)
+        except dns.exception.DNSException as err:
+            return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
+        return _answer_from_message(name, rdtype, outcome)
+    if isinstance(outcome, dns.exception.Timeout):
+        return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
+    if isinstance(outcome, UnusableAnswer):
+        return DnsAnswer(name, rdtype, "error", f"no usable answer for {name} {rdtype}: {outcome}")
+    if isinstance(outcome, OSError):
+        return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({outcome.strerror or outcome})")
+    if isinstance(outcome, (dns.exception.DNSException, EOFError, ValueError)):
+        return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {outcome}")
+    return _answer_from_message(name, rdtype, outcome)
+
+
+def _checked(answer: DnsAnswer, query: Query) -> DnsAnswer:
+    """An answer too large to be a site's is refused; a timeout mentions stray answers seen meanwhile."""
+    if answer.ok and len(answer.records) > MAX_RECORDS:
+        return DnsAnswer(answer.name, answer.rdtype, "error",
+                         f"the answer for {answer.name} {answer.rdtype} held {len(answer.records):,} records, "
+                         f"more than the {MAX_RECORDS} a site could use; it was not used")
+    if answer.status == "timeout" and query.stray_note:
+        return answer._replace(reason=f"{answer.reason}; {query.stray_note}")
+    return answer
+
+
+def _rcode_answer(name: str, rdtype: str, rcode: int) -> DnsAnswer | None:
+    """The answer an error rcode stands for; None for NOERROR."""
+    if rcode == dns.rcode.NXDOMAIN:
+        return DnsAnswer(name, rdtype, "nxdomain", f"{name} does not exist (NXDOMAIN)")
+    if rcode == dns.rcode.REFUSED:
+        return DnsAnswer(name, rdtype, "refused", f"the DNS server refused to answer for {name}")
+    if rcode != dns.rcode.NOERROR:
+        return DnsAnswer(name, rdtype, "servfail",
+                         f"the DNS server failed to answer for {name} ({dns.rcode.to_text(rcode)})")
+    return None
+
+
+def _answer_from_reply(name: str, rdtype: str, reply: Reply) -> DnsAnswer | None:
+    """The answer read by dnswire; None when dnspython should decide (an unusual CNAME chain)."""
+    failed = _rcode_answer(name, rdtype, reply.rcode)
+    if failed is not None:
+        return failed
+    resolved = reply.resolve()
+    if resolved is None:
+        return None
+    records, ttl, chain = resolved
+    if not records:
+        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records", cnames=reply.cname_targets())
+    return DnsAnswer(name, rdtype, OK, "", records, ttl, chain)
+
+
+def _answer_from_message(name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer:
+    """The answer in a message dnspython has read."""
+    load_dnspython()
+    failed = _rcode_answer(name, rdtype, response.rcode())
+    if failed is not None:
+        return failed
+    qname = dns.name.from_text(name)
+    try:
+        # Answer follows the CNAME chain inside the response, as dnspython's resolver does.
+        answer = dns.resolver.Answer(qname, dns.rdatatype.from_text(rdtype), dns.rdataclass.IN, response)
+    except dns.exception.DNSException as err:
+        return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
+    if answer.rrset is None:
+        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records",
+                         cnames=_cnames_of(response, name))
+    records = tuple(sorted({rdata.to_text().rstrip(".").lower() for rdata in answer}))
+    return DnsAnswer(name, rdtype, OK, "", records, answer.rrset.ttl, _chain(answer))
+
+
+def _chain(answer) -> tuple[str, ...]:
+    """The CNAME targets walked from the queried name to the final name."""
+    result = getattr(answer, "chaining_result", None)
+    if result is None:
+        return ()
+    names = []
+    for rrset in result.cnames:
+        for rdata in rrset:
+            names.append(rdata.target.to_text().rstrip(".").lower())
+    return tuple(names)
+
+
+def _cnames_of(response, name: str) -> tuple[str, ...]:
+    if response is None:
+        return ()
+    targets = []
+    for rrset in response.answer:
+        if rrset.rdtype == dns.rdatatype.CNAME:
+            targets += [rdata.target.to_text().rstrip(".").lower() for rdata in rrset]
+    return tuple(targets)

@@ -1,0 +1,1 @@
+"""The HTTP door: the Flask app, API, list filters, pages, OpenAPI, limits."""

@@ -1,0 +1,469 @@
+"""The OpenAPI 3.1 description of the HTTP API, built from code and from the data's own JSON Schemas.
+
+Record shapes (entity, case, source, provider) are not restated here: they come from
+data/schema/, so the document and the linter cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .limits import MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_LANG_LENGTH
+from ..data.lint import SCHEMA_FILES
+from ..core.messages import DEFAULT_LANGUAGE, catalogues
+from ..service.verdict import BADGE_COLORS, RELATION_PHRASES, ROLE_ORDER
+
+RECORD_COMPONENTS = {"entities": "Entity", "cases": "Case", "sources": "Source", "providers": "Provider"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+JSON = "application/json"
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def obj(required: dict, optional: dict | None = None, *, closed: bool = True) -> dict:
+    """An object schema: every key of `required` must be present; `closed` forbids other keys."""
+    schema = {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def _rewrite_refs(node, prefix: str):
+    """Point a record schema's local '#/$defs/x' references at its components."""
+    if isinstance(node, dict):
+        return {key: (f"#/components/schemas/{prefix}.{value.split('/')[-1]}"
+                      if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/")
+                      else _rewrite_refs(value, prefix))
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_refs(item, prefix) for item in node]
+    return node
+
+
+def record_components(schema_dir: Path) -> dict[str, dict]:
+    """The data's JSON Schemas as OpenAPI components: Entity, Case, … and their $defs as Entity.id etc."""
+    components = {}
+    for kind, name in RECORD_COMPONENTS.items():
+        raw = json.loads((schema_dir / SCHEMA_FILES[kind]).read_text(encoding="utf-8"))
+        raw.pop("$schema", None)
+        raw.pop("$id", None)
+        for key, definition in raw.pop("$defs", {}).items():
+            components[f"{name}.{key}"] = _rewrite_refs(definition, name)
+        components[name] = _rewrite_refs(raw, name)
+    return components
+
+
+def _extend(base: dict, properties: dict, title: str) -> dict:
+    """A record schema with extra (required) keys the API adds to it."""
+    schema = copy.deepcopy(base)
+    schema["title"] = title
+    schema.pop("description", None)
+    schema["properties"] = {**schema["properties"], **properties}
+    schema["required"] = list(dict.fromkeys([*schema.get("required", []), *properties]))
+    return schema
+
+
+def case_prop(key: str) -> dict:
+    """The case record's own schema for one field (type, status, dates)."""
+    return {"$ref": f"#/components/schemas/Case/properties/{key}"}
+
+
+def _api_components(records: dict[str, dict]) -> dict[str, dict]:
+    role = {"enum": list(ROLE_ORDER)}
+    source_item = obj(
+        {"id": ref("Source.id"), "publisher": {"type": "string"}, "title": {"type": "string"},
+         "date": NULLABLE_STRING, "language": {"type": "string"},
+         "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
+        {"url": {"type": "string", "format": "uri"}},
+    )
+    involvement = obj(
+        {"id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"), "date": NULLABLE_STRING,
+         "dates": case_prop("dates"), "status": case_prop("status"), "role": role,
+         "jurisdiction": NULLABLE_STRING, "summary": NULLABLE_STRING, "sources": array(ref("SourceRef"))},
+        {"court": {"type": "string"}, "docket": {"type": "string"}, "outcome": {"type": "string"}},
+    )
+    entity_summary = obj(
+        {"id": ref("Entity.id"), "name": {"type": "string"}, "kind": {"type": "string"},
+         "status": NULLABLE_STRING, "description": NULLABLE_STRING},
+        {"jurisdiction": {"type": "string"}},
+    )
+    match = obj(
+        {"entity": ref("EntitySummary"),
+         "matched_by": {"enum": ["registrable_domain", "alias", "hostname", "provider"]},
+         "role": {"anyOf": [role, {"type": "null"}]},
+         "cases": array(ref("CaseInvolvement")),
+         "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
+         "related": array(ref("RelatedEntity"))},
+        {"matched_domain": {"type": "string"}, "relation": {"type": "string"}},
+    )
+    related = obj({"id": ref("Entity.id"), "name": {"type": "string"},
+                   "relation": {"enum": list(RELATION_PHRASES),
+                                "description": "What the related entity is to the matched one "
+                                               "(predecessor: the matched entity is its successor)."},
+                   "domains": array({"type": "string"}),
+                   "role": {"anyOf": [role, {"type": "null"}], "description": "Its headline role in cases."},
+                   "cases": array(ref("CaseInvolvement"))})
+    evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname", "header"]},
+                    "value": {"type": "string"}, "detail": {"type": "string"}})
+    asn = obj({"address": {"type": "string"}, "status": {"enum": ["ok", "error"]}},
+              {"asn": {"type": ["integer", "null"]}, "prefix": NULLABLE_STRING, "country": NULLABLE_STRING,
+               "registry": NULLABLE_STRING, "reason": {"type": "string"}})
+    infrastructure = obj({
+        "status": {"enum": ["resolved", "nxdomain", "unavailable", "skipped"]},
+        "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly), "
+                                                    "in the answer's language when reason_code is set."},
+        "reason_code": {"enum": ["", "offline", "never_resolved", "no_permission"],
+                        "description": "caseflag's own reason (worded by the catalogue as reason.<code>; "
+                                       "no_permission only from the extension's built-in list), "
+                                       "or empty for a reason DNS gave."},
+        "addresses": array({"type": "string"}),
+        "nameservers": array({"type": "string"}),
+        "cnames": array({"type": "string"}),
+        "providers": array(obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
+                                "entity_id": ref("Entity.id"), "evidence": array(ref("Evidence")),
+                                "serves": {"type": "boolean", "description": (
+                                    "true on evidence about the site's traffic (ip_range, asn, cname, header); "
+                                    "false when only its nameservers are the provider's: it answers the site's "
+                                    "DNS, which is not serving it and never makes the level infrastructure.")},
+                                "summary": {"type": "string"}})),
+        "asns": array(ref("AsnInfo")),
+        "elapsed_ms": {"type": ["integer", "null"]},
+    })
+    verdict = obj({
+        "level": {"enum": list(BADGE_COLORS)},
+        "badge": obj({"text": {"type": "string"}, "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"}}),
+        "reasons": {**array({"type": "string"}),
+                    "description": "The explanations worded in the answer's language (lang; English by default)."},
+        "explanations": {**array(ref("Explanation")),
+                         "description": "The same reasons as data, in the same order: a code of the message "
+                                        "catalogue (server/caseflag/messages/) and its parameters."},
+    })
+    explanation = obj({"code": {"enum": sorted(code for code in catalogues()[DEFAULT_LANGUAGE]
+                                               if "." not in code and not code.startswith("_"))},
+                       "params": {"type": "object", "description": "The values the message's placeholders take "
+                                                                   "(names, titles, roles, counts, evidence)."}})
+    check_result = obj({
+        "query": {"type": "string", "description": "The input exactly as given."},
+        "hostname": {"type": "string"}, "hostname_unicode": {"type": "string"},
+        "registrable_domain": NULLABLE_STRING, "is_ip": {"type": "boolean"},
+        "verdict": ref("Verdict"), "matches": array(ref("Match")), "infrastructure": ref("Infrastructure"),
+        "dataset_version": {"type": "string"}, "checked_at": {"type": "string", "format": "date-time"},
+        "cached": {"type": "boolean"},
+        "language": {"type": "string", "description": "The language of the reasons and texts (en, de)."},
+    })
+    check_error = obj({"query": {"type": "string"}, "error": ref("ErrorBody"), "status": {"type": "integer"}})
+    party = _extend(records["Case.party"], {"entity": ref("EntitySummary"), "sources": array(ref("SourceRef"))},
+                    "Party")
+    counts = obj({key: {"type": "integer", "minimum": 0}
+                  for key in ("entities", "cases", "sources", "providers", "domains")})
+    version_string = {"type": "string", "description": "The dataset version (a hash of every record file)."}
+    return {
+        "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}},
+                         {"field": {"type": "string"},
+                          "explanation": obj({"code": {"type": "string"}, "params": {"type": "object"}})}),
+        "Explanation": explanation,
+        "Error": obj({"error": ref("ErrorBody")}),
+        "SourceRef": source_item,
+        "CaseInvolvement": involvement,
+        "EntitySummary": entity_summary,
+        "Match": match,
+        "RelatedEntity": related,
+        "Evidence": evidence,
+        "AsnInfo": asn,
+        "Infrastructure": infrastructure,
+        "Verdict": verdict,
+        "CheckResult": check_result,
+        "CheckItemError": check_error,
+        "CheckRequest": {"type": "object", "required": ["domains"], "properties": {
+            "domains": {**array({"type": "string"}), "description": "Host names or URLs; at most MAX_BATCH (1000)."}}},
+        "CheckResults": obj({"results": array({"oneOf": [ref("CheckResult"), ref("CheckItemError")]}),
+                             "count": {"type": "integer"}, "dataset_version": version_string}),
+        "EntityList": obj({"entities": array(_extend(entity_summary, {
+            "domains": array({"type": "string"}), "cases": array(ref("Case.id"))}, "EntityListItem")),
+            "count": {"type": "integer"}, "dataset_version": version_string}, _PAGE),
+        "EntityDetail": _extend(records["Entity"], {"sources": array(ref("SourceRef")),
+                                                    "cases": array(ref("CaseInvolvement")),
+                                                    "dataset_version": version_string}, "EntityDetail"),
+        "CaseList": obj({"cases": array(obj({
+            "id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"), "status": case_prop("status"),
+            "jurisdiction": NULLABLE_STRING, "court": NULLABLE_STRING, "docket": NULLABLE_STRING,
+            "dates": case_prop("dates")})), "count": {"type": "integer"}, "dataset_version": version_string}, _PAGE),
+        "Party": party,
+        "CaseDetail": _extend(records["Case"], {"parties": array(ref("Party")), "sources": array(ref("SourceRef")),
+                                                "dataset_version": version_string}, "CaseDetail"),
+        "ProviderList": obj({"providers": array(ref("Provider")), "count": {"type": "integer"},
+                             "dataset_version": version_string}),
+        "Counts": counts,
+        "ExtensionIndex": extension_index_schema(),
+        "DatasetInfo": obj({
+            "version": version_string,
+            "generated_at": {"type": "string", "format": "date-time",
+                             "description": "When the server loaded this dataset."},
+            "counts": ref("Counts"),
+            "licence": {"type": "string", "description": "The data's licence (CC BY 4.0)."},
+            "licence_url": {"type": "string", "format": "uri"},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}},
+        }),
+        "Health": obj({
+            "status": {"enum": ["ok", "degraded"], "description": "degraded: still answering; `problems` say why."},
+            "problems": array({"type": "string"}), "dataset_version": version_string,
+            "dataset_loaded_at": {"type": "string", "format": "date-time"}, "counts": ref("Counts"),
+            "dns": obj({"enabled": {"type": "boolean"}, "problem": NULLABLE_STRING}, {"guard": obj({
+                "circuit": {"enum": ["closed", "open", "half_open"]}, "problem": NULLABLE_STRING,
+                "slots": {"type": "integer"}, "waiting": {"type": "integer"}, "refused": {"type": "integer"}})}),
+            "cache": obj({key: {"type": "integer"} for key in ("size", "max_size", "hits", "misses")}),
+            "reload_error": NULLABLE_STRING,
+        }),
+    }
+
+
+def extension_index_schema() -> dict:
+    """The shape of extension_index.build_index (format 2): what the server answers for each entity's
+    sites with DNS off, precomputed, and what the browser needs to find a host's registrable domain."""
+    strings = array({"type": "string"})
+    role = {"enum": list(ROLE_ORDER)}
+    involvement = {"type": "array", "prefixItems": [ref("Case.id"), role, strings], "minItems": 3, "maxItems": 3}
+
+    def by_language(schema: dict) -> dict:
+        """{en: …, de?: …}: other languages only where they differ from English."""
+        return {"type": "object", "required": [DEFAULT_LANGUAGE], "additionalProperties": schema}
+
+    related = obj({"id": ref("Entity.id"), "name": {"type": "string"}, "relation": {"enum": list(RELATION_PHRASES)},
+                   "domains": strings, "role": {"anyOf": [role, {"type": "null"}]}, "cases": array(involvement)})
+    entry = obj({"entity": by_language(ref("EntitySummary")), "role": {"anyOf": [role, {"type": "null"}]},
+                 "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
+                 "cases": array(involvement), "related": array(related)})
+    entity = obj({"id": ref("Entity.id"), "domains": strings, "level": {"enum": list(BADGE_COLORS)},
+                  "explanations": {**by_language(array(ref("Explanation"))),
+                                   "description": "What the list says of the entity's sites; the first item's "
+                                                  "domain and relation are the host's."},
+                  "entry": entry})
+    case = by_language(obj({"id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"),
+                            "date": NULLABLE_STRING, "status": case_prop("status"), "jurisdiction": NULLABLE_STRING},
+                           {"court": {"type": "string"}, "docket": {"type": "string"}}))
+    source = obj({"publisher": {"type": "string"}, "title": {"type": "string"}, "date": NULLABLE_STRING,
+                  "language": {"type": "string"}, "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
+                 {"url": {"type": "string", "format": "uri"}})
+    provider = obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
+                    "entity_id": ref("Entity.id"), "ipv4": strings, "ipv6": strings,
+                    "header_patterns": array(obj({"name": {"type": "string"}}, {"value": {"type": "string"}})),
+                    "explanations": {"anyOf": [by_language(array(ref("Explanation"))), {"type": "null"}]}})
+    skipped = by_language(obj({"infrastructure": ref("Infrastructure"), "explanation": ref("Explanation"),
+                               "reason": {"type": "string"}}))
+    return obj({
+        "format": {"const": 2, "description": "The index's schema version; a reader refuses one it does not know."},
+        "version": {"type": "string", "description": "The dataset version, as /api/v1/dataset gives it."},
+        "date": {"type": "string", "description": "The newest date in the records (YYYY-MM-DD): a newer index "
+                                                  "has a date no older."},
+        "registrable_only": {"type": "boolean"},
+        "messages": {"type": "object", "description": "The message catalogue by language.",
+                     "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "badges": {"type": "object", "additionalProperties": obj({"text": {"type": "string"},
+                                                                   "color": {"type": "string"}})},
+        "entities": array(entity),
+        "cases": {"type": "object", "additionalProperties": case},
+        "sources": {"type": "object", "additionalProperties": source},
+        "providers": array(provider),
+        "skipped": {"type": "object", "additionalProperties": skipped},
+        "public_suffixes": obj({"icann": strings, "private": strings}),
+        "special_use": obj({"suffixes": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "never_resolved": strings}),
+        "not_global": obj({"ipv4": strings, "ipv6": strings}),
+    })
+
+
+# --- operations -----------------------------------------------------------------------------
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {JSON: {"schema": ref("Error")}}}
+
+
+def _ok(schema_name: str, description: str, *, csv: bool = False, cached: bool = False) -> dict:
+    content = {JSON: {"schema": ref(schema_name)}}
+    if csv:
+        content["text/csv"] = {"schema": {"type": "string"}}
+        description += (" With format=csv: a header and one row per input, columns input, hostname, "
+                        "registrable_domain, level, entities, providers, cases, infrastructure_status, reason, "
+                        "line, error (lists joined with ';').")
+    response = {"description": description, "content": content}
+    if cached:
+        response["headers"] = {"ETag": {"$ref": "#/components/headers/ETag"},
+                               "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}
+    return response
+
+
+_LANG = {"name": "lang", "in": "query", "required": False,
+         "description": "The answer's language, e.g. de: reasons, error messages, descriptions, case titles, "
+                        "summaries and outcomes in it where the catalogue and the records have it (en and de), "
+                        "English otherwise; sources in it are listed first. Without it, Accept-Language decides. "
+                        "The answer's top-level `language` says which language it is in.",
+         "schema": {"type": "string", "maxLength": MAX_LANG_LENGTH,
+                    "pattern": "^([A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*)?$"}}
+_FORMAT = {"name": "format", "in": "query", "required": False, "description": "json (default) or csv.",
+           "schema": {"enum": ["json", "csv"]}}
+_IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
+                  "description": "An ETag from an earlier answer; 304 when the dataset has not changed since.",
+                  "schema": {"type": "string"}}
+_NOT_MODIFIED = {"description": "Not modified: the dataset version is still the one in If-None-Match.",
+                 "headers": {"ETag": {"$ref": "#/components/headers/ETag"},
+                             "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}}
+_BAD_DOMAIN = _error("The input cannot be a host name (invalid_domain) or the request is malformed (invalid_input).")
+_NOT_PUBLIC = _error("Not a public name: a special-use or locally served name (localhost, .local, .test, "
+                     "example.com, home.arpa, an unlisted .onion, ...), a bare public suffix, a private or reserved "
+                     "address. Such names are never sent to DNS.")
+
+
+# A list's page: the matches in all, the page asked for, and the address of the next one.
+_PAGE = {"total": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1},
+         "offset": {"type": "integer", "minimum": 0}, "next": {"type": "string"}}
+
+
+def _filters(what: str) -> list[dict]:
+    """The list filters and the page parameters (listing.py)."""
+    described = {"jurisdiction": "Country code (or EU), e.g. SE.", "type": f"The {what}'s type" + (" (kind)" if what == "entity" else "") + ".",
+                 "status": f"The {what}'s status.", "year": "Four digits: a year of the case's dates" + (" (of one of its cases)" if what == "entity" else "") + "."}
+    params = [{"name": name, "in": "query", "required": False, "description": text,
+               "schema": {"type": "string", "pattern": "^[0-9]{4}$"} if name == "year" else {"type": "string"}}
+              for name, text in described.items()]
+    params.append({"name": "limit", "in": "query", "required": False,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}})
+    params.append({"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 1000000000}})
+    return params
+
+
+def _dataset_get(summary: str, schema_name: str, params: list | None = None, not_found: bool = False) -> dict:
+    responses = {"200": _ok(schema_name, summary, cached=True), "304": _NOT_MODIFIED}
+    if not_found:
+        responses["400"] = _error("A parameter is invalid (lang is not a language tag).")
+        responses["404"] = _error("No record with that id.")
+    return {"get": {"summary": summary, "tags": ["dataset"], "parameters": [*(params or []), _IF_NONE_MATCH],
+                    "responses": responses}}
+
+
+def _path_id(name: str, component: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+            "description": f"The record id, as in /api/v1/{component}."}
+
+
+OPERATION_IDS = {("/api/v1/check", "get"): "checkOne", ("/api/v1/check", "post"): "checkMany",
+                 ("/api/v1/entities", "get"): "listEntities", ("/api/v1/entities/{entity_id}", "get"): "getEntity",
+                 ("/api/v1/cases", "get"): "listCases", ("/api/v1/cases/{case_id}", "get"): "getCase",
+                 ("/api/v1/providers", "get"): "listProviders", ("/api/v1/dataset", "get"): "getDataset",
+                 ("/api/v1/dataset/index", "get"): "getDatasetIndex", ("/api/v1/openapi.json", "get"): "getOpenApi",
+                 ("/healthz", "get"): "getHealth"}
+
+
+def _rate_limited(path: str, operations: dict) -> dict:
+    """Every /api/v1 operation may answer 429 (per-client limit; /healthz is exempt) and 400 (an
+    unknown or invalid query parameter), and has an operationId."""
+    for method, operation in operations.items():
+        operation["operationId"] = OPERATION_IDS[(path, method)]
+        operation["responses"]["429"] = _error("Too many requests from this client; wait for Retry-After seconds.")
+        operation["responses"].setdefault("400", _error("An unknown or invalid query parameter."))
+    return operations
+
+
+def paths() -> dict:
+    api = {
+        "/api/v1/check": {
+            "get": {
+                "summary": "The verdict for one host name or URL (only the host is used).",
+                "tags": ["check"],
+                "parameters": [{"name": "domain", "in": "query", "required": True, "schema": {"type": "string"},
+                                "description": "A host name or URL, e.g. www.thepiratebay.org"}, _LANG, _FORMAT],
+                "responses": {"200": _ok("CheckResult", "The verdict with its evidence.", csv=True),
+                              "400": _BAD_DOMAIN, "422": _NOT_PUBLIC},
+            },
+            "post": {
+                "summary": "Verdicts for up to 1000 inputs; results in input order, each error inline.",
+                "tags": ["check"],
+                "parameters": [_LANG, _FORMAT],
+                "requestBody": {"required": True, "content": {JSON: {"schema": ref("CheckRequest")}}},
+                "responses": {"200": _ok("CheckResults", "One result per input, in order.", csv=True),
+                              "400": _error("The body is not {\"domains\": [strings]} in UTF-8 JSON, nests "
+                                            f"deeper than {MAX_JSON_DEPTH} levels, or a parameter is invalid."),
+                              "413": _error(f"Too many domains, more than {MAX_JSON_KEYS} object keys, or too "
+                                            "large a body.")},
+            },
+        },
+        "/api/v1/entities": _dataset_get("The listed sites, companies, organisations and people, filtered and "
+                                         "paged.", "EntityList", _filters("entity")),
+        "/api/v1/entities/{entity_id}": _dataset_get("One entity with its cases and sources.", "EntityDetail",
+                                                     [_path_id("entity_id", "entities"), _LANG], not_found=True),
+        "/api/v1/cases": _dataset_get("The cases, filtered and paged.", "CaseList", _filters("case")),
+        "/api/v1/cases/{case_id}": _dataset_get("One case with its parties and sources.", "CaseDetail",
+                                                [_path_id("case_id", "cases"), _LANG], not_found=True),
+        "/api/v1/providers": _dataset_get("Infrastructure providers with their ranges and patterns.", "ProviderList"),
+        "/api/v1/dataset": _dataset_get("The dataset's version, record counts, licence and load time.", "DatasetInfo"),
+        "/api/v1/dataset/index": {"get": {
+            "summary": "The browser extension's built-in index of this dataset: every listed domain and alias, the "
+                       "entities with their cases and sources, provider ranges and patterns, the public suffix "
+                       "rules and the special-use names. The same as `caseflag data export --format extension`.",
+            "tags": ["dataset"], "parameters": [_IF_NONE_MATCH],
+            "responses": {"200": {"description": "The index. ETag is a hash of the body.",
+                                  "content": {JSON: {"schema": ref("ExtensionIndex")}},
+                                  "headers": {"ETag": {"$ref": "#/components/headers/ContentETag"},
+                                              "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}},
+                          "304": {"description": "Not modified: the index is still the one in If-None-Match.",
+                                  "headers": {"ETag": {"$ref": "#/components/headers/ContentETag"},
+                                              "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}}}}},
+        "/api/v1/openapi.json": {"get": {"summary": "This document.", "tags": ["meta"], "responses": {
+            "200": {"description": "The OpenAPI 3.1 document.", "content": {JSON: {"schema": {"type": "object"}}}}}}},
+    }
+    return {
+        **{path: _rate_limited(path, operations) for path, operations in api.items()},
+        "/healthz": {"get": {"summary": "Status, dataset version and counts.", "tags": ["meta"], "operationId": "getHealth",
+                             "responses": {"200": _ok("Health", "The server is up.")}}},
+    }
+
+
+def _package_version() -> str:
+    try:
+        return version("caseflag")
+    except PackageNotFoundError:
+        return "0"
+
+
+@lru_cache(maxsize=4)
+def _document(schema_dir: str) -> str:
+    records = record_components(Path(schema_dir))
+    document = {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "caseflag",
+            "version": _package_version(),
+            "summary": "Is a website tied to a known copyright-enforcement case? The verdict and its evidence.",
+            "description": "Every error has one shape, {\"error\": {\"code\", \"message\", \"field\"?}}. "
+                           "Dataset endpoints send ETag (the dataset version) and answer If-None-Match with 304. "
+                           "The data is licensed CC BY 4.0.",
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths(),
+        "components": {
+            "schemas": {**records, **_api_components(records)},
+            "headers": {
+                "ETag": {"description": "The dataset version, quoted.", "schema": {"type": "string"}},
+                "CacheControl": {"description": "public, max-age=300", "schema": {"type": "string"}},
+                "ContentETag": {"description": "A hash of the body, quoted (a strong validator).",
+                                "schema": {"type": "string"}},
+            },
+        },
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
+def build(schema_dir: str | Path) -> dict:
+    """The OpenAPI document for an app whose data schemas live in schema_dir (a fresh copy each call)."""
+    return json.loads(_document(str(schema_dir)))
