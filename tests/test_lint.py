@@ -333,7 +333,7 @@ def test_a_broken_schema_file_is_a_clear_error_for_the_linter_and_the_load(tmp_p
 def test_loading_the_bundled_list_never_imports_jsonschema():
     """Every bundled record passes fastjsonschema's gate, so a start (the API's, every batch's)
     skips importing jsonschema, the reference only a refused record needs."""
-    code = ("import sys; from caseflag import config; from caseflag.data.dataset import Dataset; "
+    code = ("import sys; from caseflag.core import config; from caseflag.data.dataset import Dataset; "
             "Dataset.load(config.DEFAULT_DATA_DIR); print('jsonschema' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
