@@ -5,9 +5,10 @@
  */
 
 import { ask, localize, msg, normalizeSite } from "../common.js";
-import { isHttpUrl, sortSources } from "../api.js";
-import { LANG, formatDate, languageName } from "../format.js";
+import { sortSources } from "../api.js";
+import { LANG, formatDate } from "../format.js";
 import { projectInfo, reportUrl } from "../report.js";
+import { fillSource, term } from "../reporting.js";
 
 const $ = (id) => document.getElementById(id);
 const LANG_BASE = LANG.split("-")[0];
@@ -118,7 +119,7 @@ function renderEntity(item, project, meta) {
   const node = fromTemplate("entity-template");
   node.id = `entity-${entity.id}`;
   node.querySelector(".entry-name").textContent = text(entity.name) || entity.id;
-  node.querySelector(".entry-meta").textContent = [label("kind_", entity.kind), statusWord(entity.status)]
+  node.querySelector(".entry-meta").textContent = [term("kind_", entity.kind), statusWord(entity.status)]
     .filter(Boolean)
     .join(" · ");
   const domains = [...item.domains, ...item.aliases];
@@ -149,10 +150,14 @@ function renderEntityCase(caseId, role) {
   const title = node.querySelector(".case-title");
   title.textContent = localized(item.record, "title") || caseId;
   title.href = `#case-${caseId}`;
-  node.querySelector(".case-meta").textContent = [label("role_", role), formatDate(text(item.record.date))]
+  node.querySelector(".case-meta").textContent = [term("role_", role), formatDate(text(item.record.date))]
     .filter(Boolean)
     .join(" · ");
   return node;
+}
+
+function renderSource(source) {
+  return fillSource(fromTemplate("source-template"), source);
 }
 
 function renderCase(item) {
@@ -161,15 +166,15 @@ function renderCase(item) {
   node.id = `case-${item.id}`;
   node.querySelector(".entry-name").textContent = localized(record, "title") || item.id;
   node.querySelector(".entry-meta").textContent = [
-    label("caseType_", record.type),
+    term("caseType_", record.type),
     formatDate(text(record.date)),
-    label("status_", record.status),
+    term("status_", record.status),
     text(record.court),
   ]
     .filter(Boolean)
     .join(" · ");
   const parties = item.parties.map((party) => {
-    const role = label("role_", party.role);
+    const role = term("role_", party.role);
     const name = model.names.get(party.id) ?? party.id;
     return role ? `${name} (${role})` : name;
   });
@@ -182,27 +187,6 @@ function renderCase(item) {
   return node;
 }
 
-function renderSource(source) {
-  const node = fromTemplate("source-template");
-  const publisher = text(source.publisher) || text(source.title);
-  const link = node.querySelector(".source-link");
-  const plain = node.querySelector(".source-publisher");
-  if (isHttpUrl(source.url)) {
-    link.href = source.url;
-    link.textContent = publisher || new URL(source.url).hostname;
-    link.hidden = false;
-    plain.remove();
-  } else {
-    plain.textContent = publisher;
-    plain.hidden = false;
-    link.remove();
-  }
-  node.querySelector(".source-meta").textContent = [formatDate(text(source.date)), languageName(source.language)]
-    .filter(Boolean)
-    .join(" · ");
-  node.querySelector(".source-title").textContent = source.publisher && source.title ? ` ${text(source.title)}` : "";
-  return node;
-}
 
 // ---- small helpers ------------------------------------------------------------------------------------
 
@@ -218,14 +202,9 @@ function localized(record, field) {
 }
 
 /** The catalogue's word for a known value (kind, role, status); the value itself otherwise. */
-function label(prefix, value) {
-  const raw = text(value);
-  if (!raw) return "";
-  return chrome.i18n.getMessage(prefix + raw.replace(/[^A-Za-z0-9_]/g, "_")) || raw.replace(/_/g, " ");
-}
 
 function statusWord(status) {
-  return status === "offline" || status === "seized" ? label("entityStatus_", status) : "";
+  return status === "offline" || status === "seized" ? term("entityStatus_", status) : "";
 }
 
 /** A record of the index as its English fields with the German ones under `de`, as `localized` reads it. */

@@ -14,10 +14,11 @@ import {
   saveSettings,
   setSitePaused,
 } from "../common.js";
-import { displayHostname, isHttpUrl, relatedInCases, sortSources } from "../api.js";
-import { LANG, formatDate, languageName } from "../format.js";
+import { displayHostname, relatedInCases, sortSources } from "../api.js";
+import { LANG, formatDate } from "../format.js";
 import { projectInfo, reportUrl } from "../report.js";
 import { i18nLookup, renderMessage } from "../messages.js";
+import { fillSource, term } from "../reporting.js";
 
 const MAX_ALIASES = 8;
 const SOURCES_SHOWN = 3; // per case; the rest fold away
@@ -446,6 +447,10 @@ function relatedItems(match) {
   return lines;
 }
 
+function renderSource(source) {
+  return fillSource(fromTemplate("source-template"), source);
+}
+
 function renderCase(item, open) {
   const node = fromTemplate("case-template");
   node.querySelector(".case-box").open = open;
@@ -476,33 +481,6 @@ function renderCase(item, open) {
   return node;
 }
 
-function renderSource(source) {
-  const node = fromTemplate("source-template");
-  const publisher = text(source.publisher) || text(source.title);
-  const link = node.querySelector(".source-link");
-  const plain = node.querySelector(".source-publisher");
-  if (isHttpUrl(source.url)) {
-    link.href = source.url;
-    link.textContent = publisher || new URL(source.url).hostname;
-    link.hidden = false;
-    plain.remove();
-  } else {
-    plain.textContent = publisher;
-    plain.hidden = false;
-    link.remove();
-  }
-  const kind = source.kind && source.kind !== "news" ? term("sourceKind_", source.kind) : "";
-  node.querySelector(".source-meta").textContent = [
-    formatDate(source.date),
-    languageName(source.language),
-    kind,
-  ]
-    .filter(Boolean)
-    .join(" · ");
-  node.querySelector(".source-title").textContent =
-    source.publisher && source.title ? text(source.title) : "";
-  return node;
-}
 
 function renderInfrastructure(infrastructure, view = {}) {
   const providers = infrastructure.providers.filter((p) => p && typeof p === "object");
@@ -621,9 +599,3 @@ function reasonsIn(verdict) {
 }
 
 /** A translated word for a known value (role, kind, status, relation); the value itself otherwise. */
-function term(prefix, value) {
-  const raw = text(value);
-  if (!raw) return "";
-  const key = prefix + raw.replace(/[^A-Za-z0-9_]/g, "_");
-  return chrome.i18n.getMessage(key) || raw.replace(/_/g, " ");
-}
