@@ -20,6 +20,12 @@ import dns.rcode
 from . import dnswire
 from .dnswire import Reply
 
+def said(err: BaseException, fallback: str) -> str:
+    """An error's own words for a reason a person reads, never a Python class name."""
+    text = getattr(err, "strerror", None) or str(err)
+    return text.strip().rstrip(".") or fallback
+
+
 # More records than this in one answer is not a site's address list but a flood: refused as unusable.
 MAX_RECORDS = 100
 
@@ -248,7 +254,7 @@ class DnsSession:
             return dns.exception.Timeout()
         except (OSError, EOFError) as err:  # EOFError: asyncio.IncompleteReadError, the server hung up early
             return UnusableAnswer(f"the UDP answer was truncated and the one over TCP was unusable "
-                                  f"({type(err).__name__}: {err or 'connection closed'})")
+                                  f"({said(err, 'the connection was closed')})")
         response = query.read(data)
         if response is None:
             return UnusableAnswer(f"the UDP answer was truncated, and over TCP {query.problem}")
@@ -316,7 +322,7 @@ class Exchange:
         try:
             response = query.read(data)
         except Exception as err:  # noqa: BLE001 - one hostile datagram must not stop the socket's reader
-            query.problem = f"the answer could not be read ({type(err).__name__}: {err})"
+            query.problem = f"the answer could not be read ({said(err, 'it did not parse')})"
             return True
         if response is not None:
             self.responses[number] = response
@@ -379,7 +385,7 @@ class Query:
         try:
             response = dns.message.from_wire(data)
         except dns.exception.DNSException as err:
-            self.problem = f"the answers were malformed ({type(err).__name__}: {err})"
+            self.problem = f"the answers were malformed ({said(err, 'they did not parse')})"
             return None
         if not self.message().is_response(response):
             self.problem = "an answer to another question came back under this query's id"
