@@ -21,7 +21,7 @@ function term(lookup, section, value) {
   return lookup(`${section}.${key}`) ?? String(value);
 }
 
-/** A lookup over the browser's _locales, where caseflag.locales writes the catalogue (keys `cf_…`). */
+/** A lookup over the browser's _locales, where caseflag.exports.locales writes the catalogue (keys `cf_…`). */
 export function i18nLookup(getMessage) {
   const keys = new Set(getMessage("cf__keys").split(",")); // asked for no other: a missing key is an error in Firefox
   return (key) => (keys.has(key) ? getMessage(`cf_${key.replaceAll(".", "__")}`) : undefined);

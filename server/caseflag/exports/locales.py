@@ -30,7 +30,7 @@ def catalogue_entries(lang: str) -> dict[str, dict]:
     messages = catalogues()[lang]
     entries = {
         locale_key(key): {"message": text.replace("$", "$$"),
-                          "description": f"Generated from server/caseflag/messages/{lang}.json, key {key}: "
+                          "description": f"Generated from server/caseflag/core/messages/{lang}.json, key {key}: "
                                          "edit it there and run python -m caseflag.exports.locales."}
         for key, text in messages.items() if not key.startswith("_")
     }
