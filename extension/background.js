@@ -57,10 +57,22 @@ const ACTIVE_STATES = new Set(["result", "checking", "unsupported"]);
 const ready = initialize();
 
 async function initialize() {
+  await catalogueLoaded();
   try {
     await pruneCache();
   } catch {
     // Pruning only saves space; a failure must not keep the listeners waiting for ever.
+  }
+}
+
+/**
+ * Waits (2 s at most) until the browser answers from the extension's message catalogue. Chromium can
+ * start the worker after a browser restart before the catalogue is loaded: chrome.i18n.getMessage then
+ * answers "" for a moment, and a toolbar title made then would show a bare message key.
+ */
+async function catalogueLoaded() {
+  for (let waited = 0; !chrome.i18n.getMessage("extName") && waited < 2000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
