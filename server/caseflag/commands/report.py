@@ -123,8 +123,12 @@ def _page(path: Path, facts: dict) -> str:
     charts = _charts(facts)
     parts = [figure.to_html(full_html=False, include_plotlyjs=(number == 0), config={"displaylogo": False})
              for number, figure in enumerate(charts)]
-    top = "".join(f"<tr><td>{html.escape(facts['titles'].get(case, case))}</td><td>{count:,}</td></tr>"
-                  for case, count in facts["sites_per_case"].most_common(15))
+    titles = facts["titles"]
+    # Most sites first; cases reached by as many sites in the order of their titles, so that the
+    # same output always gives the same table.
+    reached = sorted(facts["sites_per_case"].items(), key=lambda item: (-item[1], titles.get(item[0], item[0])))
+    top = "".join(f"<tr><td>{html.escape(titles.get(case, case))}</td><td>{count:,}</td></tr>"
+                  for case, count in reached[:15])
     versions = ", ".join(facts["versions"]) or "unknown"
     errors = sum(tally.errors.values())
     return f"""<!doctype html>
