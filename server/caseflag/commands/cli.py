@@ -99,12 +99,17 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print(f"caseflag: {path} is not a folder", file=sys.stderr)
         return 2
     problems = lint(path)
+    return _report_lint(problems, path)
+
+
+def _report_lint(problems, folder: Path) -> int:
+    """The linter's `path:line: problem` lines and its one-line verdict; the exit status (1: problems)."""
     for problem in problems:
         print(problem.format(Path.cwd()))
     if problems:
-        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {folder}", file=sys.stderr)
         return 1
-    print(f"{path}: all records pass", file=sys.stderr)
+    print(f"{folder}: all records pass", file=sys.stderr)
     return 0
 
 
@@ -137,13 +142,7 @@ def cmd_import_order(args: argparse.Namespace) -> int:
     verb = "would write" if args.dry_run else "wrote"
     for path in plan.files:
         print(f"{verb} {path}")
-    for problem in problems:
-        print(problem.format(Path.cwd()))
-    if problems:
-        print(f"{len(problems)} problem(s) in {data_dir}", file=sys.stderr)
-        return 1
-    print(f"{data_dir}: all records pass", file=sys.stderr)
-    return 0
+    return _report_lint(problems, data_dir)
 
 
 def cmd_release(args: argparse.Namespace) -> int:
