@@ -87,7 +87,9 @@ class _Dataset:
         return cls(owner, ids)
 
 
-class _Importer:
+class OrderImporter:
+    """One import: reads the order and its schedule, collects every problem with its file and line,
+    and plans the records to write (run)."""
     def __init__(self, order_path: Path, schedule_path: Path, data_dir: Path, today: dt.date) -> None:
         self.order_path, self.schedule_path, self.data_dir, self.today = order_path, schedule_path, data_dir, today
         self.problems: list[ImportProblem] = []
@@ -260,7 +262,7 @@ def import_order(order_path: Path, schedule_path: Path, data_dir: Path, *, today
     Returns the plan and the linter's problems over data_dir afterwards. Raises ImportRefused,
     with every problem found, when the order or schedule is wrong or the result would not lint."""
     data_dir = Path(data_dir)
-    plan = _Importer(Path(order_path), Path(schedule_path), data_dir, today or dt.date.today()).run()
+    plan = OrderImporter(Path(order_path), Path(schedule_path), data_dir, today or dt.date.today()).run()
     problems = _lint_with(plan, data_dir, today)
     if problems:
         raise ImportRefused(problems)

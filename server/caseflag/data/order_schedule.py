@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from ..core.domains import parse as parse_host
 from ..core.errors import CaseflagError
 from .toml_writer import dumps
+
+if TYPE_CHECKING:  # order_import imports this module: the importer's type is named for readers only
+    from .order_import import OrderImporter
 
 _SPLIT = re.compile(r"[\s;]+")
 # A site in an order is what the order is about; where a suit names it as a party, it is a defendant.
@@ -32,7 +36,7 @@ def split_list(text: str | None) -> list[str]:
 class ScheduleRow:
     """One schedule row: checked, then resolved to an existing entity or a new one."""
 
-    def __init__(self, importer: _Importer, sites: dict, row: dict, line: int, seen: dict) -> None:
+    def __init__(self, importer: OrderImporter, sites: dict, row: dict, line: int, seen: dict) -> None:
         self.importer, self.sites, self.line, self.seen = importer, sites, line, seen
         self.row = {key: (value or "").strip() for key, value in row.items() if key is not None}
         self.alias_sources: dict[str, list[str]] = {}
