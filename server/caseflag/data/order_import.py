@@ -90,6 +90,7 @@ class _Dataset:
 class OrderImporter:
     """One import: reads the order and its schedule, collects every problem with its file and line,
     and plans the records to write (run)."""
+
     def __init__(self, order_path: Path, schedule_path: Path, data_dir: Path, today: dt.date) -> None:
         self.order_path, self.schedule_path, self.data_dir, self.today = order_path, schedule_path, data_dir, today
         self.problems: list[ImportProblem] = []
