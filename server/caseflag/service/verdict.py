@@ -7,6 +7,7 @@ import time
 
 from ..data.dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from ..core.domains import Hostname
+from ..data.model import Case, Entity
 from ..net.infrastructure import Infrastructure
 from ..core.messages import DEFAULT_LANGUAGE, catalogues, explain, language_of, render
 from .answer import (Answer, CaseInvolvement, EntitySummary, Explanation, Match, ProviderEntry, RelatedEntity,
@@ -29,7 +30,7 @@ RELATION_PHRASES = {relation: catalogues()[DEFAULT_LANGUAGE][f"relation_phrase.{
 ROLE_WORDS = {role: catalogues()[DEFAULT_LANGUAGE][f"role.{role}"] for role in ROLE_ORDER}
 
 
-def case_date(case: dict) -> str | None:
+def case_date(case: Case) -> str | None:
     """A case's date to show: when it was filed, else reported, else decided."""
     dates = case.get("dates") or {}
     return dates.get("filed") or dates.get("reported") or dates.get("decided")
@@ -106,7 +107,7 @@ def _party_cases(cases: list[CaseInvolvement]) -> list[CaseInvolvement]:
     return [case for case in cases if case["role"] != MENTIONED]
 
 
-def _related(dataset: Dataset, entity: dict, lang: str | None) -> list[RelatedEntity]:
+def _related(dataset: Dataset, entity: Entity, lang: str | None) -> list[RelatedEntity]:
     """The entities one hop away, each with its own headline role and cases; those in cases
     (targets first) before the rest, then by relation."""
     items = []
@@ -120,7 +121,7 @@ def _related(dataset: Dataset, entity: dict, lang: str | None) -> list[RelatedEn
     return items
 
 
-def entity_summary(entity: dict, lang: str | None = None) -> EntitySummary:
+def entity_summary(entity: Entity, lang: str | None = None) -> EntitySummary:
     data = {"id": entity["id"], "name": entity["name"], "kind": entity["kind"],
             "status": entity.get("status"), "description": text_in(entity, "description", lang)}
     if entity.get("jurisdiction"):
@@ -128,7 +129,7 @@ def entity_summary(entity: dict, lang: str | None = None) -> EntitySummary:
     return data
 
 
-def match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
+def match_dict(dataset: Dataset, entity: Entity, matched_by: str, lang: str | None, domain: str | None = None,
                 relation: str | None = None) -> Match:
     """One entry of `matches`. All but the matched domain is the same for every host that matches
     the entity, so that part is built once per dataset (a batch of sites behind one provider
@@ -146,7 +147,7 @@ def match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None
     return entry
 
 
-def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None) -> Match:
+def _build_match_dict(dataset: Dataset, entity: Entity, matched_by: str, lang: str | None) -> Match:
     involvements = _involvements(dataset, entity["id"])
     return {
         "entity": entity_summary(entity, lang),
@@ -166,7 +167,7 @@ def _tie(rel: RelatedEntity) -> dict:
             "title": cases[0]["title"], "more": len(cases) - 1}
 
 
-def entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[str, list[Explanation]]:
+def entity_verdict(dataset: Dataset, entity: Entity, lang: str | None) -> tuple[str, list[Explanation]]:
     """What the list alone says of an entity's sites: the level and the explanations, the first
     with `domain` and `relation` None (each answer fills in the host's own). Made once per
     dataset and language; the extension's built-in index carries the same."""
@@ -177,7 +178,7 @@ def entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[st
     return said
 
 
-def _entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[str, list[Explanation]]:
+def _entity_verdict(dataset: Dataset, entity: Entity, lang: str | None) -> tuple[str, list[Explanation]]:
     entry = match_dict(dataset, entity, "registrable_domain", lang)
     name, cases = entity["name"], entry["cases"]
     parties = _party_cases(cases)
@@ -213,7 +214,7 @@ def _entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[s
     return level, said
 
 
-def provider_explanation(dataset: Dataset, entity: dict, provider_name: str, lang: str | None) -> Explanation:
+def provider_explanation(dataset: Dataset, entity: Entity, provider_name: str, lang: str | None) -> Explanation:
     """What a serving provider's own cases say: 'Cloudflare was sued over sites its customers ran'."""
     cases = _party_cases(match_dict(dataset, entity, "provider", lang)["cases"])
     role = _headline_role([Involvement({}, case["role"], ()) for case in cases])
