@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from ..data.dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from ..core.domains import Hostname
@@ -320,11 +319,5 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
 
 
 def now_iso() -> str:
-    """The current UTC time to the second, as ISO 8601 text (made once per second)."""
-    second = int(time.time())
-    if _now[0] != second:
-        _now[:] = [second, dt.datetime.fromtimestamp(second, dt.timezone.utc).isoformat(timespec="seconds")]
-    return _now[1]
-
-
-_now: list = [None, ""]
+    """The current UTC time to the second, as ISO 8601 text."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
