@@ -22,7 +22,8 @@ NAMES = ["www.thepiratebay.org", "cf-shop.com", "www.cf-shop.com", "asn-only.com
 COMPONENTS = {"Answer": "CheckResult", "Match": "Match", "CaseInvolvement": "CaseInvolvement",
               "SourceRef": "SourceRef", "EntitySummary": "EntitySummary", "RelatedEntity": "RelatedEntity",
               "Verdict": "Verdict", "Explanation": "Explanation", "Evidence": "Evidence", "AsnInfo": "AsnInfo",
-              "InfrastructureReport": "Infrastructure"}
+              "InfrastructureReport": "Infrastructure",
+              "Badge": "Badge", "ProviderEntry": "ProviderEntry", "Alias": "Alias"}
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +60,11 @@ def test_a_changed_answer_is_encoded_as_changed(answers):
 
 @pytest.mark.parametrize("name", sorted(COMPONENTS))
 def test_the_openapi_document_describes_the_model(name):
-    """Each typed object has the fields, required and optional, of its OpenAPI component."""
+    """Each typed object is its OpenAPI component, under the document's own name: the same fields,
+    required and optional, the same enums, and closed to other keys."""
     schema = build_openapi(schema_dir_for(DATA_DIR))["components"]["schemas"][COMPONENTS[name]]
     kind = getattr(model, name)
+    assert schema["additionalProperties"] is False
     assert set(schema["required"]) == kind.__required_keys__
     assert set(schema["properties"]) == kind.__required_keys__ | kind.__optional_keys__
     literals = {key: set(typing.get_args(hint)) for key, hint in typing.get_type_hints(kind).items()

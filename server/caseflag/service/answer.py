@@ -3,14 +3,23 @@ carry) and `encode`, the one place where an answer becomes JSON.
 
 The model is TypedDicts: at run time an answer stays the plain dict the library has always
 returned (`caseflag.check(...)["verdict"]["level"]`) and the batch's CSV and compact records
-read; msgspec checks answers against these types (tests/test_answer.py) and encodes them in C.
+read. msgspec encodes them in C, writes their JSON Schemas for the OpenAPI document
+(web/openapi.py) and, in tests/test_answer.py, checks every answer against them.
 """
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import msgspec
+from msgspec import Meta
 
+from ..data.model import CaseDates
+
+# In order of precedence: the first level that applies is the verdict.
 Level = Literal["target", "party", "related", "infrastructure", "none"]
+# An entity's part in a case, the most telling first (a match's headline role is its first).
+Role = Literal["defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named", "mentioned"]
+# What a related entity is to the matched one, in the order a match's `related` is sorted by.
+Relation = Literal["predecessor", "successor", "original", "mirror", "operator", "operates"]
 
 
 class SourceRef(TypedDict):
@@ -20,7 +29,7 @@ class SourceRef(TypedDict):
     date: str | None
     language: str
     kind: str
-    url: NotRequired[str]
+    url: NotRequired[Annotated[str, Meta(extra_json_schema={"format": "uri"})]]
 
 
 class CaseInvolvement(TypedDict):
@@ -30,9 +39,9 @@ class CaseInvolvement(TypedDict):
     title: str
     type: str
     date: str | None
-    dates: dict[str, str]
+    dates: CaseDates
     status: str
-    role: str
+    role: Role
     jurisdiction: str | None
     summary: str | None
     sources: list[SourceRef]
@@ -58,9 +67,10 @@ class Alias(TypedDict):
 class RelatedEntity(TypedDict):
     id: str
     name: str
-    relation: str
+    relation: Annotated[Relation, Meta(description="What the related entity is to the matched one "
+                                                   "(predecessor: the matched entity is its successor).")]
     domains: list[str]
-    role: str | None
+    role: Annotated[Role | None, Meta(description="Its headline role in cases.")]
     cases: list[CaseInvolvement]
 
 
@@ -69,7 +79,7 @@ class Match(TypedDict):
 
     entity: EntitySummary
     matched_by: Literal["registrable_domain", "alias", "hostname", "provider"]
-    role: str | None
+    role: Role | None
     cases: list[CaseInvolvement]
     aliases: list[Alias]
     related: list[RelatedEntity]
@@ -78,20 +88,24 @@ class Match(TypedDict):
 
 
 class Explanation(TypedDict):
-    code: str
-    params: dict[str, Any]
+    code: str  # a message of the catalogue (core/messages/)
+    params: Annotated[dict[str, Any], Meta(description="The values the message's placeholders take "
+                                                        "(names, titles, roles, counts, evidence).")]
 
 
 class Badge(TypedDict):
     text: str
-    color: str
+    color: Annotated[str, Meta(pattern="^#[0-9a-f]{6}$")]
 
 
 class Verdict(TypedDict):
     level: Level
     badge: Badge
-    reasons: list[str]
-    explanations: list[Explanation]
+    reasons: Annotated[list[str], Meta(description="The explanations worded in the answer's language "
+                                                   "(lang; English by default).")]
+    explanations: Annotated[list[Explanation], Meta(
+        description="The same reasons as data, in the same order: a code of the message catalogue "
+                    "(server/caseflag/core/messages/) and its parameters.")]
 
 
 class Evidence(TypedDict):
@@ -106,7 +120,10 @@ class ProviderEntry(TypedDict):
     short_label: str
     entity_id: str
     evidence: list[Evidence]
-    serves: bool
+    serves: Annotated[bool, Meta(description=(
+        "true on evidence about the site's traffic (ip_range, asn, cname, header); false when only its "
+        "nameservers are the provider's: it answers the site's DNS, which is not serving it and never "
+        "makes the level infrastructure."))]
     summary: str
 
 
@@ -122,8 +139,11 @@ class AsnInfo(TypedDict):
 
 class InfrastructureReport(TypedDict):
     status: Literal["resolved", "nxdomain", "unavailable", "skipped"]
-    reason: str
-    reason_code: str
+    reason: Annotated[str, Meta(description="Why the status is what it is (empty when resolved cleanly), "
+                                            "in the answer's language when reason_code is set.")]
+    reason_code: Annotated[Literal["", "offline", "never_resolved", "no_permission"], Meta(
+        description="caseflag's own reason (worded by the catalogue as reason.<code>; no_permission only "
+                    "from the extension's built-in list), or empty for a reason DNS gave.")]
     addresses: list[str]
     nameservers: list[str]
     cnames: list[str]
@@ -133,9 +153,9 @@ class InfrastructureReport(TypedDict):
 
 
 class Answer(TypedDict):
-    """The whole answer for one checked host (the OpenAPI document's CheckResult)."""
+    """The whole answer for one checked host."""
 
-    query: str
+    query: Annotated[str, Meta(description="The input exactly as given.")]
     hostname: str
     hostname_unicode: str
     registrable_domain: str | None
@@ -143,9 +163,9 @@ class Answer(TypedDict):
     verdict: Verdict
     matches: list[Match]
     infrastructure: InfrastructureReport
-    language: str
+    language: Annotated[str, Meta(description="The language of the reasons and texts (en, de).")]
     dataset_version: str
-    checked_at: str
+    checked_at: Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
     cached: bool
 
 

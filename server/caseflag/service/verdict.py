@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import get_args
 
 from ..data.dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from ..core.domains import Hostname
@@ -10,7 +11,7 @@ from ..data.model import Case, Entity
 from ..net.infrastructure import Infrastructure
 from ..core.messages import DEFAULT_LANGUAGE, catalogues, explain, language_of, render
 from .answer import (Answer, CaseInvolvement, EntitySummary, Explanation, Match, ProviderEntry, RelatedEntity,
-                     SourceRef)
+                     Relation, Role, SourceRef)
 
 TARGET, PARTY, RELATED, INFRASTRUCTURE, NONE = "target", "party", "related", "infrastructure", "none"
 # In order of precedence: the first level that applies is the verdict.
@@ -19,12 +20,12 @@ BADGE_TEXTS = {TARGET: "!", PARTY: "i", RELATED: "~", INFRASTRUCTURE: "", NONE: 
 # Only mentioned in reporting about a case: listed under the match, never a party or a target.
 MENTIONED = "mentioned"
 # The most telling role first: what the match's headline role is.
-ROLE_ORDER = ("defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named", MENTIONED)
+ROLE_ORDER = get_args(Role)
 # Evidence about a site's own traffic: only these make a provider one that *serves* it.
 SERVING_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 # What the site's entity is to a related one, by the related entity's relation to it
 # (dataset.RELATION_FIELDS), in the order a match's `related` is sorted by; words in the catalogue.
-RELATION_ORDER = ("predecessor", "successor", "original", "mirror", "operator", "operates")
+RELATION_ORDER = get_args(Relation)
 RELATION_PHRASES = {relation: catalogues()[DEFAULT_LANGUAGE][f"relation_phrase.{relation}"] for relation in RELATION_ORDER}
 ROLE_WORDS = {role: catalogues()[DEFAULT_LANGUAGE][f"role.{role}"] for role in ROLE_ORDER}
 
