@@ -79,12 +79,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         except CaseflagError as err:
             failed += 1
             if args.json:
-                print(encode({"query": text, **err.to_dict(args.lang)}).decode())
+                sys.stdout.buffer.write(encode({"query": text, **err.to_dict(args.lang)}) + b"\n")
             else:
                 print(f"caseflag: {text!r}: {err.message_in(args.lang)}", file=sys.stderr)
             continue
-        if args.json:
-            print(encode(result).decode())
+        if args.json:  # UTF-8 bytes, whatever the console's encoding: JSON text is UTF-8
+            sys.stdout.buffer.write(encode(result) + b"\n")
         else:
             _print_summary(result, sys.stdout)
     return 1 if failed else 0
