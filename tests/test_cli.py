@@ -43,6 +43,14 @@ def test_check_json_one_object_per_line_offline(dns):
     assert dns.queries == []
 
 
+def test_check_json_is_utf8_whatever_the_consoles_encoding(dns):
+    """--json writes JSON's own encoding, UTF-8, even to a console that cannot print ü (no traceback)."""
+    result = subprocess.run([CASEFLAG, "check", "--offline", "--json", "xn--mnchen-3ya.de"], capture_output=True,
+                            timeout=60, env={**os.environ, **dns_env(dns), "PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout.decode("utf-8"))["hostname_unicode"] == "münchen.de"
+
+
 def test_check_refusal_is_a_message_not_a_traceback(dns):
     result = run("check", "co.uk", env=dns_env(dns))
     assert result.returncode == 1

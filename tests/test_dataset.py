@@ -1,11 +1,16 @@
 """Loading data/: indexes, the version hash, the contribution path and the reload that keeps good data."""
 
+import json
 import shutil
+import typing
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from caseflag.data.dataset import Dataset, DatasetStore, DomainMatch
+from caseflag.data.lint_schema import SCHEMA_FILES
+from caseflag.data.model import KIND_TYPES
 from caseflag.core.domains import parse
 from caseflag.core.errors import DatasetError
 from caseflag.data.lint import lint
@@ -233,3 +238,50 @@ def test_reload_meeting_a_broken_file_keeps_the_last_good_dataset(data_copy):
     assert "bad.toml" in store.last_error
     (data_copy / "cases" / "bad.toml").unlink()
     assert store.reload() is True and store.last_error is None
+
+
+JSON_TYPES = {str: "string", int: "integer", bool: "boolean"}
+
+
+def agree(kind, node: dict, schema: dict, where: str) -> None:
+    """The TypedDict `kind` and the schema `node` name the same fields, required and optional, of the
+    same JSON types and (for a Literal) the same values, down through nested objects and lists."""
+    definitions = schema.get("$defs", {})
+
+    def resolve(item: dict) -> dict:
+        ref = item.get("$ref", "")
+        return resolve(definitions[ref.removeprefix("#/$defs/")]) if ref.startswith("#/$defs/") else item
+
+    node = resolve(node)
+    assert node["additionalProperties"] is False, where
+    assert set(node.get("required", [])) == kind.__required_keys__, where
+    assert set(node["properties"]) == kind.__required_keys__ | kind.__optional_keys__, where
+    for key, hint in typing.get_type_hints(kind).items():
+        item, here = resolve(node["properties"][key]), f"{where}.{key}"
+        if typing.get_origin(hint) is list:
+            assert item["type"] == "array", here
+            (hint,) = typing.get_args(hint)
+            item = resolve(item["items"])
+        if typing.is_typeddict(hint):
+            agree(hint, item, schema, here)
+        elif typing.get_origin(hint) is typing.Literal:
+            assert set(item["enum"]) == set(typing.get_args(hint)), here
+        else:
+            assert item["type"] == JSON_TYPES[hint], here
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_TYPES))
+def test_the_records_model_agrees_with_the_json_schemas(kind):
+    """data/model.py's type for each kind has the fields, types and values of its schema in data/schema/."""
+    schema = json.loads((DATA_DIR / "schema" / SCHEMA_FILES[kind]).read_text(encoding="utf-8"))
+    agree(KIND_TYPES[kind], schema, schema, kind)
+
+
+def test_every_bundled_record_is_of_its_kinds_type():
+    """msgspec reads each bundled record as its kind's type and gives back the same record."""
+    dataset = Dataset.load(DATA_DIR)
+    for kind, type_ in KIND_TYPES.items():
+        records = getattr(dataset, kind)
+        assert records, kind
+        for record in records.values():
+            assert msgspec.convert(record, type_) == record, (kind, record["id"])

@@ -100,39 +100,3 @@ def test_cached_answers_carry_their_own_query_and_time(service):
     assert service.check("thepiratebay.org", lang="de")["cached"] is True
 
 
-@pytest.mark.parametrize("name", ["www.thepiratebay.org", "cf-shop.com", "www.cf-shop.com", "asn-only.com",
-                                  "plain-site.org", "servfail.com", "xn--mnchen-3ya.de"])
-def test_answer_json_is_the_answer(service, name):
-    """The JSON text with the shared match entries spliced in reads back as the answer itself."""
-    import json
-
-    from caseflag.service.verdict import SharedEntry, answer_json
-
-    for lang in (None, "de"):
-        answer = service.check(name, lang=lang)
-        text = answer_json(answer)
-        assert text.isascii()
-        assert json.loads(text) == answer
-        assert all(isinstance(entry, SharedEntry) for entry in answer["matches"])
-    assert json.loads(answer_json({"line": 3, **answer})) == {"line": 3, **answer}
-
-
-@pytest.mark.parametrize("name", ["www.thepiratebay.org", "cf-shop.com", "plain-site.org", "servfail.com"])
-def test_answer_json_is_json_dumps_byte_for_byte(service, name):
-    """The spliced text, and a batch record's pieces, are json.dumps's text of the same answer with
-    `matches` last: the bytes a batch writes do not depend on how the text is put together."""
-    import json
-
-    from caseflag.exports.batchrecords import record_bytes
-    from caseflag.service.verdict import answer_json, answer_json_parts, answer_wire_parts
-
-    answer = service.check(name)
-    plain = dict(answer)  # no matches: the answer as it is
-    if answer["matches"]:  # else after everything else
-        del plain["matches"]
-        plain["matches"] = [dict(entry) for entry in answer["matches"]]
-    assert answer_json(answer) == json.dumps(plain)
-    assert "".join(answer_json_parts(answer, line=7)) == json.dumps({"line": 7, **plain})
-    assert record_bytes("jsonl", 7, answer, full=True).decode() == json.dumps({"line": 7, **plain}) + "\n"
-    assert b"".join(answer_wire_parts(answer, line=7)).decode("ascii") == json.dumps({"line": 7, **plain})
-    assert answer_json({"matches": []}) == '{"matches": []}' and answer_json({}) == "{}"

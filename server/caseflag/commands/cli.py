@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -70,7 +69,7 @@ def _print_cases(cases: list[dict], indent: str, out) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from ..service.lookup import create_service
-    from ..service.verdict import answer_json
+    from ..service.answer import encode
 
     service = create_service(config_module.resolve())
     failed = 0
@@ -80,12 +79,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         except CaseflagError as err:
             failed += 1
             if args.json:
-                print(json.dumps({"query": text, **err.to_dict(args.lang)}))
+                sys.stdout.buffer.write(encode({"query": text, **err.to_dict(args.lang)}) + b"\n")
             else:
                 print(f"caseflag: {text!r}: {err.message_in(args.lang)}", file=sys.stderr)
             continue
-        if args.json:
-            print(answer_json(result))
+        if args.json:  # UTF-8 bytes, whatever the console's encoding: JSON text is UTF-8
+            sys.stdout.buffer.write(encode(result) + b"\n")
         else:
             _print_summary(result, sys.stdout)
     return 1 if failed else 0

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from ..core.domains import Hostname
 from ..core.errors import DatasetError, NotFound
 from .lint import Problem, check_and_index
+from .model import Case, Entity, Provider, Source
 from ..core.ranges import RangeIndex
 from .records import content_version, data_files, read_all
 
@@ -36,7 +37,7 @@ RELATION_FIELDS = {
 class DomainMatch(NamedTuple):  # built on every list hit: a tuple is made in a fraction of a dataclass's time
     """Which entity a host name belongs to, and through which listed domain."""
 
-    entity: dict
+    entity: Entity
     matched_by: str  # registrable_domain | alias | hostname
     domain: str
     relation: str | None = None  # for aliases: mirror | former | successor | redirect
@@ -46,7 +47,7 @@ class DomainMatch(NamedTuple):  # built on every list hit: a tuple is made in a 
 class Involvement:
     """One entity's part in one case."""
 
-    case: dict
+    case: Case
     role: str
     source_ids: tuple[str, ...]
 
@@ -82,10 +83,10 @@ class _PatternIndex:
 class Dataset:
     data_dir: Path
     version: str
-    entities: dict[str, dict]
-    cases: dict[str, dict]
-    sources: dict[str, dict]
-    providers: dict[str, dict]
+    entities: dict[str, Entity]
+    cases: dict[str, Case]
+    sources: dict[str, Source]
+    providers: dict[str, Provider]
     warnings: list[Problem] = field(default_factory=list)
     # True when every listed domain and alias is known to be its own registrable domain (the
     # linter refuses any other, so Dataset.load passes True): a match then takes one lookup.
@@ -209,11 +210,11 @@ class Dataset:
             return DomainMatch(entity, "alias", candidate, relation)
         return DomainMatch(entity, "registrable_domain" if candidate == registrable else "hostname", candidate, None)
 
-    def entity(self, entity_id: str) -> dict:
+    def entity(self, entity_id: str) -> Entity:
         """The entity with that id; NotFound when none is listed."""
         return _get(self.entities, entity_id, "entity", "entities")
 
-    def case(self, case_id: str) -> dict:
+    def case(self, case_id: str) -> Case:
         """The case with that id; NotFound when none is listed."""
         return _get(self.cases, case_id, "case", "cases")
 
@@ -222,7 +223,7 @@ class Dataset:
         self._related.setdefault(entity_id, {}).setdefault(other_id, relation)
         self._related.setdefault(other_id, {}).setdefault(entity_id, inverse)
 
-    def related(self, entity_id: str) -> list[tuple[str, dict]]:
+    def related(self, entity_id: str) -> list[tuple[str, Entity]]:
         """(relation, entity) for each entity one hop away; relation says what that entity is to
         this one: successor, predecessor, mirror, original, operator or operates."""
         return [(relation, self.entities[other_id])
@@ -265,7 +266,7 @@ def _get(records: dict[str, dict], record_id: str, kind: str, plural: str) -> di
     return record
 
 
-def case_sort_date(case: dict) -> str:
+def case_sort_date(case: Case) -> str:
     """The date a case is sorted by: decided, else filed, else reported ('' when none)."""
     dates = case.get("dates") or {}
     return str(dates.get("decided") or dates.get("filed") or dates.get("reported") or "")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
-from ..service.verdict import answer_wire_parts
+from ..service.answer import encode
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error",
@@ -121,18 +120,13 @@ def compact(result: dict) -> dict:
             "infrastructure": infrastructure}
 
 
-_encode = json.JSONEncoder(check_circular=False, ensure_ascii=False).encode
-
-
 def record_bytes(fmt: str, line: int, result: dict, full: bool = False) -> bytes:
     """One record as written: a JSON line (compact unless full) or a CSV row, newline included."""
     if fmt == "csv":
         buffer = io.StringIO()
         csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, line))
         return buffer.getvalue().encode("utf-8")
-    if full:
-        return b"".join(answer_wire_parts(result, line=line)) + b"\n"
-    return (_encode({"line": line, **compact(result)}) + "\n").encode("utf-8")
+    return encode({"line": line, **(result if full else compact(result))}) + b"\n"
 
 
 def tally_key(result: dict) -> str:

@@ -1,15 +1,17 @@
-"""The answer to "what is known about this site?" and its JSON shape (the API contract)."""
+"""The answer to "what is known about this site?": the rules that build it (its model: answer.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
+from typing import get_args
 
 from ..data.dataset import TARGET_ROLES, Dataset, DomainMatch, Involvement
 from ..core.domains import Hostname
+from ..data.model import Case, Entity
 from ..net.infrastructure import Infrastructure
 from ..core.messages import DEFAULT_LANGUAGE, catalogues, explain, language_of, render
+from .answer import (Answer, CaseInvolvement, EntitySummary, Explanation, Match, ProviderEntry, RelatedEntity,
+                     Relation, Role, SourceRef)
 
 TARGET, PARTY, RELATED, INFRASTRUCTURE, NONE = "target", "party", "related", "infrastructure", "none"
 # In order of precedence: the first level that applies is the verdict.
@@ -18,23 +20,23 @@ BADGE_TEXTS = {TARGET: "!", PARTY: "i", RELATED: "~", INFRASTRUCTURE: "", NONE: 
 # Only mentioned in reporting about a case: listed under the match, never a party or a target.
 MENTIONED = "mentioned"
 # The most telling role first: what the match's headline role is.
-ROLE_ORDER = ("defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named", MENTIONED)
+ROLE_ORDER = get_args(Role)
 # Evidence about a site's own traffic: only these make a provider one that *serves* it.
 SERVING_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 # What the site's entity is to a related one, by the related entity's relation to it
 # (dataset.RELATION_FIELDS), in the order a match's `related` is sorted by; words in the catalogue.
-RELATION_ORDER = ("predecessor", "successor", "original", "mirror", "operator", "operates")
+RELATION_ORDER = get_args(Relation)
 RELATION_PHRASES = {relation: catalogues()[DEFAULT_LANGUAGE][f"relation_phrase.{relation}"] for relation in RELATION_ORDER}
 ROLE_WORDS = {role: catalogues()[DEFAULT_LANGUAGE][f"role.{role}"] for role in ROLE_ORDER}
 
 
-def case_date(case: dict) -> str | None:
+def case_date(case: Case) -> str | None:
     """A case's date to show: when it was filed, else reported, else decided."""
     dates = case.get("dates") or {}
     return dates.get("filed") or dates.get("reported") or dates.get("decided")
 
 
-def sources_for(dataset: Dataset, source_ids, lang: str | None) -> list[dict]:
+def sources_for(dataset: Dataset, source_ids, lang: str | None) -> list[SourceRef]:
     items = []
     for source_id in dict.fromkeys(source_ids):
         source = dataset.sources.get(source_id)
@@ -69,7 +71,7 @@ def text_in(record: dict, field: str, lang: str | None):
     return record.get(field)
 
 
-def case_dict(dataset: Dataset, involvement: Involvement, lang: str | None) -> dict:
+def case_dict(dataset: Dataset, involvement: Involvement, lang: str | None) -> CaseInvolvement:
     case = involvement.case
     source_ids = list(involvement.source_ids) + list(case.get("source_ids", []))
     data = {
@@ -100,12 +102,12 @@ def _involvements(dataset: Dataset, entity_id: str) -> list[Involvement]:
     return sorted(dataset.involvements(entity_id), key=lambda inv: (inv.role not in TARGET_ROLES, inv.role == MENTIONED))
 
 
-def _party_cases(cases: list[dict]) -> list[dict]:
+def _party_cases(cases: list[CaseInvolvement]) -> list[CaseInvolvement]:
     """The cases an entity is a party to (every one but those it is only mentioned in)."""
     return [case for case in cases if case["role"] != MENTIONED]
 
 
-def _related(dataset: Dataset, entity: dict, lang: str | None) -> list[dict]:
+def _related(dataset: Dataset, entity: Entity, lang: str | None) -> list[RelatedEntity]:
     """The entities one hop away, each with its own headline role and cases; those in cases
     (targets first) before the rest, then by relation."""
     items = []
@@ -119,7 +121,7 @@ def _related(dataset: Dataset, entity: dict, lang: str | None) -> list[dict]:
     return items
 
 
-def entity_summary(entity: dict, lang: str | None = None) -> dict:
+def entity_summary(entity: Entity, lang: str | None = None) -> EntitySummary:
     data = {"id": entity["id"], "name": entity["name"], "kind": entity["kind"],
             "status": entity.get("status"), "description": text_in(entity, "description", lang)}
     if entity.get("jurisdiction"):
@@ -127,89 +129,25 @@ def entity_summary(entity: dict, lang: str | None = None) -> dict:
     return data
 
 
-class SharedEntry(dict):
-    """A match entry shared by every answer that matches its entity, with its JSON text made
-    once: `answer_json` splices that text in instead of encoding the cases and sources again."""
-
-    __slots__ = ("json", "_wire")
-
-    def __init__(self, data: dict, text: str | None = None) -> None:
-        super().__init__(data)
-        self.json = text if text is not None else _dumps(data)
-        self._wire: bytes | None = None
-
-    @property
-    def wire(self) -> bytes:
-        """The JSON text as bytes (ASCII), made once: a batch writes it to the file as it is."""
-        if self._wire is None:
-            self._wire = self.json.encode("ascii")
-        return self._wire
-
-    def with_fields(self, **extra: str) -> SharedEntry:
-        """A copy with more fields (after the shared ones), its text made from the shared text."""
-        fields = ", ".join(f"{_dumps(key)}: {_dumps(value)}" for key, value in extra.items())
-        text = self.json[:-1] + (", " if self and fields else "") + fields + "}"
-        return SharedEntry({**self, **extra}, text)
-
-
-def _dumps(value) -> str:
-    # ASCII with \u escapes: a pure-ASCII str is joined and written as UTF-8 at memcpy speed,
-    # where one non-ASCII letter would widen a whole 17 kB record.
-    return _encode(value)
-
-
-# json.dumps's text exactly, without its check for circular references (answers are trees built
-# here): ~15 % less time per answer.
-_encode = json.JSONEncoder(check_circular=False).encode
-
-
-def answer_json(answer: dict) -> str:
-    """The answer as JSON text. Shared match entries are spliced in as made (they are most of a
-    large answer's text), so `matches` comes last; the rest is encoded as usual."""
-    return b"".join(answer_wire_parts(answer)).decode("ascii")
-
-
-def answer_json_parts(answer: dict, line: int | None = None) -> list[str]:
-    """answer_wire_parts as text; with line, the text of {"line": line, **answer}."""
-    return [part.decode("ascii") for part in answer_wire_parts(answer, line)]
-
-
-def answer_wire_parts(answer: dict, line: int | None = None) -> list[bytes]:
-    """The answer's JSON in pieces of bytes (the text is ASCII), shared entries as the bytes they
-    keep: a batch hands a whole write's pieces to one writev, so a 17 kB record is copied once, by
-    the kernel. With line, the text of {"line": line, **answer}."""
-    if line is not None:
-        answer = {"line": line, **answer}
-    matches = answer.get("matches")
-    if not matches:
-        return [_dumps(answer).encode("ascii")]
-    rest = {key: value for key, value in answer.items() if key != "matches"}
-    head = _dumps(rest)
-    parts = [(head[:-1] + ', "matches": [' if rest else '{"matches": [').encode("ascii")]
-    for entry in matches:
-        parts += (entry.wire if isinstance(entry, SharedEntry) else _dumps(entry).encode("ascii"), b", ")
-    parts[-1] = b"]}"
-    return parts
-
-
-def match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None, domain: str | None = None,
-                relation: str | None = None) -> SharedEntry:
+def match_dict(dataset: Dataset, entity: Entity, matched_by: str, lang: str | None, domain: str | None = None,
+                relation: str | None = None) -> Match:
     """One entry of `matches`. All but the matched domain is the same for every host that matches
     the entity, so that part is built once per dataset (a batch of sites behind one provider
-    repeats the provider's cases each time); callers must not change it."""
+    repeats the provider's cases each time) and shared by the answers: callers must not change it."""
     key = ("match", entity["id"], matched_by, lang)
     entry = dataset.memo.get(key)
     if entry is None:
-        entry = dataset.memo[key] = SharedEntry(_build_match_dict(dataset, entity, matched_by, lang))
-    extra = {}
-    if domain:
-        extra["matched_domain"] = domain
-    if relation:
-        extra["relation"] = relation
-    return entry.with_fields(**extra) if extra else entry
+        entry = dataset.memo[key] = _build_match_dict(dataset, entity, matched_by, lang)
+    if domain or relation:
+        entry = entry.copy()
+        if domain:
+            entry["matched_domain"] = domain
+        if relation:
+            entry["relation"] = relation
+    return entry
 
 
-def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str | None) -> dict:
+def _build_match_dict(dataset: Dataset, entity: Entity, matched_by: str, lang: str | None) -> Match:
     involvements = _involvements(dataset, entity["id"])
     return {
         "entity": entity_summary(entity, lang),
@@ -221,7 +159,7 @@ def _build_match_dict(dataset: Dataset, entity: dict, matched_by: str, lang: str
     }
 
 
-def _tie(rel: dict) -> dict:
+def _tie(rel: RelatedEntity) -> dict:
     """The params naming a related entity and its first case: 'the successor of Megaupload, the
     defendant in "United States v. Dotcom" and 1 more case'."""
     cases = _party_cases(rel["cases"])
@@ -229,7 +167,7 @@ def _tie(rel: dict) -> dict:
             "title": cases[0]["title"], "more": len(cases) - 1}
 
 
-def entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[str, list[dict]]:
+def entity_verdict(dataset: Dataset, entity: Entity, lang: str | None) -> tuple[str, list[Explanation]]:
     """What the list alone says of an entity's sites: the level and the explanations, the first
     with `domain` and `relation` None (each answer fills in the host's own). Made once per
     dataset and language; the extension's built-in index carries the same."""
@@ -240,14 +178,14 @@ def entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[st
     return said
 
 
-def _entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[str, list[dict]]:
+def _entity_verdict(dataset: Dataset, entity: Entity, lang: str | None) -> tuple[str, list[Explanation]]:
     entry = match_dict(dataset, entity, "registrable_domain", lang)
     name, cases = entity["name"], entry["cases"]
     parties = _party_cases(cases)
     mentions = [case for case in cases if case["role"] == MENTIONED]
     tied = [rel for rel in entry["related"] if _party_cases(rel["cases"])]
     host = {"domain": None, "relation": None, "entity": name}
-    said: list[dict] = []
+    said: list[Explanation] = []
     if parties:
         first = parties[0]
         intermediary = entity["kind"] == "intermediary" and first["role"] in TARGET_ROLES
@@ -276,7 +214,7 @@ def _entity_verdict(dataset: Dataset, entity: dict, lang: str | None) -> tuple[s
     return level, said
 
 
-def provider_explanation(dataset: Dataset, entity: dict, provider_name: str, lang: str | None) -> dict:
+def provider_explanation(dataset: Dataset, entity: Entity, provider_name: str, lang: str | None) -> Explanation:
     """What a serving provider's own cases say: 'Cloudflare was sued over sites its customers ran'."""
     cases = _party_cases(match_dict(dataset, entity, "provider", lang)["cases"])
     role = _headline_role([Involvement({}, case["role"], ()) for case in cases])
@@ -284,23 +222,23 @@ def provider_explanation(dataset: Dataset, entity: dict, provider_name: str, lan
     return explain(code, provider=provider_name, role=role, count=len(cases))
 
 
-def infrastructure_explanation(infrastructure: Infrastructure) -> dict:
+def infrastructure_explanation(infrastructure: Infrastructure) -> Explanation:
     if infrastructure.reason_code:
         return explain(f"infrastructure_{infrastructure.reason_code}")
     return explain("infrastructure_status", status=infrastructure.status, reason=infrastructure.reason)
 
 
-def reasons_for(explanations: list[dict], lang: str | None) -> list[str]:
+def reasons_for(explanations: list[Explanation], lang: str | None) -> list[str]:
     return [render(item["code"], item["params"], lang) for item in explanations]
 
 
-def _host_explanations(said: list[dict], domain: str, relation: str | None) -> list[dict]:
+def _host_explanations(said: list[Explanation], domain: str, relation: str | None) -> list[Explanation]:
     first = said[0]
     return [{"code": first["code"], "params": {**first["params"], "domain": domain, "relation": relation}}, *said[1:]]
 
 
-def _providers(dataset: Dataset, infrastructure: Infrastructure, lang: str | None, matches: list[dict],
-               explanations: list[dict], level: str, badge_text: str) -> tuple[list[dict], str, str]:
+def _providers(dataset: Dataset, infrastructure: Infrastructure, lang: str | None, matches: list[Match],
+               explanations: list[Explanation], level: str, badge_text: str) -> tuple[list[ProviderEntry], str, str]:
     """The providers DNS found, each with `serves`, their explanations and, for a serving provider in
     cases, its match entry; the level infrastructure when nothing else applies."""
     provider_entries = []
@@ -332,11 +270,11 @@ def _providers(dataset: Dataset, infrastructure: Infrastructure, lang: str | Non
 
 
 def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infrastructure,
-          lang: str | None = None, cached: bool = False) -> dict:
+          lang: str | None = None, cached: bool = False) -> Answer:
     """The full response for one checked host."""
     match: DomainMatch | None = dataset.match(hostname)
-    matches: list[dict] = []
-    explanations: list[dict] = []
+    matches: list[Match] = []
+    explanations: list[Explanation] = []
     level = NONE
     badge_text = ""
 
@@ -382,11 +320,5 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
 
 
 def now_iso() -> str:
-    """The current UTC time to the second, as ISO 8601 text (made once per second)."""
-    second = int(time.time())
-    if _now[0] != second:
-        _now[:] = [second, dt.datetime.fromtimestamp(second, dt.timezone.utc).isoformat(timespec="seconds")]
-    return _now[1]
-
-
-_now: list = [None, ""]
+    """The current UTC time to the second, as ISO 8601 text."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

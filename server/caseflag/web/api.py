@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -15,7 +14,8 @@ from ..exports.extension_index import cached_index
 from ..data.lint import schema_dir_for
 from ..service.lookup import LookupService
 from .openapi import build as build_openapi
-from ..service.verdict import answer_json, case_dict, entity_summary, sources_for
+from ..service.answer import encode
+from ..service.verdict import case_dict, entity_summary, sources_for
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
@@ -41,7 +41,7 @@ def check_one():
         raise InvalidInput("Give the host name to check: /api/v1/check?domain=example.com", field="domain")
     fmt = _format()
     result = service().check(domain, lang=_lang())
-    return _csv_response([result]) if fmt == "csv" else _json_response(answer_json(result))
+    return _csv_response([result]) if fmt == "csv" else _json_response(result)
 
 
 @api.post("/check")
@@ -59,8 +59,7 @@ def check_many():
     results = service().check_many(domains, lang=_lang())
     if fmt == "csv":
         return _csv_response(results)
-    tail = json.dumps({"count": len(results), "dataset_version": service().dataset.version})
-    return _json_response('{"results": [' + ", ".join(answer_json(result) for result in results) + "], " + tail[1:])
+    return _json_response({"results": results, "count": len(results), "dataset_version": service().dataset.version})
 
 
 @api.get("/entities")
@@ -168,9 +167,9 @@ def _format() -> str:
     return fmt
 
 
-def _json_response(text: str) -> Response:
-    """A JSON body made by verdict.answer_json (answers splice in their shared parts' text)."""
-    return Response(text, mimetype="application/json")
+def _json_response(body: dict) -> Response:
+    """Answers as JSON, encoded by answer.encode as the CLI and the batch encode them."""
+    return Response(encode(body), mimetype="application/json")
 
 
 def _csv_response(results: list[dict]) -> Response:

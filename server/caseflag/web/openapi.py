@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the HTTP API, built from code and from the data's own JSON Schemas.
 
 Record shapes (entity, case, source, provider) are not restated here: they come from
-data/schema/, so the document and the linter cannot drift apart.
+data/schema/, so the document and the linter cannot drift apart; the answer's shapes come from
+its model (service/answer.py), so the document and the answers cannot either.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import msgspec
+
 from .limits import MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_LANG_LENGTH
 from ..data.lint import SCHEMA_FILES
 from ..core.messages import DEFAULT_LANGUAGE, catalogues
+from ..service.answer import Answer
 from ..service.verdict import BADGE_COLORS, RELATION_PHRASES, ROLE_ORDER
 
 RECORD_COMPONENTS = {"entities": "Entity", "cases": "Case", "sources": "Source", "providers": "Provider"}
@@ -38,16 +42,19 @@ def obj(required: dict, optional: dict | None = None, *, closed: bool = True) ->
     return schema
 
 
-def _rewrite_refs(node, prefix: str):
-    """Point a record schema's local '#/$defs/x' references at its components."""
+def _rewrite_refs(node, target):
+    """The schema with each "$ref" given by target(ref)."""
     if isinstance(node, dict):
-        return {key: (f"#/components/schemas/{prefix}.{value.split('/')[-1]}"
-                      if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/")
-                      else _rewrite_refs(value, prefix))
-                for key, value in node.items()}
+        return {key: target(value) if key == "$ref" else _rewrite_refs(value, target) for key, value in node.items()}
     if isinstance(node, list):
-        return [_rewrite_refs(item, prefix) for item in node]
+        return [_rewrite_refs(item, target) for item in node]
     return node
+
+
+def _record_ref(prefix: str):
+    """Point a record schema's local '#/$defs/x' references at its components."""
+    return lambda value: (f"#/components/schemas/{prefix}.{value.split('/')[-1]}"
+                          if value.startswith("#/$defs/") else value)
 
 
 def record_components(schema_dir: Path) -> dict[str, dict]:
@@ -58,8 +65,8 @@ def record_components(schema_dir: Path) -> dict[str, dict]:
         raw.pop("$schema", None)
         raw.pop("$id", None)
         for key, definition in raw.pop("$defs", {}).items():
-            components[f"{name}.{key}"] = _rewrite_refs(definition, name)
-        components[name] = _rewrite_refs(raw, name)
+            components[f"{name}.{key}"] = _rewrite_refs(definition, _record_ref(name))
+        components[name] = _rewrite_refs(raw, _record_ref(name))
     return components
 
 
@@ -78,89 +85,42 @@ def case_prop(key: str) -> dict:
     return {"$ref": f"#/components/schemas/Case/properties/{key}"}
 
 
+# The answer's objects are generated from its model (service/answer.py), under the names this
+# document has always given them; a field that is a record's own is described by the record's schema.
+ANSWER_NAMES = {"Answer": "CheckResult", "InfrastructureReport": "Infrastructure"}
+RECORD_FIELDS = {
+    "SourceRef": {"id": ref("Source.id"), "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
+    "CaseInvolvement": {"id": ref("Case.id"), "type": case_prop("type"), "status": case_prop("status"),
+                        "dates": case_prop("dates")},
+    "EntitySummary": {"id": ref("Entity.id")},
+    "RelatedEntity": {"id": ref("Entity.id")},
+    "ProviderEntry": {"id": ref("Provider.id"), "entity_id": ref("Entity.id")},
+}
+
+
+def _answer_ref(value: str) -> str:
+    name = value.rsplit("/", 1)[-1]
+    return ref(ANSWER_NAMES.get(name, name))["$ref"]
+
+
+def answer_components() -> dict[str, dict]:
+    """The answer model's JSON Schemas (msgspec writes them), closed to other keys."""
+    _, generated = msgspec.json.schema_components([Answer], ref_template="#/components/schemas/{name}")
+    del generated["CaseDates"]  # the case record's own `dates` (RECORD_FIELDS)
+    components = {}
+    for name, schema in generated.items():
+        del schema["title"]
+        schema["additionalProperties"] = False
+        schema = _rewrite_refs(schema, _answer_ref)
+        schema["properties"].update(RECORD_FIELDS.get(name, {}))
+        components[ANSWER_NAMES.get(name, name)] = schema
+    codes = sorted(code for code in catalogues()[DEFAULT_LANGUAGE] if "." not in code and not code.startswith("_"))
+    components["Explanation"]["properties"]["code"] = {"enum": codes}
+    return components
+
+
 def _api_components(records: dict[str, dict]) -> dict[str, dict]:
-    role = {"enum": list(ROLE_ORDER)}
-    source_item = obj(
-        {"id": ref("Source.id"), "publisher": {"type": "string"}, "title": {"type": "string"},
-         "date": NULLABLE_STRING, "language": {"type": "string"},
-         "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
-        {"url": {"type": "string", "format": "uri"}},
-    )
-    involvement = obj(
-        {"id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"), "date": NULLABLE_STRING,
-         "dates": case_prop("dates"), "status": case_prop("status"), "role": role,
-         "jurisdiction": NULLABLE_STRING, "summary": NULLABLE_STRING, "sources": array(ref("SourceRef"))},
-        {"court": {"type": "string"}, "docket": {"type": "string"}, "outcome": {"type": "string"}},
-    )
-    entity_summary = obj(
-        {"id": ref("Entity.id"), "name": {"type": "string"}, "kind": {"type": "string"},
-         "status": NULLABLE_STRING, "description": NULLABLE_STRING},
-        {"jurisdiction": {"type": "string"}},
-    )
-    match = obj(
-        {"entity": ref("EntitySummary"),
-         "matched_by": {"enum": ["registrable_domain", "alias", "hostname", "provider"]},
-         "role": {"anyOf": [role, {"type": "null"}]},
-         "cases": array(ref("CaseInvolvement")),
-         "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
-         "related": array(ref("RelatedEntity"))},
-        {"matched_domain": {"type": "string"}, "relation": {"type": "string"}},
-    )
-    related = obj({"id": ref("Entity.id"), "name": {"type": "string"},
-                   "relation": {"enum": list(RELATION_PHRASES),
-                                "description": "What the related entity is to the matched one "
-                                               "(predecessor: the matched entity is its successor)."},
-                   "domains": array({"type": "string"}),
-                   "role": {"anyOf": [role, {"type": "null"}], "description": "Its headline role in cases."},
-                   "cases": array(ref("CaseInvolvement"))})
-    evidence = obj({"kind": {"enum": ["ip_range", "asn", "nameserver", "cname", "header"]},
-                    "value": {"type": "string"}, "detail": {"type": "string"}})
-    asn = obj({"address": {"type": "string"}, "status": {"enum": ["ok", "error"]}},
-              {"asn": {"type": ["integer", "null"]}, "prefix": NULLABLE_STRING, "country": NULLABLE_STRING,
-               "registry": NULLABLE_STRING, "reason": {"type": "string"}})
-    infrastructure = obj({
-        "status": {"enum": ["resolved", "nxdomain", "unavailable", "skipped"]},
-        "reason": {"type": "string", "description": "Why the status is what it is (empty when resolved cleanly), "
-                                                    "in the answer's language when reason_code is set."},
-        "reason_code": {"enum": ["", "offline", "never_resolved", "no_permission"],
-                        "description": "caseflag's own reason (worded by the catalogue as reason.<code>; "
-                                       "no_permission only from the extension's built-in list), "
-                                       "or empty for a reason DNS gave."},
-        "addresses": array({"type": "string"}),
-        "nameservers": array({"type": "string"}),
-        "cnames": array({"type": "string"}),
-        "providers": array(obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
-                                "entity_id": ref("Entity.id"), "evidence": array(ref("Evidence")),
-                                "serves": {"type": "boolean", "description": (
-                                    "true on evidence about the site's traffic (ip_range, asn, cname, header); "
-                                    "false when only its nameservers are the provider's: it answers the site's "
-                                    "DNS, which is not serving it and never makes the level infrastructure.")},
-                                "summary": {"type": "string"}})),
-        "asns": array(ref("AsnInfo")),
-        "elapsed_ms": {"type": ["integer", "null"]},
-    })
-    verdict = obj({
-        "level": {"enum": list(BADGE_COLORS)},
-        "badge": obj({"text": {"type": "string"}, "color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"}}),
-        "reasons": {**array({"type": "string"}),
-                    "description": "The explanations worded in the answer's language (lang; English by default)."},
-        "explanations": {**array(ref("Explanation")),
-                         "description": "The same reasons as data, in the same order: a code of the message "
-                                        "catalogue (server/caseflag/messages/) and its parameters."},
-    })
-    explanation = obj({"code": {"enum": sorted(code for code in catalogues()[DEFAULT_LANGUAGE]
-                                               if "." not in code and not code.startswith("_"))},
-                       "params": {"type": "object", "description": "The values the message's placeholders take "
-                                                                   "(names, titles, roles, counts, evidence)."}})
-    check_result = obj({
-        "query": {"type": "string", "description": "The input exactly as given."},
-        "hostname": {"type": "string"}, "hostname_unicode": {"type": "string"},
-        "registrable_domain": NULLABLE_STRING, "is_ip": {"type": "boolean"},
-        "verdict": ref("Verdict"), "matches": array(ref("Match")), "infrastructure": ref("Infrastructure"),
-        "dataset_version": {"type": "string"}, "checked_at": {"type": "string", "format": "date-time"},
-        "cached": {"type": "boolean"},
-        "language": {"type": "string", "description": "The language of the reasons and texts (en, de)."},
-    })
+    answer = answer_components()
     check_error = obj({"query": {"type": "string"}, "error": ref("ErrorBody"), "status": {"type": "integer"}})
     party = _extend(records["Case.party"], {"entity": ref("EntitySummary"), "sources": array(ref("SourceRef"))},
                     "Party")
@@ -171,24 +131,14 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
         "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}},
                          {"field": {"type": "string"},
                           "explanation": obj({"code": {"type": "string"}, "params": {"type": "object"}})}),
-        "Explanation": explanation,
         "Error": obj({"error": ref("ErrorBody")}),
-        "SourceRef": source_item,
-        "CaseInvolvement": involvement,
-        "EntitySummary": entity_summary,
-        "Match": match,
-        "RelatedEntity": related,
-        "Evidence": evidence,
-        "AsnInfo": asn,
-        "Infrastructure": infrastructure,
-        "Verdict": verdict,
-        "CheckResult": check_result,
+        **answer,
         "CheckItemError": check_error,
         "CheckRequest": {"type": "object", "required": ["domains"], "properties": {
             "domains": {**array({"type": "string"}), "description": "Host names or URLs; at most MAX_BATCH (1000)."}}},
         "CheckResults": obj({"results": array({"oneOf": [ref("CheckResult"), ref("CheckItemError")]}),
                              "count": {"type": "integer"}, "dataset_version": version_string}),
-        "EntityList": obj({"entities": array(_extend(entity_summary, {
+        "EntityList": obj({"entities": array(_extend(answer["EntitySummary"], {
             "domains": array({"type": "string"}), "cases": array(ref("Case.id"))}, "EntityListItem")),
             "count": {"type": "integer"}, "dataset_version": version_string}, _PAGE),
         "EntityDetail": _extend(records["Entity"], {"sources": array(ref("SourceRef")),
