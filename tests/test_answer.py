@@ -40,15 +40,16 @@ def test_every_answer_is_an_answer_of_the_model(answers):
     assert {answer["verdict"]["level"] for answer in answers} >= {"target", "related", "infrastructure", "none"}
 
 
-def test_encode_writes_the_answer_whole_and_spaced_as_before(answers):
-    """encode's bytes read back as the answer, and are json.dumps's text of it in UTF-8 (the
-    spacing earlier releases wrote); a batch's full record is the same with its line first."""
+def test_encode_writes_the_answer_whole_and_compact(answers):
+    """encode's bytes read back as the answer, and are json.dumps's compact text of it in UTF-8;
+    a batch's full record is the same with its line first."""
+    compact = {"ensure_ascii": False, "separators": (",", ":")}
     for answer in answers:
         text = model.encode(answer).decode("utf-8")
         assert json.loads(text) == answer
-        assert text == json.dumps(answer, ensure_ascii=False)
-        assert record_bytes("jsonl", 7, answer, full=True) == (json.dumps({"line": 7, **answer},
-                                                                          ensure_ascii=False) + "\n").encode()
+        assert text == json.dumps(answer, **compact)
+        assert record_bytes("jsonl", 7, answer, full=True) == (json.dumps({"line": 7, **answer}, **compact)
+                                                               + "\n").encode()
 
 
 def test_a_changed_answer_is_encoded_as_changed(answers):

@@ -220,7 +220,8 @@ def read_records(path: Path, fmt: str) -> list[tuple[bytes, dict]]:
         except (ValueError, TypeError, KeyError, StopIteration) as err:
             raise _foreign(path, number, str(err) or type(err).__name__) from err
     if tail or whole < path.stat().st_size:
-        looks_ours = tail.startswith(b'{"line": ') if fmt == "jsonl" else (lines or csv_header().encode().startswith(tail))
+        # a record starts with its line (compact, or spaced as earlier versions wrote it)
+        looks_ours = tail.startswith(b'{"line":') if fmt == "jsonl" else (lines or csv_header().encode().startswith(tail))
         if not looks_ours:
             raise InvalidInput(f"{path} does not end with a record written by caseflag batch; "
                                "check --format or choose another --output")
