@@ -14,20 +14,18 @@ import shutil
 from pathlib import Path
 
 from ..core.errors import CaseflagError, error_body
+from .gunicorn_worker import BODY_LIMITS
 
 
 # What a client gets before nginx closes its connection (the README's limits section lists them).
 SLOW_CLIENT_LIMITS = {
     "header_seconds": 5,  # the request line and every header, all of them, within this
-    "body_idle_seconds": 5,  # at most this long between two reads of a body
     "send_idle_seconds": 10,  # at most this long between two writes of an answer the client reads slowly
     "keepalive_seconds": 15,  # an idle kept-alive connection
     "header_line_bytes": 8192,  # the request line, and each header line
     "header_lines_buffers": 4,  # how many header lines of that size at most (the rest must be short)
     "connections": 16384,  # connections nginx holds at once, all clients together
 }
-# nginx's workers run as this user when caseflag serve is started as root (never as root itself).
-UNPRIVILEGED = ("nobody", "nogroup")
 
 _NGINX_ERRORS = {  # status -> (code, message): nginx's own refusals, in the one error shape
     400: ("bad_request", "The request is malformed (a header or the request line is too long, not ASCII, or not "
@@ -65,7 +63,10 @@ def nginx_config(settings: dict, upstream: str, workdir: Path) -> str:
     pages, locations = _error_pages(settings)
     temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in
                       ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    user = f"user {' '.join(unprivileged_user())};\n" if os.geteuid() == 0 else ""
+    user = ""
+    if os.geteuid() == 0:
+        account, group = unprivileged_user(str(settings["USER"]))
+        user = f"user {account.pw_name} {group};\n"
     files, connections = _connection_budget()
     host = settings["HOST"]
     listen = f"[{host}]" if ":" in str(host) else host
@@ -97,6 +98,10 @@ http {{
             # where the error page's own internal redirect would meet the test again.
             if ($request_uri ~ "[^!-~]") {{ return 400; }}
             proxy_pass http://caseflag;
+            # Bodies pass on as they arrive: a stalled one then gets the app's 408 (nginx ends a
+            # request whose body timed out without any answer). gunicorn_worker.BodyGuard keeps
+            # slow bodies to a few threads; client_max_body_size still holds.
+            proxy_request_buffering off;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
@@ -115,10 +120,12 @@ def _client_limits(max_body: int) -> str:
     that counts each address's requests in progress."""
     limits = SLOW_CLIENT_LIMITS
     return f"""    client_header_timeout {limits["header_seconds"]}s;
-    client_body_timeout {limits["body_idle_seconds"]}s;
+    # Bodies stream to gunicorn, whose worker answers a stalled one 408 after BODY_LIMITS; nginx's
+    # own timeout (an end without an answer) is only a backstop behind it.
+    client_body_timeout {BODY_LIMITS["idle_seconds"] + 5}s;
     send_timeout {limits["send_idle_seconds"]}s;
     keepalive_timeout {limits["keepalive_seconds"]}s;
-    # Off: a client that timed out gets an orderly close, not a reset (nginx sends no 408 either way).
+    # Off: a client that timed out gets an orderly close, not a reset.
     reset_timedout_connection off;
     limit_conn_zone $binary_remote_addr zone=per_address:10m;
     limit_conn_status 429;
@@ -159,17 +166,17 @@ _SECURITY_HEADERS = ("add_header X-Content-Type-Options nosniff always; "
 _NGINX_CLIENT = re.compile(r", client: .*$")
 
 
-def unprivileged_user() -> tuple[str, str]:
-    """The user and group nginx's workers run as when started by root: nobody, else the nginx package's."""
-    for user, group in (UNPRIVILEGED, ("nobody", "nobody"), ("www-data", "www-data")):
-        try:
-            pwd.getpwnam(user), grp.getgrnam(group)
-        except KeyError:
-            continue
-        return user, group
-    raise FrontProxyError("caseflag serve runs nginx's workers as an unprivileged user, and this system has none "
-                          "of nobody:nogroup, nobody:nobody or www-data: create one, or start caseflag serve as "
-                          "a user other than root")
+def unprivileged_user(name: str) -> tuple[pwd.struct_passwd, str]:
+    """The account (CASEFLAG_USER, default nobody) and its group that nginx's and gunicorn's workers
+    run as when caseflag serve is started by root (root itself only when CASEFLAG_USER names it)."""
+    try:
+        account = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
+        group = grp.getgrgid(account.pw_gid).gr_name
+    except KeyError:
+        raise FrontProxyError(f"CASEFLAG_USER={name!r}: this system has no such user (or no group for it); "
+                              "caseflag serve, started as root, runs its workers as that user: create it or "
+                              "name another") from None
+    return account, group
 
 
 def scrub_nginx_log(line: str) -> str:

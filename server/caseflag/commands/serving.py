@@ -21,13 +21,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
-from .gunicorn_worker import JsonErrorWorker
-from .nginxconf import SLOW_CLIENT_LIMITS, FrontProxyError, nginx_binary, nginx_config, scrub_nginx_log
+from .gunicorn_worker import JsonErrorWorker, body_slots
+from .nginxconf import (SLOW_CLIENT_LIMITS, FrontProxyError, nginx_binary, nginx_config, scrub_nginx_log,
+                        unprivileged_user)
 
 __all__ = ["SLOW_CLIENT_LIMITS", "FrontProxy", "FrontProxyError", "PrivateRequestHandler", "run_gunicorn"]
 
@@ -162,14 +164,13 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
         return 0
     nginx_binary()  # a clear error before anything is made
     workdir = Path(tempfile.mkdtemp(prefix="caseflag-serve-"))
-    if os.geteuid() == 0:
-        os.chmod(workdir, 0o711)  # nginx's unprivileged workers reach the socket by name, list nothing
     upstream = str(workdir / "gunicorn.sock")
     # A worker started while data/ is broken serves the dataset kept here (dataset.DatasetStore);
-    # some threads of each worker stay free of DNS waits (dnsguard.py).
-    settings = {**settings, "LAST_GOOD_FILE": settings.get("LAST_GOOD_FILE") or str(workdir / "last-good.pickle"),
-                "DNS_SLOTS": max(1, min(int(settings["DNS_SLOTS"]), threads - 2))}
+    # two threads of each worker stay free of DNS waits (dnsguard.py) and of waits for bodies (BodyGuard).
+    settings = {**settings, "LAST_GOOD_FILE": settings.get("LAST_GOOD_FILE") or str(workdir / "state" / "last-good.pickle"),
+                "DNS_SLOTS": max(1, min(int(settings["DNS_SLOTS"]), threads - 2 - body_slots(threads)))}
     try:
+        options.update(unprivileged_workers(settings, workdir))
         proxy = FrontProxy(settings, workdir, upstream)
         proxy.check()
     except BaseException:
@@ -193,6 +194,61 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
             if proxy.failure:
                 raise FrontProxyError(proxy.failure)  # in place of gunicorn's SystemExit(0): a failed start
     return 0
+
+
+def unprivileged_workers(settings: dict, workdir: Path) -> dict:
+    """Make serve's folder: its `state` folder holds the last good dataset. Started as root,
+    gunicorn's options that run its workers as CASEFLAG_USER (nobody), that folder theirs alone,
+    after checking that user can run caseflag, read the data and write that folder (a clear error
+    if not). Started as another user: no options, nothing changes.
+
+    The master stays root, as nginx's does: it starts nginx (which may bind a port below 1024),
+    stops it and removes this folder. It reads nothing a client sends.
+    """
+    (workdir / "state").mkdir(mode=0o700)
+    if os.geteuid() != 0:
+        return {}
+    account, _ = unprivileged_user(str(settings["USER"]))
+    if account.pw_uid == 0:
+        print("caseflag: warning: CASEFLAG_USER=root: gunicorn's and nginx's workers run as root", file=sys.stderr)
+        return {}
+    os.chmod(workdir, 0o711)  # the workers reach the sockets and their folder by name, list nothing
+    os.chown(workdir / "state", account.pw_uid, account.pw_gid)
+    needs = {"python": f"run this Python and import caseflag ({sys.executable}, {sys.prefix})",
+             settings["DATA_DIR"]: f"read every file of the data folder {settings['DATA_DIR']}",
+             str(Path(settings["LAST_GOOD_FILE"]).parent): f"write in {Path(settings['LAST_GOOD_FILE']).parent}"}
+    redis = urlsplit(str(settings.get("REDIS_URL") or ""))
+    if redis.scheme == "unix":
+        needs[redis.path] = f"connect to Redis's socket {redis.path}"
+    try:
+        found = subprocess.run([sys.executable, "-c", _ACCESS_CHECK, *list(needs)[1:]], user=account.pw_uid,
+                               group=account.pw_gid, extra_groups=[], cwd="/", capture_output=True, text=True,
+                               check=False, timeout=60)
+        missing = [line for line in found.stdout.splitlines() if line] if found.returncode in (0, 3) else ["python"]
+    except OSError:
+        missing = ["python"]
+    if missing:
+        raise FrontProxyError(f"caseflag serve, started as root, runs gunicorn's workers as {account.pw_name} "
+                              f"(CASEFLAG_USER), who cannot {needs.get(missing[0], missing[0])}: give that user access (and "
+                              "search on every folder above), or name another user in CASEFLAG_USER (root keeps "
+                              "the workers as root, which is not advised)")
+    return {"user": account.pw_uid, "group": account.pw_gid}  # JsonErrorWorker sets that user's other groups
+
+
+# Run as the workers' user: imports caseflag as a worker will, prints each path (argv: the data
+# folder, then paths to write) it may not use as serve needs, and exits 3 if any.
+_ACCESS_CHECK = """
+import os, sys
+import caseflag.web.app
+data, *written = sys.argv[1:]
+bad = [path for path in written if not os.access(path, os.W_OK | (os.X_OK if os.path.isdir(path) else 0))]
+readable = os.access(data, os.R_OK | os.X_OK)
+for folder, _, files in os.walk(data, onerror=lambda err: None):
+    readable = readable and os.access(folder, os.R_OK | os.X_OK)
+    readable = readable and all(os.access(os.path.join(folder, name), os.R_OK) for name in files)
+print("\\n".join(bad + ([] if readable else [data])))
+sys.exit(3 if bad or not readable else 0)
+"""
 
 
 class PrivateRequestHandler(WSGIRequestHandler):
