@@ -40,11 +40,12 @@ def body_slots(threads: int) -> int:
 class BodyGuard:
     """The client's socket as gunicorn's parser sees it while a request's body is read.
 
-    Bytes already there are taken at once, without waiting and without a slot. Waiting for more
-    takes one of the worker's body slots for the wait: with none free the request is refused at
-    once (BodyBusy, 503), so slow bodies never hold more than the slots' threads. A wait is
-    bounded by BODY_LIMITS; past them BodyTimeout (408). Either error repeats on every later read,
-    and the connection closes after the answer.
+    Bytes already there are taken at once, without a slot. Waiting for more takes one of the
+    worker's body slots for the wait: with none free the request is refused at once (BodyBusy,
+    503), so slow bodies never hold more than the slots' threads. (A short wait without a slot
+    was tried: 64 stalled bodies at once then held every thread for seconds.) A wait is bounded
+    by BODY_LIMITS; past them BodyTimeout (408). Either error repeats on every later read, and the
+    connection closes after the answer.
     """
 
     def __init__(self, sock: socket.socket, slots: threading.Semaphore) -> None:
@@ -55,32 +56,35 @@ class BodyGuard:
 
     def recv(self, size: int) -> bytes:
         if self.failure is None and time.monotonic() >= self.deadline:
-            self.failure = BodyTimeout(f"The request body did not arrive within {BODY_LIMITS['whole_seconds']} s.")
+            self.fail(BodyTimeout(f"The request body did not arrive within {BODY_LIMITS['whole_seconds']} s."))
         if self.failure is not None:
             raise self.failure
         with contextlib.suppress(BlockingIOError):
             return self.sock.recv(size, socket.MSG_DONTWAIT)
         if not self.slots.acquire(blocking=False):
-            self.failure = BodyBusy("Too many request bodies are arriving slowly at once; send it again in a moment.")
-            raise self.failure
+            self.fail(BodyBusy("Too many request bodies are arriving slowly at once; send it again in a moment."))
         try:
-            return self.wait_and_read(size)
+            while True:
+                if not self.readable(min(BODY_LIMITS["idle_seconds"], self.deadline - time.monotonic())):
+                    self.fail(BodyTimeout(f"The request body stopped arriving (nothing for "
+                                          f"{BODY_LIMITS['idle_seconds']} s, or not all of it within "
+                                          f"{BODY_LIMITS['whole_seconds']} s)."))
+                with contextlib.suppress(BlockingIOError):
+                    return self.sock.recv(size, socket.MSG_DONTWAIT)
         finally:
             self.slots.release()
 
-    def wait_and_read(self, size: int) -> bytes:
-        """recv() once bytes (or the end) arrive, within the idle and whole-body bounds."""
+    def readable(self, seconds: float) -> bool:
+        """Whether bytes (or the end) arrive within `seconds`."""
+        if seconds <= 0:
+            return False
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
-        while True:
-            wait = min(BODY_LIMITS["idle_seconds"], self.deadline - time.monotonic())
-            if wait <= 0 or not poller.poll(wait * 1000):
-                self.failure = BodyTimeout(f"The request body stopped arriving (nothing for "
-                                           f"{BODY_LIMITS['idle_seconds']} s, or not all of it within "
-                                           f"{BODY_LIMITS['whole_seconds']} s).")
-                raise self.failure
-            with contextlib.suppress(BlockingIOError):
-                return self.sock.recv(size, socket.MSG_DONTWAIT)
+        return bool(poller.poll(seconds * 1000))
+
+    def fail(self, error: Exception) -> None:
+        self.failure = error
+        raise error
 
 
 def carries_body(req) -> bool:
