@@ -4,7 +4,6 @@ import contextlib
 import http.client
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -738,23 +737,6 @@ def test_each_instance_has_its_own_control_socket(dns):
     finally:
         first.stop()
         second.stop()
-
-
-def test_nginx_workers_never_run_as_root(dns):
-    """Started as root (as here, and as `make test` runs), nginx's master binds the port and its
-    workers, which read what clients send, run as an unprivileged user."""
-    served = Served(dns, workers=1, CASEFLAG_DNS_ENABLED="false")
-    try:
-        nginx = subprocess.run(["pgrep", "-P", str(served.process.pid), "-x", "nginx"],
-                               capture_output=True, text=True, check=True).stdout.split()
-        workers = subprocess.run(["pgrep", "-P", nginx[0]], capture_output=True, text=True, check=True).stdout.split()
-        assert workers
-        for pid in workers:
-            owner = Path(f"/proc/{pid}").stat().st_uid
-            assert owner != 0 and owner == (os.geteuid() if os.geteuid() else pwd.getpwnam("nobody").pw_uid)
-        assert served.get("/healthz")[0] == 200
-    finally:
-        served.stop()
 
 
 def test_the_dev_server_logs_no_query_even_for_a_malformed_request(app_factory, caplog):

@@ -3,9 +3,12 @@ each worker).
 
 gunicorn's gthread worker reads a request's line and headers in one of its threads, blocking: a
 client that sends half a request holds that thread, and 16 of them (2 workers x 8 threads) stop
-the service. nginx reads every request in its event loop, with a deadline for the whole header,
-and hands gunicorn only complete requests, body included, over a private Unix socket. So a slow
-or idle client costs one nginx connection, never a thread. The bounds are in SLOW_CLIENT_LIMITS.
+the service. nginx reads every request line and header in its event loop, with a deadline for
+them all, and hands gunicorn only requests whose headers are complete, over a private Unix socket.
+So a slow or idle client costs one nginx connection, not a thread. Bodies stream on as they
+arrive, so that a stalled one gets the app's 408; the worker bounds the threads that wait for
+bodies (gunicorn_worker.BodyGuard). The bounds are in SLOW_CLIENT_LIMITS and BODY_LIMITS. Started
+as root, the workers run as CASEFLAG_USER (unprivileged_workers).
 """
 
 from __future__ import annotations
