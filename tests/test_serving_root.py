@@ -42,8 +42,9 @@ def test_served_as_root_no_worker_runs_as_root(dns, tmp_path):
         folder = serve_folder(served)
         workers = workers_of(served)
         assert len(workers) == 3
-        for pid in workers:
-            assert identity(pid) == ({account.pw_uid}, {account.pw_gid}, {account.pw_gid}), pid
+        unprivileged = ({account.pw_uid}, {account.pw_gid}, {account.pw_gid})
+        # A worker drops its rights just after it is forked, before it reads any request: wait for that.
+        wait_for(lambda: [identity(pid) for pid in workers], lambda found: found == [unprivileged] * 3)
         kept = folder / "state" / "last-good.pickle"
         assert kept.stat().st_uid == account.pw_uid and (kept.parent.stat().st_mode & 0o777) == 0o700
         version = json.loads(served.get("/healthz")[1])["dataset_version"]
@@ -58,9 +59,8 @@ def test_served_as_root_no_worker_runs_as_root(dns, tmp_path):
         before = served.workers()
         for pid in before:
             os.kill(pid, signal.SIGKILL)
-        wait_for(served.workers, lambda pids: len(pids) == 2 and not set(pids) & set(before))
-        for pid in served.workers():
-            assert identity(pid)[0] == {account.pw_uid}
+        after = wait_for(served.workers, lambda pids: len(pids) == 2 and not set(pids) & set(before))
+        wait_for(lambda: [identity(pid) for pid in after], lambda found: found == [unprivileged] * 2)
         health = json.loads(served.get("/healthz")[1])
         assert health["status"] == "degraded" and health["dataset_version"] == version, health
         status, body = served.get("/api/v1/check?domain=thepiratebay.org")
