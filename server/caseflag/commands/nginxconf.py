@@ -16,7 +16,6 @@ from pathlib import Path
 from ..core.errors import CaseflagError, error_body
 from .gunicorn_worker import BODY_LIMITS
 
-
 # What a client gets before nginx closes its connection (the README's limits section lists them).
 SLOW_CLIENT_LIMITS = {
     "header_seconds": 5,  # the request line and every header, all of them, within this
@@ -55,7 +54,8 @@ class FrontProxyError(CaseflagError):
 
 
 def nginx_config(settings: dict, upstream: str, workdir: Path) -> str:
-    """The nginx configuration: listen where `caseflag serve` should, buffer, forward to gunicorn.
+    """The nginx configuration: listen where `caseflag serve` should, read each request's headers,
+    forward it to gunicorn, its body streamed.
 
     No access log; the error log at warn, each line scrubbed of the client's address, request
     line and host by FrontProxy (nginx writes them into every line about a request).
@@ -204,4 +204,3 @@ def nginx_binary() -> str:
                               "hold its threads, and nginx is not installed: run `make serve-deps` (it "
                               "installs Debian's nginx), or use `caseflag serve --dev` to try things out")
     return binary
-
