@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from unprivileged import serve_command
+
 CASEFLAG = str(Path(sys.executable).with_name("caseflag"))
 
 
@@ -118,8 +120,9 @@ def wait_for(url, process, timeout=30):
 def test_serve_answers_over_real_http(dns, extra):
     """`caseflag serve` (what make run starts) answers checks over HTTP."""
     port = free_port()
-    process = subprocess.Popen([CASEFLAG, "serve", "--port", str(port), "--workers", "1", *extra],
-                               env={**os.environ, **dns_env(dns)}, stdout=subprocess.PIPE,
+    command, needs = serve_command()  # as root, a Python its workers' user (nobody) can run
+    process = subprocess.Popen([*command, "serve", "--port", str(port), "--workers", "1", *extra],
+                               env={**os.environ, **needs, **dns_env(dns)}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", process)["status"] == "ok"

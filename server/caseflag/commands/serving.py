@@ -3,20 +3,19 @@ each worker).
 
 gunicorn's gthread worker reads a request's line and headers in one of its threads, blocking: a
 client that sends half a request holds that thread, and 16 of them (2 workers x 8 threads) stop
-the service. nginx reads every request in its event loop, with a deadline for the whole header,
-and hands gunicorn only complete requests, body included, over a private Unix socket. So a slow
-or idle client costs one nginx connection, never a thread. The bounds are in SLOW_CLIENT_LIMITS.
+the service. nginx reads every request line and header in its event loop, with a deadline for
+them all, and hands gunicorn only requests whose headers are complete, over a private Unix socket.
+So a slow or idle client costs one nginx connection, not a thread. Bodies stream on as they
+arrive, so that a stalled one gets the app's 408; the worker bounds the threads that wait for
+bodies (gunicorn_worker.BodyGuard). The bounds are in SLOW_CLIENT_LIMITS and BODY_LIMITS. Started
+as root, the workers run as CASEFLAG_USER (unprivileged_workers).
 """
 
 from __future__ import annotations
 
 import contextlib
-import grp
-import json
 import os
-import pwd
 import re
-import resource
 import shutil
 import signal
 import subprocess
@@ -25,55 +24,20 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
-from ..core.errors import CaseflagError, error_body
-from .gunicorn_worker import JsonErrorWorker
+from .gunicorn_worker import JsonErrorWorker, body_slots
+from .nginxconf import (SLOW_CLIENT_LIMITS, FrontProxyError, nginx_binary, nginx_config, scrub_nginx_log,
+                        unprivileged_user)
+
+__all__ = ["SLOW_CLIENT_LIMITS", "FrontProxy", "FrontProxyError", "PrivateRequestHandler", "run_gunicorn"]
 
 # No client address and no query string: a log line never ties a visitor to a site.
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
-
-# What a client gets before nginx closes its connection (the README's limits section lists them).
-SLOW_CLIENT_LIMITS = {
-    "header_seconds": 5,  # the request line and every header, all of them, within this
-    "body_idle_seconds": 5,  # at most this long between two reads of a body
-    "send_idle_seconds": 10,  # at most this long between two writes of an answer the client reads slowly
-    "keepalive_seconds": 15,  # an idle kept-alive connection
-    "header_line_bytes": 8192,  # the request line, and each header line
-    "header_lines_buffers": 4,  # how many header lines of that size at most (the rest must be short)
-    "connections": 16384,  # connections nginx holds at once, all clients together
-}
-# nginx's workers run as this user when caseflag serve is started as root (never as root itself).
-UNPRIVILEGED = ("nobody", "nogroup")
-
-_NGINX_ERRORS = {  # status -> (code, message): nginx's own refusals, in the one error shape
-    400: ("bad_request", "The request is malformed (a header or the request line is too long, not ASCII, or not "
-                         "HTTP)."),
-    408: ("request_timeout", "The request did not arrive in time."),
-    429: ("rate_limited", "Too many requests from this address are in progress at once (at most {per_address}); "
-                          "send the next when one has been answered."),
-    405: ("method_not_allowed", "That method is not allowed here."),
-    411: ("length_required", "A request with a body must say its length."),
-    413: ("too_large", "The body is larger than {max_body} bytes."),
-    414: ("too_large", "The request line is longer than {line} bytes."),
-    494: ("too_large", "A header is longer than {line} bytes."),
-    500: ("internal_error", "An unexpected error occurred in the front proxy; it has been logged."),
-    501: ("not_implemented", "That transfer coding or method is not supported."),
-    502: ("unavailable", "The service is starting or restarting; try again in a moment."),
-    503: ("unavailable", "The service is overloaded; try again in a moment."),
-    504: ("unavailable", "The service did not answer in time; try again in a moment."),
-    505: ("bad_request", "Only HTTP/1.0 and HTTP/1.1 are served."),
-}
-
-
-class FrontProxyError(CaseflagError):
-    """nginx, which `caseflag serve` puts in front of gunicorn, is missing or would not start."""
-
-    status = 500
-    code = "serve_error"
 
 
 class _Gunicorn(BaseApplication):
@@ -103,138 +67,6 @@ class _Gunicorn(BaseApplication):
         return self.callable
 
 
-def nginx_config(settings: dict, upstream: str, workdir: Path) -> str:
-    """The nginx configuration: listen where `caseflag serve` should, buffer, forward to gunicorn.
-
-    No access log; the error log at warn, each line scrubbed of the client's address, request
-    line and host by FrontProxy (nginx writes them into every line about a request).
-    """
-    pages, locations = _error_pages(settings)
-    temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in
-                      ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    user = f"user {' '.join(unprivileged_user())};\n" if os.geteuid() == 0 else ""
-    files, connections = _connection_budget()
-    host = settings["HOST"]
-    listen = f"[{host}]" if ":" in str(host) else host
-    return f"""# written by caseflag serve; see caseflag/serving.py
-{user}daemon off;
-worker_processes 1;
-pid {workdir / "nginx.pid"};
-worker_rlimit_nofile {files};
-# warn: an address over its limit, too few connections, upstream trouble. Lines pass through
-# scrub_nginx_log, which cuts the client, request line and host from each.
-error_log stderr warn;
-events {{ worker_connections {connections}; }}
-http {{
-    access_log off;
-    server_tokens off;
-    absolute_redirect off;  # a redirect of nginx's own never names the Host a client sent
-{temp}
-{_client_limits(int(settings["MAX_BODY_BYTES"]))}
-    # Idle connections to gunicorn end here before gunicorn ends them (its keepalive is 30 s): a
-    # request sent on one gunicorn was closing would fail, and a POST is not retried.
-    upstream caseflag {{ server unix:{upstream}; keepalive 64; keepalive_timeout 20s; }}
-    server {{
-        listen {listen}:{int(settings["PORT"])} backlog=4096;
-{_real_client(settings.get("TRUSTED_PROXIES") or [])}{chr(10).join(pages)}
-        limit_conn per_address {int(settings["REQUESTS_PER_ADDRESS"])};
-        location / {{
-            # Only printable ASCII (! to ~) in the request target, as RFC 9112 allows: gunicorn would
-            # refuse the rest in HTML and log the line, query included. Here, not at the server level,
-            # where the error page's own internal redirect would meet the test again.
-            if ($request_uri ~ "[^!-~]") {{ return 400; }}
-            proxy_pass http://caseflag;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_read_timeout 60s;
-            proxy_intercept_errors off;
-        }}
-{chr(10).join(locations)}
-    }}
-}}
-"""
-
-
-def _client_limits(max_body: int) -> str:
-    """nginx's bounds on what a client may send and how slowly (SLOW_CLIENT_LIMITS), and the zone
-    that counts each address's requests in progress."""
-    limits = SLOW_CLIENT_LIMITS
-    return f"""    client_header_timeout {limits["header_seconds"]}s;
-    client_body_timeout {limits["body_idle_seconds"]}s;
-    send_timeout {limits["send_idle_seconds"]}s;
-    keepalive_timeout {limits["keepalive_seconds"]}s;
-    # Off: a client that timed out gets an orderly close, not a reset (nginx sends no 408 either way).
-    reset_timedout_connection off;
-    limit_conn_zone $binary_remote_addr zone=per_address:10m;
-    limit_conn_status 429;
-    limit_conn_log_level warn;
-    client_header_buffer_size 1k;
-    large_client_header_buffers {limits["header_lines_buffers"]} {limits["header_line_bytes"]};
-    client_max_body_size {max_body};
-    client_body_buffer_size {max_body};"""
-
-
-def _error_pages(settings: dict) -> tuple[list[str], list[str]]:
-    """nginx's error_page lines and the internal locations answering each in the one JSON shape."""
-    pages, locations = [], []
-    for status, (code, message) in _NGINX_ERRORS.items():
-        text = message.format(max_body=int(settings["MAX_BODY_BYTES"]), line=SLOW_CLIENT_LIMITS["header_line_bytes"],
-                              per_address=int(settings["REQUESTS_PER_ADDRESS"]))
-        body = json.dumps(error_body(code, text)).replace("'", "\\'")
-        # A URI, not a named location: nginx cannot redirect to a name before it has the request line.
-        pages.append(f"        error_page {status} /.caseflag-error/{status};")
-        reply = 400 if status == 494 else status
-        locations.append(f"        location = /.caseflag-error/{status} {{ internal; default_type application/json; "
-                         f"{_SECURITY_HEADERS} return {reply} '{body}'; }}")
-    return pages, locations
-
-
-def _connection_budget() -> tuple[int, int]:
-    """(open files, connections) for nginx's worker: a client and an upstream socket per request."""
-    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the hard limit: nginx may raise its own to it
-    wanted = SLOW_CLIENT_LIMITS["connections"]
-    if files == resource.RLIM_INFINITY:
-        return wanted * 2 + 64, wanted
-    return files, min(wanted, max(1024, files // 2 - 32))
-
-
-_SECURITY_HEADERS = ("add_header X-Content-Type-Options nosniff always; "
-                     "add_header Referrer-Policy no-referrer always; "
-                     "add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'; sandbox\" always;")
-_NGINX_CLIENT = re.compile(r", client: .*$")
-
-
-def unprivileged_user() -> tuple[str, str]:
-    """The user and group nginx's workers run as when started by root: nobody, else the nginx package's."""
-    for user, group in (UNPRIVILEGED, ("nobody", "nobody"), ("www-data", "www-data")):
-        try:
-            pwd.getpwnam(user), grp.getgrnam(group)
-        except KeyError:
-            continue
-        return user, group
-    raise FrontProxyError("caseflag serve runs nginx's workers as an unprivileged user, and this system has none "
-                          "of nobody:nogroup, nobody:nobody or www-data: create one, or start caseflag serve as "
-                          "a user other than root")
-
-
-def scrub_nginx_log(line: str) -> str:
-    """An nginx error-log line without its client address, request line, host or upstream (they
-    follow ", client: "): a log line never ties a visitor to a site."""
-    return _NGINX_CLIENT.sub("", line.rstrip("\n"))
-
-
-def _real_client(trusted: list[str]) -> str:
-    """nginx's realip lines: behind trusted proxies, the client is the last address in
-    X-Forwarded-For that none of them holds (what a client sends itself stays in front of it, so
-    it cannot pose as another); with none, the peer is the client and the header is replaced."""
-    if not trusted:
-        return ""
-    lines = [f"        set_real_ip_from {network};" for network in trusted]
-    lines += ["        real_ip_header X-Forwarded-For;", "        real_ip_recursive on;"]
-    return "\n".join(lines) + "\n"
-
 
 def _holds_pid(pidfile: Path, pid: int) -> bool:
     try:
@@ -242,15 +74,6 @@ def _holds_pid(pidfile: Path, pid: int) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
 
-
-def nginx_binary() -> str:
-    binary = shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(path, os.X_OK)), None)
-    if binary is None:
-        raise FrontProxyError("caseflag serve puts nginx in front of gunicorn, so that slow clients cannot "
-                              "hold its threads, and nginx is not installed: run `make serve-deps` (it "
-                              "installs Debian's nginx), or use `caseflag serve --dev` to try things out")
-    return binary
 
 
 class FrontProxy:
@@ -344,14 +167,13 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
         return 0
     nginx_binary()  # a clear error before anything is made
     workdir = Path(tempfile.mkdtemp(prefix="caseflag-serve-"))
-    if os.geteuid() == 0:
-        os.chmod(workdir, 0o711)  # nginx's unprivileged workers reach the socket by name, list nothing
     upstream = str(workdir / "gunicorn.sock")
     # A worker started while data/ is broken serves the dataset kept here (dataset.DatasetStore);
-    # some threads of each worker stay free of DNS waits (dnsguard.py).
-    settings = {**settings, "LAST_GOOD_FILE": settings.get("LAST_GOOD_FILE") or str(workdir / "last-good.pickle"),
-                "DNS_SLOTS": max(1, min(int(settings["DNS_SLOTS"]), threads - 2))}
+    # two threads of each worker stay free of DNS waits (dnsguard.py) and of waits for bodies (BodyGuard).
+    settings = {**settings, "LAST_GOOD_FILE": settings.get("LAST_GOOD_FILE") or str(workdir / "state" / "last-good.pickle"),
+                "DNS_SLOTS": max(1, min(int(settings["DNS_SLOTS"]), threads - 2 - body_slots(threads)))}
     try:
+        options.update(unprivileged_workers(settings, workdir))
         proxy = FrontProxy(settings, workdir, upstream)
         proxy.check()
     except BaseException:
@@ -375,6 +197,61 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
             if proxy.failure:
                 raise FrontProxyError(proxy.failure)  # in place of gunicorn's SystemExit(0): a failed start
     return 0
+
+
+def unprivileged_workers(settings: dict, workdir: Path) -> dict:
+    """Make serve's folder: its `state` folder holds the last good dataset. Started as root,
+    gunicorn's options that run its workers as CASEFLAG_USER (nobody), that folder theirs alone,
+    after checking that user can run caseflag, read the data and write that folder (a clear error
+    if not). Started as another user: no options, nothing changes.
+
+    The master stays root, as nginx's does: it starts nginx (which may bind a port below 1024),
+    stops it and removes this folder. It reads nothing a client sends.
+    """
+    (workdir / "state").mkdir(mode=0o700)
+    if os.geteuid() != 0:
+        return {}
+    account, _ = unprivileged_user(str(settings["USER"]))
+    if account.pw_uid == 0:
+        print("caseflag: warning: CASEFLAG_USER=root: gunicorn's and nginx's workers run as root", file=sys.stderr)
+        return {}
+    os.chmod(workdir, 0o711)  # the workers reach the sockets and their folder by name, list nothing
+    os.chown(workdir / "state", account.pw_uid, account.pw_gid)
+    needs = {"python": f"run this Python and import caseflag ({sys.executable}, {sys.prefix})",
+             settings["DATA_DIR"]: f"read every file of the data folder {settings['DATA_DIR']}",
+             str(Path(settings["LAST_GOOD_FILE"]).parent): f"write in {Path(settings['LAST_GOOD_FILE']).parent}"}
+    redis = urlsplit(str(settings.get("REDIS_URL") or ""))
+    if redis.scheme == "unix":
+        needs[redis.path] = f"connect to Redis's socket {redis.path}"
+    try:
+        found = subprocess.run([sys.executable, "-c", _ACCESS_CHECK, *list(needs)[1:]], user=account.pw_uid,
+                               group=account.pw_gid, extra_groups=[], cwd="/", capture_output=True, text=True,
+                               check=False, timeout=60)
+        missing = [line for line in found.stdout.splitlines() if line] if found.returncode in (0, 3) else ["python"]
+    except OSError:
+        missing = ["python"]
+    if missing:
+        raise FrontProxyError(f"caseflag serve, started as root, runs gunicorn's workers as {account.pw_name} "
+                              f"(CASEFLAG_USER), who cannot {needs.get(missing[0], missing[0])}: give that user access (and "
+                              "search on every folder above), or name another user in CASEFLAG_USER (root keeps "
+                              "the workers as root, which is not advised)")
+    return {"user": account.pw_uid, "group": account.pw_gid}  # JsonErrorWorker sets that user's other groups
+
+
+# Run as the workers' user: imports caseflag as a worker will, prints each path (argv: the data
+# folder, then paths to write) it may not use as serve needs, and exits 3 if any.
+_ACCESS_CHECK = """
+import os, sys
+import caseflag.web.app
+data, *written = sys.argv[1:]
+bad = [path for path in written if not os.access(path, os.W_OK | (os.X_OK if os.path.isdir(path) else 0))]
+readable = os.access(data, os.R_OK | os.X_OK)
+for folder, _, files in os.walk(data, onerror=lambda err: None):
+    readable = readable and os.access(folder, os.R_OK | os.X_OK)
+    readable = readable and all(os.access(os.path.join(folder, name), os.R_OK) for name in files)
+print("\\n".join(bad + ([] if readable else [data])))
+sys.exit(3 if bad or not readable else 0)
+"""
 
 
 class PrivateRequestHandler(WSGIRequestHandler):

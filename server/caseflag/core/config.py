@@ -64,6 +64,9 @@ DEFAULTS: dict[str, object] = {
     # Addresses or networks of proxies in front of `caseflag serve` (a TLS terminator, a load
     # balancer) whose X-Forwarded-For names the client; empty: the peer itself is the client.
     "TRUSTED_PROXIES": [],
+    # The user (name or uid) that `caseflag serve`, started as root, runs nginx's and gunicorn's
+    # workers as; never root. Started as another user, it changes nothing.
+    "USER": "nobody",
 }
 
 EMPTY_MEANS_OFF = frozenset({"LAST_GOOD_FILE", "RATE_LIMIT", "REDIS_URL", "CORS_ORIGINS", "DNS_NAMESERVERS", "TRUSTED_PROXIES"})
@@ -98,6 +101,7 @@ _CASTS = {
     "REDIS_URL": str,
     "CORS_ORIGINS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
     "TRUSTED_PROXIES": _networks,
+    "USER": str,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..core.errors import InvalidInput, TooLarge
+from ..core.errors import CaseflagError, InvalidInput, TooLarge
 
 # Levels of arrays and objects in a request body: {"domains": [...]} needs two.
 MAX_JSON_DEPTH = 8
@@ -21,6 +21,21 @@ _LANG_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 # The characters that open, close or escape something in JSON text; everything else is skipped.
 _JSON_STRUCTURE = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
 _DEPTH_CHANGE = {b"[": 1, b"{": 1, b"]": -1, b"}": -1}
+
+
+class BodyTimeout(CaseflagError):
+    """A request body stopped arriving (raised while the app reads it; `caseflag serve`'s worker
+    bounds the wait, see commands/gunicorn_worker.py)."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class BodyBusy(CaseflagError):
+    """A request body has yet to arrive and every thread allowed to wait for one is waiting."""
+
+    status = 503
+    code = "unavailable"
 
 
 def language(value: str | None) -> str | None:
