@@ -84,9 +84,34 @@ def test_a_user_that_cannot_read_the_data_is_a_clear_error(dns, tmp_path):
         served = Served(dns, workers=1, CASEFLAG_DATA_DIR=str(data))
         served.stop()
         return
-    for env, words in (({"CASEFLAG_DATA_DIR": str(data)}, f"who cannot read every file of the data folder {data}"),
+    for env, words in (({"CASEFLAG_DATA_DIR": str(data), "CASEFLAG_USER": "nobody"},
+                        f"who cannot read every file of the data folder {data}"),
                        ({"CASEFLAG_USER": "no-such-user-here"}, "CASEFLAG_USER='no-such-user-here'")):
         done = subprocess.run([*command, "serve", "--workers", "1"], env={**base, **env}, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.startswith("caseflag: error: ")
+
+
+def test_by_default_a_nobody_who_cannot_run_it_leaves_gunicorns_workers_root_with_a_warning(dns, tmp_path):
+    """CASEFLAG_USER unset, and nobody cannot read the data (as where the checkout or Python lives in
+    root's home, as `make run` may be run): serve still serves, says why its workers keep root's
+    rights, and nginx's workers (which need neither) still run as nobody."""
+    if os.geteuid() != 0:
+        return
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    data.chmod(0o700)
+    nobody = pwd.getpwnam("nobody")
+    served = Served(dns, workers=1, CASEFLAG_DATA_DIR=str(data), CASEFLAG_DNS_ENABLED="false")
+    try:
+        status, body = served.get("/api/v1/check?domain=thepiratebay.org")
+        assert status == 200 and json.loads(body)["verdict"]["level"] == "target"
+        assert (f"caseflag: warning: gunicorn's workers keep root's rights: nobody cannot read every file of "
+                f"the data folder {data}; name a user who can in CASEFLAG_USER") in served.log()
+        (gunicorn_worker,), nginx_workers = served.workers(), workers_of(served)[1:]
+        assert identity(gunicorn_worker)[0] == {0}
+        assert nginx_workers and all(identity(pid)[0] == {nobody.pw_uid} for pid in nginx_workers)
+    finally:
+        served.stop()
+    assert served.process.returncode == 0, served.log()

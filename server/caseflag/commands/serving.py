@@ -202,8 +202,9 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
 def unprivileged_workers(settings: dict, workdir: Path) -> dict:
     """Make serve's folder: its `state` folder holds the last good dataset. Started as root,
     gunicorn's options that run its workers as CASEFLAG_USER (nobody), that folder theirs alone,
-    after checking that user can run caseflag, read the data and write that folder (a clear error
-    if not). Started as another user: no options, nothing changes.
+    after checking that user can run caseflag, read the data and write that folder: if not, a
+    clear error for a user named in CASEFLAG_USER, a warning (the workers stay root) for nobody by
+    default. Started as another user: no options, nothing changes.
 
     The master stays root, as nginx's does: it starts nginx (which may bind a port below 1024),
     stops it and removes this folder. It reads nothing a client sends.
@@ -230,6 +231,10 @@ def unprivileged_workers(settings: dict, workdir: Path) -> dict:
         missing = [line for line in found.stdout.splitlines() if line] if found.returncode in (0, 3) else ["python"]
     except OSError:
         missing = ["python"]
+    if missing and not settings["USER"]:  # nobody by default: where nobody cannot, say so and keep going
+        print(f"caseflag: warning: gunicorn's workers keep root's rights: {account.pw_name} cannot "
+              f"{needs.get(missing[0], missing[0])}; name a user who can in CASEFLAG_USER", file=sys.stderr)
+        return {}
     if missing:
         raise FrontProxyError(f"caseflag serve, started as root, runs gunicorn's workers as {account.pw_name} "
                               f"(CASEFLAG_USER), who cannot {needs.get(missing[0], missing[0])}: give that user access (and "

@@ -65,8 +65,10 @@ DEFAULTS: dict[str, object] = {
     # balancer) whose X-Forwarded-For names the client; empty: the peer itself is the client.
     "TRUSTED_PROXIES": [],
     # The user (name or uid) that `caseflag serve`, started as root, runs nginx's and gunicorn's
-    # workers as; never root. Started as another user, it changes nothing.
-    "USER": "nobody",
+    # workers as. Empty: nobody, where nobody can run caseflag (else gunicorn's workers keep root's
+    # rights, with a warning); named: that user, or serve stops saying what it lacks. Started as
+    # another user, it changes nothing.
+    "USER": "",
 }
 
 EMPTY_MEANS_OFF = frozenset({"LAST_GOOD_FILE", "RATE_LIMIT", "REDIS_URL", "CORS_ORIGINS", "DNS_NAMESERVERS", "TRUSTED_PROXIES"})
