@@ -342,8 +342,10 @@ def paths() -> dict:
                 "responses": {"200": _ok("CheckResults", "One result per input, in order.", csv=True),
                               "400": _error("The body is not {\"domains\": [strings]} in UTF-8 JSON, nests "
                                             f"deeper than {MAX_JSON_DEPTH} levels, or a parameter is invalid."),
+                              "408": _error("The body stopped arriving before it was whole."),
                               "413": _error(f"Too many domains, more than {MAX_JSON_KEYS} object keys, or too "
-                                            "large a body.")},
+                                            "large a body."),
+                              "503": _error("Every slot for a body still arriving is taken; send again.")},
             },
         },
         "/api/v1/entities": _dataset_get("The listed sites, companies, organisations and people, filtered and "
