@@ -233,9 +233,6 @@ class Dataset:
         """The entity's parts in cases, newest case first."""
         return self._involvements.get(entity_id, [])
 
-    def is_target(self, entity_id: str) -> bool:
-        return any(inv.role in TARGET_ROLES for inv in self.involvements(entity_id))
-
     def providers_for_address(self, address: str) -> tuple[tuple[str, object], ...]:
         """(provider_id, network) pairs whose published ranges hold the address."""
         return self._ranges.lookup(address)

@@ -27,7 +27,6 @@ SERVING_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 # (dataset.RELATION_FIELDS), in the order a match's `related` is sorted by; words in the catalogue.
 RELATION_ORDER = get_args(Relation)
 RELATION_PHRASES = {relation: catalogues()[DEFAULT_LANGUAGE][f"relation_phrase.{relation}"] for relation in RELATION_ORDER}
-ROLE_WORDS = {role: catalogues()[DEFAULT_LANGUAGE][f"role.{role}"] for role in ROLE_ORDER}
 
 
 def case_date(case: Case) -> str | None:
