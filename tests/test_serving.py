@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from caseflag.net.cache import SharedCache, TTLStore
+from caseflag.net.infrastructure import Infrastructure
 from conftest import BUDGET
 from dnsserver import DnsTestServer
 from unprivileged import readable_by_all, serve_command
@@ -119,6 +120,25 @@ def test_shared_cache_serves_a_second_app_without_dns(app_factory, dns, redis_se
     assert body["cached"] is True and len(dns.queries) == asked
     assert body["verdict"]["level"] == "infrastructure"
     assert body["infrastructure"]["providers"][0]["evidence"][0]["kind"] == "ip_range"
+
+
+def test_an_unreadable_shared_value_is_a_miss_not_an_error(app_factory, dns, redis_server):
+    """A value in Redis this version cannot read (written by another version, or damaged) is
+    asked of DNS again and overwritten; the answer is whole, never a 500."""
+    import redis
+
+    first = app_factory(REDIS_URL=redis_server.url).test_client()
+    expected = first.get("/api/v1/check?domain=cf-shop.com").get_json()
+    store = redis.Redis.from_url(redis_server.url)
+    (key,) = [key for key in store.keys("caseflag:*") if b"cf-shop.com" in key]
+    for damaged in (b'{"status": "resolved", "providers": 7}', b"\x80not json", b"[]"):
+        store.set(key, damaged, ex=600)
+        asked = len(dns.queries)
+        body = app_factory(REDIS_URL=redis_server.url).test_client().get("/api/v1/check?domain=cf-shop.com")
+        assert body.status_code == 200 and body.get_json()["cached"] is False, damaged
+        assert body.get_json()["infrastructure"]["providers"] == expected["infrastructure"]["providers"]
+        assert len(dns.queries) > asked
+        assert Infrastructure.from_json(store.get(key)).providers  # overwritten with a readable one
 
 
 def test_redis_killed_mid_run_answers_carry_on(app_factory, dns, redis_server):

@@ -64,7 +64,8 @@ class SharedCache(Generic[V]):
 
     Redis is best effort: when it is slow or down the answer comes from the local cache or
     from DNS, never an error; after a failure Redis is left alone for `retry_after` seconds
-    so a dead server costs one short timeout, not one per request.
+    so a dead server costs one short timeout, not one per request. `decode` raises ValueError for
+    a value it cannot read (another version's form, or damaged): that is a miss.
     """
 
     def __init__(self, local: TTLStore[V], redis_url: str, encode, decode, *, prefix: str = "caseflag:",
@@ -102,7 +103,10 @@ class SharedCache(Generic[V]):
         self.last_error = None
         if raw is None:
             return None
-        value = self._decode(raw)
+        try:
+            value = self._decode(raw)
+        except ValueError:  # written by another version, or damaged: a miss, overwritten by the next set
+            return None
         self.local.set(key, value, max(ttl, 1))
         return value
 

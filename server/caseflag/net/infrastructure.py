@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+
+import msgspec
 
 from .providers import AsnInfo, Evidence
 
@@ -24,23 +25,17 @@ class Infrastructure:
     # messages' reason.<code>; the reasons DNS gives stay as they came.
     reason_code: str = ""
 
-    def to_json(self) -> str:
-        """A compact form for the shared cache."""
-        return json.dumps({
-            "status": self.status, "reason": self.reason, "addresses": self.addresses,
-            "nameservers": self.nameservers, "cnames": self.cnames,
-            "providers": {pid: [e.to_dict() for e in items] for pid, items in self.providers.items()},
-            "asns": [vars(info) for info in self.asns], "elapsed_ms": self.elapsed_ms,
-            "reason_code": self.reason_code,
-        })
+    def to_json(self) -> bytes:
+        """The shared cache's form of it (msgspec's JSON of the dataclass)."""
+        return msgspec.json.encode(self)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Infrastructure:
-        data = json.loads(raw)
-        return cls(
-            status=data["status"], reason=data["reason"], addresses=tuple(data["addresses"]),
-            nameservers=tuple(data["nameservers"]), cnames=tuple(data["cnames"]),
-            providers={pid: tuple(Evidence(**e) for e in items) for pid, items in data["providers"].items()},
-            asns=tuple(AsnInfo(**info) for info in data["asns"]), elapsed_ms=data["elapsed_ms"],
-            reason_code=data.get("reason_code", ""),
-        )
+        """Read back what to_json wrote; ValueError for anything else (another version's form)."""
+        try:
+            return _DECODER.decode(raw)
+        except msgspec.DecodeError as err:
+            raise ValueError(f"not a cached infrastructure: {err}") from None
+
+
+_DECODER = msgspec.json.Decoder(Infrastructure)
