@@ -22,11 +22,12 @@ import dns.exception
 import dns.ipv6
 
 __all__ = ["Reply", "decode", "encode_query"]  # the seam; the rest is how it reads the common case
-RDTYPES = {"A": 1, "NS": 2, "CNAME": 5, "TXT": 16, "AAAA": 28}
-A, NS, CNAME, TXT, AAAA = 1, 2, 5, 16, 28
-IN = 1
-QR, TC, RD, OPCODE = 0x8000, 0x0200, 0x0100, 0x7800
-MAX_CHAIN = 16  # as dnspython: a longer CNAME chain is an error
+
+_RDTYPES = {"A": 1, "NS": 2, "CNAME": 5, "TXT": 16, "AAAA": 28}
+_A, _NS, _CNAME, _TXT, _AAAA = 1, 2, 5, 16, 28
+_IN = 1
+_QR, _TC, _RD, _OPCODE = 0x8000, 0x0200, 0x0100, 0x7800
+_MAX_CHAIN = 16  # as dnspython: a longer CNAME chain is an error
 
 _HEADER = struct.Struct("!HHHHHH")
 _QUESTION = struct.Struct("!HH")
@@ -62,7 +63,7 @@ def encode_query(name: str, rdtype: str) -> bytes:
         import dns.message
 
         return dns.message.make_query(name, rdtype, id=0).to_wire()
-    return _HEADER.pack(0, RD, 1, 0, 0, 0) + qname + _QUESTION.pack(RDTYPES[rdtype], IN)
+    return _HEADER.pack(0, _RD, 1, 0, 0, 0) + qname + _QUESTION.pack(_RDTYPES[rdtype], _IN)
 
 
 def decode(wire: bytes, query: bytes, *, fast: bool = True) -> Reply | None:
@@ -97,7 +98,7 @@ def _plain_qname(name: str) -> bytes | None:
 
 def _decode_common(wire: bytes, query: bytes) -> Reply | None:
     _, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
-    if qdcount != 1 or nscount or arcount or flags & OPCODE:
+    if qdcount != 1 or nscount or arcount or flags & _OPCODE:
         raise _Unusual("not one question, other sections, or not a QUERY")
     seen: dict[int, str] = {}
     qname, pos = _read_name(wire, 12, seen)
@@ -109,22 +110,22 @@ def _decode_common(wire: bytes, query: bytes) -> Reply | None:
         owner, pos = _read_name(wire, pos, seen)
         rdtype, rdclass, ttl, length = _RECORD.unpack_from(wire, pos)
         end = pos + 10 + length
-        if end > len(wire) or rdclass != IN:
+        if end > len(wire) or rdclass != _IN:
             raise _Unusual("a short record, or not class IN")
         ttl = ttl if ttl <= 0x7FFFFFFF else 0  # RFC 2181: a TTL with its top bit set counts as zero
         records.append((owner, rdtype, ttl, _read_rdata(wire, pos + 10, end, rdtype, seen)))
         pos = end
     if pos != len(wire):
         raise _Unusual("bytes after the last record")
-    if wire[:2] != query[:2] or not flags & QR:
+    if wire[:2] != query[:2] or not flags & _QR:
         return None
     if question != query[12:]:  # servers echo the question byte for byte; else compare it as dnspython does
         asked, at = _read_name(query, 12, {})
         if (asked, *_QUESTION.unpack_from(query, at)) != (qname, qtype, qclass):
             return None
     if flags & 0xF:
-        return Reply(flags & 0xF, bool(flags & TC))
-    return _resolve(bool(flags & TC), qname, qtype, records)
+        return Reply(flags & 0xF, bool(flags & _TC))
+    return _resolve(bool(flags & _TC), qname, qtype, records)
 
 
 def _resolve(truncated: bool, qname: str, qtype: int, records: list) -> Reply:
@@ -134,15 +135,15 @@ def _resolve(truncated: bool, qname: str, qtype: int, records: list) -> Reply:
     name, chain = qname, []
     while True:
         matching = [(ttl, text) for owner, rdtype, ttl, text in records if owner == name and rdtype == qtype]
-        cnames = [text for owner, rdtype, _, text in records if owner == name and rdtype == CNAME]
+        cnames = [text for owner, rdtype, _, text in records if owner == name and rdtype == _CNAME]
         if len(cnames) > 1:  # dnspython keeps the last; rare enough to leave to it
             raise _Unusual("several CNAME records for one name")
         if matching:
             texts = tuple(sorted({text for _, text in matching}))
             return Reply(0, truncated, texts, min(ttl for ttl, _ in matching), tuple(chain))
-        if not cnames or qtype == CNAME:
+        if not cnames or qtype == _CNAME:
             return Reply(0, truncated, cnames=_cname_targets(records))
-        if len(chain) + 1 >= MAX_CHAIN or cnames[0] in chain or cnames[0] == qname:
+        if len(chain) + 1 >= _MAX_CHAIN or cnames[0] in chain or cnames[0] == qname:
             raise _Unusual("a CNAME chain that loops or is too long")
         chain.append(cnames[0])
         name = cnames[0]
@@ -152,21 +153,21 @@ def _cname_targets(records: list) -> tuple[str, ...]:
     # As in dnspython, a name holds one CNAME: a later record replaces an earlier one.
     by_owner: dict[str, str] = {}
     for owner, rdtype, _, text in records:
-        if rdtype == CNAME:
+        if rdtype == _CNAME:
             by_owner[owner] = text
     return tuple(by_owner.values())
 
 
 def _read_rdata(wire: bytes, pos: int, end: int, rdtype: int, seen: dict[int, str]) -> str:
-    if rdtype == A and end - pos == 4:
+    if rdtype == _A and end - pos == 4:
         return socket.inet_ntoa(wire[pos:end])
-    if rdtype == AAAA and end - pos == 16:
+    if rdtype == _AAAA and end - pos == 16:
         return _ipv6_text(wire[pos:end])
-    if rdtype in (NS, CNAME):
+    if rdtype in (_NS, _CNAME):
         target, after = _read_name(wire, pos, seen)
         if after == end:
             return target
-    if rdtype == TXT and end > pos:  # its strings joined: the text they carry (Team Cymru's ASN answers)
+    if rdtype == _TXT and end > pos:  # its strings joined: the text they carry (Team Cymru's ASN answers)
         return _txt_text(wire[pos:end])
     raise _Unusual(f"record type {rdtype} or its length")
 
@@ -238,7 +239,7 @@ def _decode_by_dnspython(wire: bytes, query: bytes) -> Reply | None:
     response = dns.message.from_wire(wire)
     if not dns.message.from_wire(query).is_response(response):
         return None
-    truncated = bool(response.flags & TC)
+    truncated = bool(response.flags & _TC)
     if response.rcode():
         return Reply(response.rcode(), truncated)
     try:
@@ -254,6 +255,6 @@ def _decode_by_dnspython(wire: bytes, query: bytes) -> Reply | None:
 
 
 def _text(rdata) -> str:
-    if rdata.rdtype == TXT:
+    if rdata.rdtype == _TXT:
         return b"".join(rdata.strings).decode("utf-8", "replace")
     return rdata.to_text().rstrip(".").lower()
