@@ -1,24 +1,20 @@
-"""The DNS transport: the sockets a batch of lookups shares, the queries on the wire and their
-answers read back (dnswire for the common messages, dnspython for the rest). No policy here:
-network.Resolver turns what comes back into answers."""
+"""The DNS transport: the sockets a batch of lookups shares, the queries sent and their answers
+read back (both through dnswire). No policy here: network.Resolver turns what comes back into answers."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import socket
-import sys
 import threading
 import time
 
 import dns.exception
-import dns.flags
-import dns.rcode
 
 from . import dnswire
 from .dnswire import Reply
+
 
 def said(err: BaseException, fallback: str) -> str:
     """An error's own words for a reason a person reads, never a Python class name."""
@@ -35,18 +31,6 @@ class UnusableAnswer(dns.exception.DNSException):
 
     Recoverable: another server, or the same one later, may answer properly.
     """
-
-
-def load_dnspython() -> None:
-    """Import dnspython's messages and resolver, on first use: the common exchange (dnswire) never
-    needs them, and they were a quarter of a batch run's start-up. Afterwards `dns.message` etc.
-    resolve as attributes of the package."""
-    if "dns.resolver" not in sys.modules:
-        for module in DNSPYTHON_MODULES:
-            importlib.import_module(module)
-
-
-DNSPYTHON_MODULES = ("dns.message", "dns.name", "dns.nameserver", "dns.rdataclass", "dns.rdatatype", "dns.resolver")
 
 
 class Multiplexer:
@@ -169,9 +153,9 @@ class DnsSession:
         return await asyncio.shield(opening)
 
     async def exchange_all(self, queries: list[Query], deadline: float) -> list:
-        """Ask several questions at once. Each gets its response (a dnswire Reply or a dnspython
-        Message) or the exception it ended with: dns.exception.Timeout when the deadline passed,
-        OSError when no server could be reached, another DNS error from a TCP retry.
+        """Ask several questions at once. Each gets its dnswire Reply or the exception it ended with:
+        dns.exception.Timeout when the deadline passed, OSError when no server could be reached,
+        another DNS error from a TCP retry.
 
         Unanswered queries are sent again, to the next server if there are several, until the
         deadline; truncated answers are asked again over TCP.
@@ -206,7 +190,7 @@ class DnsSession:
             problem = queries[index].problem
             outcomes[index] = UnusableAnswer(problem) if problem else dns.exception.Timeout()
         for index, server in answered_by.items():
-            if outcomes[index].flags & _TC:  # a Reply or a dnspython Message
+            if outcomes[index].truncated:
                 outcomes[index] = await self._tcp(server, queries[index], deadline)
         return outcomes
 
@@ -299,8 +283,6 @@ random_ids = IdPool()
 if hasattr(os, "register_at_fork"):  # a forked process (batch --jobs, gunicorn) draws ids of its own
     os.register_at_fork(after_in_child=random_ids._forget)
 
-_TC = int(dns.flags.TC)  # an int: `int & Flag` goes through the enum's Python code, three times per host
-
 
 class Exchange:
     """The queries one coroutine sent together, and the responses read so far (None until one
@@ -341,53 +323,30 @@ class Exchange:
 
 
 class Query:
-    """One question: its wire form (written by dnswire, or dnspython for unusual names) and how
-    to recognise its response."""
+    """One question: its wire form and how its response is read (both by dnswire)."""
 
     def __init__(self, name: str, rdtype: str) -> None:
-        self.name, self.rdtype, self.qtype = name, rdtype, dnswire.RDTYPES[rdtype]
+        self.name, self.rdtype = name, rdtype
         self.id = 0
-        self._plain = dnswire.build_query(0, name, rdtype)
-        # what a response repeats of the query, and the name as dnswire reads it back
-        self._question = dnswire.question_of(self._plain) if self._plain is not None else b""
-        self._qname = name.lower().rstrip(".")
-        self._message: dns.message.Message | None = None
+        self._wire = dnswire.encode_query(name, rdtype)
         self.problem = ""  # why the last datagram under this query's id was dropped
         self.stray_note = ""
 
     def wire(self) -> bytes:
-        if self._plain is not None:
-            return self.id.to_bytes(2, "big") + self._plain[2:]
-        return self.message().to_wire()
+        return self.id.to_bytes(2, "big") + self._wire[2:]  # a message's first two bytes are its id
 
-    def message(self) -> dns.message.Message:
-        """The query as a dnspython message, with the current id (for TCP and unusual answers)."""
-        if self._message is None:
-            load_dnspython()
-            self._message = dns.message.make_query(dns.name.from_text(self.name), self.rdtype)
-        self._message.id = self.id
-        return self._message
-
-    def read(self, data: bytes) -> Reply | dns.message.Message | None:
+    def read(self, data: bytes) -> Reply | None:
         """The response in data if it answers this query, else None (and `problem` says why)."""
         records = int.from_bytes(data[6:8], "big")
         if len(data) > 4096 and records > MAX_RECORDS:  # on the header: parsing 64 KiB would stall the loop
             self.problem = (f"an answer with {records:,} records came, more than the {MAX_RECORDS} "
                             "a site could use; it was not read")
             return None
-        reply = dnswire.read_reply(data, self._question, self._qname) if self._plain is not None else None
-        if reply is not None:
-            if reply.id == self.id and reply.answers(self.name, self.qtype):
-                return reply
-            self.problem = "an answer to another question came back under this query's id"
-            return None
-        load_dnspython()
         try:
-            response = dns.message.from_wire(data)
-        except dns.exception.DNSException as err:
+            reply = dnswire.decode(data, self.wire())
+        except (dns.exception.DNSException, ValueError) as err:
             self.problem = f"the answers were malformed ({said(err, 'they did not parse')})"
             return None
-        if not self.message().is_response(response):
+        if reply is None:
             self.problem = "an answer to another question came back under this query's id"
-            return None
-        return response
+        return reply

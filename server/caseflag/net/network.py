@@ -1,4 +1,4 @@
-"""DNS lookups with one overall time budget, run concurrently (dnspython). No policy here.
+"""DNS lookups with one overall time budget, run concurrently. No policy here.
 
 Every outcome — an answer, NXDOMAIN, no data, SERVFAIL, a refusal, a timeout, no resolver
 at all — comes back as a DnsAnswer with a status and a reason, never as an exception.
@@ -10,10 +10,9 @@ import time
 from typing import NamedTuple
 
 import dns.exception
-import dns.flags
 import dns.rcode
 
-from .dnssession import MAX_RECORDS, DnsSession, Query, UnusableAnswer, load_dnspython
+from .dnssession import MAX_RECORDS, DnsSession, Query, UnusableAnswer
 from .dnswire import Reply
 from ..core.errors import InvalidInput
 
@@ -88,7 +87,8 @@ class Resolver:
         self.pacer = None  # a pacing.Pacer shared by every session (batch --rate)
         self._nameservers = [parse_nameserver(entry) for entry in nameservers or []]
         if not self._nameservers:
-            load_dnspython()
+            import dns.resolver  # only here: the batch and the tests name their nameservers
+
             try:
                 system = dns.resolver.Resolver(configure=True)
                 self._nameservers = [(address, system.port) for address in system.nameservers]
@@ -136,25 +136,15 @@ class Resolver:
 
 def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
     """The DnsAnswer for what one query ended with."""
-    if isinstance(outcome, Reply):  # the common case first
-        answer = _answer_from_reply(name, rdtype, outcome)
-        if answer is not None:
-            return answer
-        load_dnspython()  # an answer dnswire leaves to dnspython (an unusual CNAME chain)
-        try:
-            outcome = dns.message.from_wire(outcome.wire)
-        except dns.exception.DNSException as err:
-            return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
-        return _answer_from_message(name, rdtype, outcome)
+    if isinstance(outcome, Reply):
+        return _answer_from_reply(name, rdtype, outcome)
     if isinstance(outcome, dns.exception.Timeout):
         return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
     if isinstance(outcome, UnusableAnswer):
         return DnsAnswer(name, rdtype, "error", f"no usable answer for {name} {rdtype}: {outcome}")
     if isinstance(outcome, OSError):
         return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({outcome.strerror or outcome})")
-    if isinstance(outcome, (dns.exception.DNSException, EOFError, ValueError)):
-        return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {outcome}")
-    return _answer_from_message(name, rdtype, outcome)
+    return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {outcome}")
 
 
 def _checked(answer: DnsAnswer, query: Query) -> DnsAnswer:
@@ -168,68 +158,17 @@ def _checked(answer: DnsAnswer, query: Query) -> DnsAnswer:
     return answer
 
 
-def _rcode_answer(name: str, rdtype: str, rcode: int) -> DnsAnswer | None:
-    """The answer an error rcode stands for; None for NOERROR."""
-    if rcode == dns.rcode.NXDOMAIN:
+def _answer_from_reply(name: str, rdtype: str, reply: Reply) -> DnsAnswer:
+    """The answer a response stands for: its rcode's failure, or the records it resolved to."""
+    if reply.rcode == dns.rcode.NXDOMAIN:
         return DnsAnswer(name, rdtype, "nxdomain", f"{name} does not exist (NXDOMAIN)")
-    if rcode == dns.rcode.REFUSED:
+    if reply.rcode == dns.rcode.REFUSED:
         return DnsAnswer(name, rdtype, "refused", f"the DNS server refused to answer for {name}")
-    if rcode != dns.rcode.NOERROR:
+    if reply.rcode != dns.rcode.NOERROR:
         return DnsAnswer(name, rdtype, "servfail",
-                         f"the DNS server failed to answer for {name} ({dns.rcode.to_text(rcode)})")
-    return None
-
-
-def _answer_from_reply(name: str, rdtype: str, reply: Reply) -> DnsAnswer | None:
-    """The answer read by dnswire; None when dnspython should decide (an unusual CNAME chain)."""
-    failed = _rcode_answer(name, rdtype, reply.rcode)
-    if failed is not None:
-        return failed
-    resolved = reply.resolve()
-    if resolved is None:
-        return None
-    records, ttl, chain = resolved
-    if not records:
-        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records", cnames=reply.cname_targets())
-    return DnsAnswer(name, rdtype, OK, "", records, ttl, chain)
-
-
-def _answer_from_message(name: str, rdtype: str, response: dns.message.Message) -> DnsAnswer:
-    """The answer in a message dnspython has read."""
-    load_dnspython()
-    failed = _rcode_answer(name, rdtype, response.rcode())
-    if failed is not None:
-        return failed
-    qname = dns.name.from_text(name)
-    try:
-        # Answer follows the CNAME chain inside the response, as dnspython's resolver does.
-        answer = dns.resolver.Answer(qname, dns.rdatatype.from_text(rdtype), dns.rdataclass.IN, response)
-    except dns.exception.DNSException as err:
-        return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {err}")
-    if answer.rrset is None:
-        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records",
-                         cnames=_cnames_of(response, name))
-    records = tuple(sorted({rdata.to_text().rstrip(".").lower() for rdata in answer}))
-    return DnsAnswer(name, rdtype, OK, "", records, answer.rrset.ttl, _chain(answer))
-
-
-def _chain(answer) -> tuple[str, ...]:
-    """The CNAME targets walked from the queried name to the final name."""
-    result = getattr(answer, "chaining_result", None)
-    if result is None:
-        return ()
-    names = []
-    for rrset in result.cnames:
-        for rdata in rrset:
-            names.append(rdata.target.to_text().rstrip(".").lower())
-    return tuple(names)
-
-
-def _cnames_of(response, name: str) -> tuple[str, ...]:
-    if response is None:
-        return ()
-    targets = []
-    for rrset in response.answer:
-        if rrset.rdtype == dns.rdatatype.CNAME:
-            targets += [rdata.target.to_text().rstrip(".").lower() for rdata in rrset]
-    return tuple(targets)
+                         f"the DNS server failed to answer for {name} ({dns.rcode.to_text(reply.rcode)})")
+    if reply.problem:
+        return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {reply.problem}")
+    if not reply.records:
+        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records", cnames=reply.cnames)
+    return DnsAnswer(name, rdtype, OK, "", reply.records, reply.ttl, reply.cnames)
