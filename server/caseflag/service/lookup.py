@@ -201,7 +201,14 @@ def make_cache(config: dict):
     local = TTLStore(int(config["CACHE_SIZE"]))
     if not config.get("REDIS_URL"):
         return local
-    return SharedCache(local, str(config["REDIS_URL"]), Infrastructure.to_json, Infrastructure.from_json)
+    return SharedCache(local, str(config["REDIS_URL"]), Infrastructure.to_json, Infrastructure.from_json,
+                       prefix=SHARED_PREFIX)
+
+
+# The shared cache's keys name the form of what they hold. Since reasons are codes (reason_params),
+# a version before them would read a new value's code with no words for it in its catalogue, and
+# this one would show an old value's English words: in a rolling upgrade each keeps to its own keys.
+SHARED_PREFIX = "caseflag:r2:"
 
 
 def create_service(config: dict) -> LookupService:
