@@ -109,7 +109,8 @@ class Resolver:
                 system = dns.resolver.Resolver(configure=True)
                 self._nameservers = [(address, system.port) for address in system.nameservers]
             except (dns.resolver.NoResolverConfiguration, OSError) as err:
-                self.unavailable_code, self.unavailable_params = "no_resolver_said", {"error": said(err, "")}
+                if said(err, ""):
+                    self.unavailable_code, self.unavailable_params = "no_resolver_said", {"error": said(err, "")}
             if not self._nameservers and not self.unavailable_code:
                 self.unavailable_code = "no_resolver"
 
