@@ -53,6 +53,11 @@ def test_a_dns_failure_from_the_server_in_german(browser_de, live_server):
     assert expected.startswith("Infrastruktur unbekannt: Der DNS-Server konnte für servfail.com keine Antwort")
     assert reasons[-1] == expected, reasons
     assert not any("Infrastructure" in reason or "failed to answer" in reason for reason in reasons)
+    # The infrastructure section shows the server's reason as it came: in German, the browser's Accept-Language.
+    status = popup.locator("#infra-status").inner_text()
+    reason = render("reason.servfail", {"name": "servfail.com", "rcode": "SERVFAIL"}, "de")
+    assert status == browser_de.message("infraUnavailable", reason), status
+    assert "failed to answer" not in status
     browser_de.close_pages()
 
 
