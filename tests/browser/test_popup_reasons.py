@@ -42,6 +42,25 @@ def test_german_reasons_from_the_server(browser_de, live_server, artifacts):
     browser_de.close_pages()
 
 
+def test_a_dns_failure_from_the_server_in_german(browser_de, live_server):
+    """The server's DNS failure (SERVFAIL) is a code and params the popup words in German, like any reason."""
+    browser_de.reset(live_server.url)
+    _, tab, _ = browser_de.visit("servfail.com")
+    popup = browser_de.popup(tab)
+    reasons = reasons_of(popup)
+    expected = render("infrastructure_reason", {"status": "unavailable", "reason_code": "servfail",
+                                                "name": "servfail.com", "rdtype": "A", "rcode": "SERVFAIL"}, "de")
+    assert expected.startswith("Infrastruktur unbekannt: Der DNS-Server konnte für servfail.com keine Antwort")
+    assert reasons[-1] == expected, reasons
+    assert not any("Infrastructure" in reason or "failed to answer" in reason for reason in reasons)
+    # The infrastructure section shows the server's reason as it came: in German, the browser's Accept-Language.
+    status = popup.locator("#infra-status").inner_text()
+    reason = render("reason.servfail", {"name": "servfail.com", "rcode": "SERVFAIL"}, "de")
+    assert status == browser_de.message("infraUnavailable", reason), status
+    assert "failed to answer" not in status
+    browser_de.close_pages()
+
+
 def test_a_special_use_name_is_described_as_what_it_is(browser_de, page_server):
     """caseflag.test is never checked; the popup says it is reserved for testing, not 'a local address' alone."""
     browser_de.reset()

@@ -55,12 +55,14 @@ async def lookup_asns(resolver, session, addresses: list[str], deadline: float, 
     found = []
     for address, answer in zip(addresses, answers):
         if not answer.ok:
-            found.append(info_type(address, "error", reason=f"the ASN lookup found no answer ({answer.reason})"))
+            found.append(info_type(address, "error", reason_code="asn_no_answer",
+                                   reason_params={"cause": answer.code, **(answer.params or {})}))
             continue
         try:
             fields = read_origin(sorted(answer.records)[0])
-        except (ValueError, IndexError) as err:
-            found.append(info_type(address, "error", reason=f"the ASN answer could not be read ({err})"))
+        except (ValueError, IndexError):
+            text = sorted(answer.records)[0][:80] if answer.records else ""
+            found.append(info_type(address, "error", reason_code="asn_unreadable", reason_params={"text": repr(text)}))
             continue
         found.append(info_type(address, "ok", **fields))
     return found

@@ -29,8 +29,13 @@ MAX_RECORDS = 100
 class UnusableAnswer(dns.exception.DNSException):
     """Answers came for a query, but none could be used (malformed, for another question, too large).
 
-    Recoverable: another server, or the same one later, may answer properly.
+    Recoverable: another server, or the same one later, may answer properly. `problem` is a code of
+    the catalogue's problem.<code>, `params` its parameters (a library's own words among them).
     """
+
+    def __init__(self, problem: str, params: dict | None = None) -> None:
+        super().__init__(problem)
+        self.problem, self.params = problem, params or {}
 
 
 class Multiplexer:
@@ -187,8 +192,9 @@ class DnsSession:
                     outcomes[index], answered_by[index] = response, server
             todo = [index for index in todo if outcomes[index] is None]
         for index in todo:
-            problem = queries[index].problem
-            outcomes[index] = UnusableAnswer(problem) if problem else dns.exception.Timeout()
+            query = queries[index]
+            outcomes[index] = UnusableAnswer(query.problem, query.problem_params) if query.problem \
+                else dns.exception.Timeout()
         for index, server in answered_by.items():
             if outcomes[index].truncated:
                 outcomes[index] = await self._tcp(server, queries[index], deadline)
@@ -226,8 +232,7 @@ class DnsSession:
             if mux.strays > strays:  # only a guess at whose they were, so it does not replace a timeout
                 for query, response in zip(queries, exchange.responses):
                     if response is None and not query.problem:
-                        query.stray_note = (f"{mux.strays - strays} answer(s) with ids no query had "
-                                            f"came from {server[0]} meanwhile")
+                        query.stray_note = {"strays": mux.strays - strays, "server": server[0]}
         return exchange.responses
 
     async def _tcp(self, server: tuple[str, int], query: Query, deadline: float):
@@ -237,11 +242,10 @@ class DnsSession:
         except asyncio.TimeoutError:
             return dns.exception.Timeout()
         except (OSError, EOFError) as err:  # EOFError: asyncio.IncompleteReadError, the server hung up early
-            return UnusableAnswer(f"the UDP answer was truncated and the one over TCP was unusable "
-                                  f"({said(err, 'the connection was closed')})")
+            return UnusableAnswer("tcp_unusable", {"error": said(err, "the connection was closed")})
         response = query.read(data)
         if response is None:
-            return UnusableAnswer(f"the UDP answer was truncated, and over TCP {query.problem}")
+            return UnusableAnswer("over_tcp", {"tcp_problem": query.problem, **query.problem_params})
         return response
 
 
@@ -304,7 +308,7 @@ class Exchange:
         try:
             response = query.read(data)
         except Exception as err:  # noqa: BLE001 - one hostile datagram must not stop the socket's reader
-            query.problem = f"the answer could not be read ({said(err, 'it did not parse')})"
+            query.problem, query.problem_params = "unreadable", {"error": said(err, "it did not parse")}
             return True
         if response is not None:
             self.responses[number] = response
@@ -329,8 +333,9 @@ class Query:
         self.name, self.rdtype = name, rdtype
         self.id = 0
         self._wire = dnswire.encode_query(name, rdtype)
-        self.problem = ""  # why the last datagram under this query's id was dropped
-        self.stray_note = ""
+        self.problem = ""  # why the last datagram under this query's id was dropped: a problem.<code>
+        self.problem_params: dict = {}
+        self.stray_note: dict = {}  # answers under ids no query had, seen while this one timed out
 
     def wire(self) -> bytes:
         return self.id.to_bytes(2, "big") + self._wire[2:]  # a message's first two bytes are its id
@@ -339,14 +344,13 @@ class Query:
         """The response in data if it answers this query, else None (and `problem` says why)."""
         records = int.from_bytes(data[6:8], "big")
         if len(data) > 4096 and records > MAX_RECORDS:  # on the header: parsing 64 KiB would stall the loop
-            self.problem = (f"an answer with {records:,} records came, more than the {MAX_RECORDS} "
-                            "a site could use; it was not read")
+            self.problem, self.problem_params = "too_large", {"count": records, "limit": MAX_RECORDS}
             return None
         try:
             reply = dnswire.decode(data, self.wire())
         except (dns.exception.DNSException, ValueError) as err:
-            self.problem = f"the answers were malformed ({said(err, 'they did not parse')})"
+            self.problem, self.problem_params = "malformed", {"error": said(err, "they did not parse")}
             return None
         if reply is None:
-            self.problem = "an answer to another question came back under this query's id"
+            self.problem, self.problem_params = "other_question", {}
         return reply

@@ -21,9 +21,10 @@ class Infrastructure:
     providers: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
     asns: tuple[AsnInfo, ...] = ()
     elapsed_ms: int | None = None
-    # Set when the reason is one of caseflag's own (offline, never_resolved): the catalogue words it as
-    # messages' reason.<code>; the reasons DNS gives stay as they came.
+    # Every reason caseflag gives is data: the catalogue words it as reason.<code> with these params, in
+    # the answer's language (service/verdict.py); `reason` holds words only for a reason with no code.
     reason_code: str = ""
+    reason_params: dict[str, str | int | float] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         """The shared cache's form of it (msgspec's JSON of the dataclass)."""

@@ -12,27 +12,42 @@ from typing import NamedTuple
 import dns.exception
 import dns.rcode
 
-from .dnssession import MAX_RECORDS, DnsSession, Query, UnusableAnswer
+from .dnssession import MAX_RECORDS, DnsSession, Query, UnusableAnswer, said
 from .dnswire import Reply
 from ..core.errors import InvalidInput
+from ..core.messages import render
 
 OK = "ok"
 
 
 class DnsAnswer(NamedTuple):  # immutable, and cheap to make: three per checked host
-    """The outcome of one query: status is ok | nxdomain | nodata | servfail | refused | timeout | error."""
+    """The outcome of one query: status is ok | nxdomain | nodata | servfail | refused | timeout | error.
+
+    Why it failed is data, a code of the catalogue's reason.<code> and its params: the answer's
+    language words it (service/verdict.py); `reason` is the English words, for logs and tests.
+    """
 
     name: str
     rdtype: str
     status: str
-    reason: str = ""
+    code: str = ""
     records: tuple[str, ...] = ()
     ttl: int | None = None
     cnames: tuple[str, ...] = ()
+    params: dict | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def reason(self) -> str:
+        return render(f"reason.{self.code}", self.params or {}) if self.code else ""
+
+
+def _failed(name: str, rdtype: str, status: str, code: str, **params) -> DnsAnswer:
+    """A failed query's answer, its reason a catalogue code with the name and type among its params."""
+    return DnsAnswer(name, rdtype, status, code, params={"name": name, "rdtype": rdtype, **params})
 
 
 class HostRecords:
@@ -83,7 +98,8 @@ class Resolver:
         self.budget = budget
         # Several tries fit in the budget, so one lost UDP packet does not cost the answer.
         self.timeout = min(budget, max(0.3, budget / 4))
-        self.unavailable_reason: str | None = None
+        self.unavailable_code = ""  # reason.<code> when no resolver is configured, with its params
+        self.unavailable_params: dict = {}
         self.pacer = None  # a pacing.Pacer shared by every session (batch --rate)
         self._nameservers = [parse_nameserver(entry) for entry in nameservers or []]
         if not self._nameservers:
@@ -93,9 +109,15 @@ class Resolver:
                 system = dns.resolver.Resolver(configure=True)
                 self._nameservers = [(address, system.port) for address in system.nameservers]
             except (dns.resolver.NoResolverConfiguration, OSError) as err:
-                self.unavailable_reason = f"no DNS resolver is configured on this machine ({err})"
-            if not self._nameservers and not self.unavailable_reason:
-                self.unavailable_reason = "no DNS resolver is configured on this machine"
+                if said(err, ""):
+                    self.unavailable_code, self.unavailable_params = "no_resolver_said", {"error": said(err, "")}
+            if not self._nameservers and not self.unavailable_code:
+                self.unavailable_code = "no_resolver"
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why no query can be asked, in English (for /healthz), or None."""
+        return render(f"reason.{self.unavailable_code}", self.unavailable_params) if self.unavailable_code else None
 
     @property
     def nameservers(self) -> list[tuple[str, int]]:
@@ -109,11 +131,11 @@ class Resolver:
     async def query_all(self, session: DnsSession, questions: list[tuple[str, str]],
                         deadline: float) -> list[DnsAnswer]:
         """Ask (name, rdtype) questions at once; an answer for each, in order."""
-        if self.unavailable_reason:
-            return [DnsAnswer(name, rdtype, "error", self.unavailable_reason) for name, rdtype in questions]
-        if deadline - time.monotonic() <= 0:
-            return [DnsAnswer(name, rdtype, "timeout", "the time budget ran out before this query")
+        if self.unavailable_code:
+            return [DnsAnswer(name, rdtype, "error", self.unavailable_code, params=self.unavailable_params)
                     for name, rdtype in questions]
+        if deadline - time.monotonic() <= 0:
+            return [_failed(name, rdtype, "timeout", "budget_spent") for name, rdtype in questions]
         queries = [Query(name, rdtype) for name, rdtype in questions]
         outcomes = await session.exchange_all(queries, deadline)
         return [_checked(_answer(query.name, query.rdtype, outcome), query) for query, outcome in zip(queries, outcomes)]
@@ -139,36 +161,34 @@ def _answer(name: str, rdtype: str, outcome) -> DnsAnswer:
     if isinstance(outcome, Reply):
         return _answer_from_reply(name, rdtype, outcome)
     if isinstance(outcome, dns.exception.Timeout):
-        return DnsAnswer(name, rdtype, "timeout", f"no answer for {name} {rdtype} within the time budget")
+        return _failed(name, rdtype, "timeout", "timeout")
     if isinstance(outcome, UnusableAnswer):
-        return DnsAnswer(name, rdtype, "error", f"no usable answer for {name} {rdtype}: {outcome}")
+        return _failed(name, rdtype, "error", "unusable", problem=outcome.problem, **outcome.params)
     if isinstance(outcome, OSError):
-        return DnsAnswer(name, rdtype, "error", f"the DNS server could not be reached ({outcome.strerror or outcome})")
-    return DnsAnswer(name, rdtype, "error", f"DNS query for {name} {rdtype} failed: {outcome}")
+        return _failed(name, rdtype, "error", "unreachable", error=said(outcome, "no reason given"))
+    return _failed(name, rdtype, "error", "query_failed", error=said(outcome, "no reason given"))
 
 
 def _checked(answer: DnsAnswer, query: Query) -> DnsAnswer:
     """An answer too large to be a site's is refused; a timeout mentions stray answers seen meanwhile."""
     if answer.ok and len(answer.records) > MAX_RECORDS:
-        return DnsAnswer(answer.name, answer.rdtype, "error",
-                         f"the answer for {answer.name} {answer.rdtype} held {len(answer.records):,} records, "
-                         f"more than the {MAX_RECORDS} a site could use; it was not used")
-    if answer.status == "timeout" and query.stray_note:
-        return answer._replace(reason=f"{answer.reason}; {query.stray_note}")
+        return _failed(answer.name, answer.rdtype, "error", "too_many_records", count=len(answer.records),
+                       limit=MAX_RECORDS)
+    if answer.status == "timeout" and answer.code == "timeout" and query.stray_note:
+        return answer._replace(code="timeout_strays", params={**(answer.params or {}), **query.stray_note})
     return answer
 
 
 def _answer_from_reply(name: str, rdtype: str, reply: Reply) -> DnsAnswer:
     """The answer a response stands for: its rcode's failure, or the records it resolved to."""
     if reply.rcode == dns.rcode.NXDOMAIN:
-        return DnsAnswer(name, rdtype, "nxdomain", f"{name} does not exist (NXDOMAIN)")
+        return _failed(name, rdtype, "nxdomain", "nxdomain")
     if reply.rcode == dns.rcode.REFUSED:
-        return DnsAnswer(name, rdtype, "refused", f"the DNS server refused to answer for {name}")
+        return _failed(name, rdtype, "refused", "refused")
     if reply.rcode != dns.rcode.NOERROR:
-        return DnsAnswer(name, rdtype, "servfail",
-                         f"the DNS server failed to answer for {name} ({dns.rcode.to_text(reply.rcode)})")
+        return _failed(name, rdtype, "servfail", "servfail", rcode=dns.rcode.to_text(reply.rcode))
     if reply.problem:
-        return DnsAnswer(name, rdtype, "error", f"unusable DNS answer for {name} {rdtype}: {reply.problem}")
+        return _failed(name, rdtype, "error", "bad_answer", error=reply.problem.strip().rstrip("."))
     if not reply.records:
-        return DnsAnswer(name, rdtype, "nodata", f"{name} has no {rdtype} records", cnames=reply.cnames)
+        return _failed(name, rdtype, "nodata", "nodata")._replace(cnames=reply.cnames)
     return DnsAnswer(name, rdtype, OK, "", reply.records, reply.ttl, reply.cnames)

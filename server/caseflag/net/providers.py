@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .asn import lookup_asns
+from ..core.messages import render
 from ..data.dataset import Dataset
 from .network import HostRecords, Resolver
 
@@ -41,14 +42,17 @@ class AsnInfo:
     prefix: str | None = None
     country: str | None = None
     registry: str | None = None
-    reason: str = ""
+    reason: str = ""  # words from before reasons had codes; a reason_code is worded by the catalogue
+    reason_code: str = ""
+    reason_params: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, lang: str | None = None) -> dict:
         data = {"address": self.address, "status": self.status}
         if self.status == "ok":
             data.update(asn=self.asn, prefix=self.prefix, country=self.country, registry=self.registry)
         else:
-            data["reason"] = self.reason
+            data["reason"] = render(f"reason.{self.reason_code}", self.reason_params, lang) if self.reason_code \
+                else self.reason
         return data
 
 
@@ -117,7 +121,7 @@ class ProviderDetector:
 
     async def _asns(self, addresses: list[str], deadline: float, session) -> list[AsnInfo]:
         if deadline - time.monotonic() <= 0:
-            return [AsnInfo(a, "error", reason="the time budget ran out before the ASN lookup") for a in addresses]
+            return [AsnInfo(a, "error", reason_code="asn_budget_spent") for a in addresses]
         if session is None:
             async with self.resolver.session() as own:
                 return await lookup_asns(self.resolver, own, addresses, deadline, AsnInfo)

@@ -18,6 +18,14 @@ from ..data.model import CaseDates
 Level = Literal["target", "party", "related", "infrastructure", "none"]
 # An entity's part in a case, the most telling first (a match's headline role is its first).
 Role = Literal["defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named", "mentioned"]
+# Every reason caseflag gives, each worded by the catalogue as reason.<code> (tests/test_reasons.py
+# checks them against it): its skip reasons, what DNS answered, and the web service's bounds on waiting
+# (the asn_* reasons are an ASN lookup's, in infrastructure.asns[].reason).
+ReasonCode = Literal[
+    "", "offline", "never_resolved", "no_permission",
+    "no_resolver", "no_resolver_said", "budget_spent", "timeout", "timeout_strays", "unreachable", "query_failed",
+    "unusable", "too_many_records", "nxdomain", "refused", "servfail", "bad_answer", "nodata", "no_addresses",
+    "dns_busy", "dns_paused", "dns_deadline"]
 # What a related entity is to the matched one, in the order a match's `related` is sorted by.
 Relation = Literal["predecessor", "successor", "original", "mirror", "operator", "operates"]
 
@@ -141,9 +149,10 @@ class InfrastructureReport(TypedDict):
     status: Literal["resolved", "nxdomain", "unavailable", "skipped"]
     reason: Annotated[str, Meta(description="Why the status is what it is (empty when resolved cleanly), "
                                             "in the answer's language when reason_code is set.")]
-    reason_code: Annotated[Literal["", "offline", "never_resolved", "no_permission"], Meta(
-        description="caseflag's own reason (worded by the catalogue as reason.<code>; no_permission only "
-                    "from the extension's built-in list), or empty for a reason DNS gave.")]
+    reason_code: Annotated[ReasonCode, Meta(
+        description="Why, as data: the catalogue words it as reason.<code> in the answer's language (its "
+                    "parameters, e.g. the name asked, are in the infrastructure explanation's params; "
+                    "no_permission only from the extension's built-in list); empty for a reason with no code.")]
     addresses: list[str]
     nameservers: list[str]
     cnames: list[str]

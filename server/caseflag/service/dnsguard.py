@@ -27,13 +27,9 @@ import asyncio
 import threading
 import time
 
+from ..core.messages import render
 from .verdict import Infrastructure
 
-BUSY_REASON = ("Not looked up: {slots} lookups were already waiting on DNS in this process (a slow or failing "
-               "resolver); only the list was matched.")
-# Names no failure's own reason: it would carry another client's host name into this answer.
-OPEN_REASON = ("Not looked up: the last {failures} DNS lookups failed (timed out or refused), so lookups pause for "
-               "up to {pause:g} s; only the list was matched.")
 # How long the oldest slot holder may have waited before DNS counts as slow: until then a thread
 # finding no free slot waits for one (under load, healthy lookups hold slots for tens of ms). All
 # such waits end together, PATIENCE after the oldest began, so they cannot queue up behind each other.
@@ -41,7 +37,6 @@ PATIENCE = 0.25
 # A quiet service (a few checks a second) would need long to see `failures` in a row: this many
 # failures, the first at least this long before the last, with no success between, also open it.
 QUIET_FAILURES, QUIET_SECONDS = 3, 4.0
-DEADLINE_REASON = "Not looked up in time: the request's deadline of {deadline:g} s passed while waiting on DNS."
 
 
 class DnsGuard:
@@ -79,7 +74,7 @@ class DnsGuard:
             lookup.close()  # never started: no "never awaited" warning
             with self._lock:
                 self.refused += 1
-            return Infrastructure("unavailable", refusal), 0.0
+            return Infrastructure("unavailable", reason_code=refusal[0], reason_params=refusal[1]), 0.0
         try:
             deadline = getattr(self._local, "deadline", None)
             if deadline is None:
@@ -88,22 +83,29 @@ class DnsGuard:
                 result = await asyncio.wait_for(lookup, max(0.0, deadline - self._timer()))
         except TimeoutError:
             self._record(False)
-            return Infrastructure("unavailable", DEADLINE_REASON.format(deadline=self.deadline)), 0.0
+            return Infrastructure("unavailable", reason_code="dns_deadline", reason_params=self._deadline()), 0.0
         finally:
             self._leave()
         infrastructure = result[0]
         self._record(infrastructure.status != "unavailable")
         return result
 
-    def _enter(self) -> str | None:
-        """None when the lookup may go ahead (a slot taken), else the reason it may not."""
+    def _deadline(self) -> dict:
+        return {"deadline": f"{self.deadline:g}"}
+
+    def _paused(self) -> dict:
+        # Names no failure's own reason: it would carry another client's host name into this answer.
+        return {"failures": self.failures, "pause": f"{self.pause:g}"}
+
+    def _enter(self) -> tuple[str, dict] | None:
+        """None when the lookup may go ahead (a slot taken), else the reason it may not (code, params)."""
         deadline = getattr(self._local, "deadline", None)
         if deadline is not None and self._timer() >= deadline:
-            return DEADLINE_REASON.format(deadline=self.deadline)
+            return "dns_deadline", self._deadline()
         depth = getattr(self._local, "depth", 0)
         if depth == 0:
             if not self._free.acquire(blocking=False) and not self._wait_for_slot():
-                return BUSY_REASON.format(slots=self.slots)
+                return "dns_busy", {"slots": self.slots}
             with self._lock:
                 self.waiting += 1
                 self._holders[threading.get_ident()] = self._timer()
@@ -128,12 +130,12 @@ class DnsGuard:
                 self._holders.pop(threading.get_ident(), None)
             self._free.release()
 
-    def _breaker_refusal(self) -> str | None:
+    def _breaker_refusal(self) -> tuple[str, dict] | None:
         with self._lock:
             if not self._open_until:
                 return None
             if self._timer() < self._open_until or self._probing:
-                return OPEN_REASON.format(failures=self.failures, pause=self.pause)
+                return "dns_paused", self._paused()
             self._probing = True  # the pause is over: this lookup probes; the others still fail fast
             return None
 
@@ -159,6 +161,6 @@ class DnsGuard:
             else:
                 paused = self._timer() < self._open_until or self._probing
                 circuit = "open" if paused else "half_open"  # half_open: the next lookup probes
-                problem = OPEN_REASON.format(failures=self.failures, pause=self.pause)
+                problem = render("reason.dns_paused", self._paused())  # /healthz speaks English
             return {"circuit": circuit, "problem": problem, "slots": self.slots, "waiting": self.waiting,
                     "refused": self.refused}

@@ -15,7 +15,6 @@ from ..net.cache import SharedCache, TTLStore
 from ..data.dataset import Dataset, DatasetStore
 from ..core.domains import Hostname, parse
 from ..core.errors import CaseflagError, NotPublicName
-from ..core.messages import render
 from ..net.dnssession import DnsSession
 from ..net.network import DnsAnswer, HostRecords, Resolver
 from ..net.providers import ProviderDetector
@@ -24,18 +23,19 @@ from .verdict import Infrastructure, build, now_iso
 _FAILED = {"timeout", "servfail", "refused", "error"}
 
 
-def _summarise(records: HostRecords) -> tuple[str, str]:
-    """Infrastructure status and reason from the raw answers."""
+def _summarise(records: HostRecords) -> tuple[str, str, dict]:
+    """Infrastructure status and its reason (a catalogue code and params) from the raw answers."""
     a, aaaa = records.a, records.aaaa
-    if records.addresses:
-        failed = [x for x in (a, aaaa) if x.status in _FAILED]
-        return "resolved", "; ".join(x.reason for x in failed)
+    if records.addresses:  # one of A and AAAA answered: the other's failure, if any, is the reason
+        failed = next((x for x in (a, aaaa) if x.status in _FAILED), None)
+        return ("resolved", failed.code, failed.params or {}) if failed else ("resolved", "", {})
     if a.status == "nxdomain" or aaaa.status == "nxdomain":
-        return "nxdomain", a.reason if a.status == "nxdomain" else aaaa.reason
+        said = a if a.status == "nxdomain" else aaaa
+        return "nxdomain", said.code, said.params or {}
     if a.status == "nodata" and aaaa.status == "nodata":
-        return "resolved", f"{a.name} exists but has no addresses"
+        return "resolved", "no_addresses", {"name": a.name}
     failed = next(x for x in (a, aaaa) if x.status in _FAILED)
-    return "unavailable", failed.reason
+    return "unavailable", failed.code, failed.params or {}
 
 
 class LookupService:
@@ -124,11 +124,12 @@ class LookupService:
     async def infrastructure(self, hostname: Hostname, dataset: Dataset, offline: bool = False,
                              session: DnsSession | None = None) -> tuple[Infrastructure, bool]:
         if hostname.never_resolved:
-            return Infrastructure("skipped", render("reason.never_resolved", {}), reason_code="never_resolved"), False
+            return Infrastructure("skipped", reason_code="never_resolved"), False
         if offline or not self.dns_enabled:
-            return Infrastructure("skipped", render("reason.offline", {}), reason_code="offline"), False
-        if self.resolver.unavailable_reason:
-            return Infrastructure("unavailable", self.resolver.unavailable_reason), False
+            return Infrastructure("skipped", reason_code="offline"), False
+        if self.resolver.unavailable_code:
+            return Infrastructure("unavailable", reason_code=self.resolver.unavailable_code,
+                                  reason_params=self.resolver.unavailable_params), False
         hit = self.cache.get(_cache_key(dataset, hostname))
         if hit is not None:
             return hit, True
@@ -139,7 +140,7 @@ class LookupService:
 
     def _cached(self, hostname: Hostname, dataset: Dataset, offline: bool) -> Infrastructure | None:
         """The cached answer, where DNS would be asked at all."""
-        if offline or hostname.never_resolved or not self.dns_enabled or self.resolver.unavailable_reason:
+        if offline or hostname.never_resolved or not self.dns_enabled or self.resolver.unavailable_code:
             return None
         return self.cache.get(_cache_key(dataset, hostname))
 
@@ -151,11 +152,12 @@ class LookupService:
             records = HostRecords(*_literal_records(hostname.name))
         else:
             records = await self.resolver.host_records(hostname.name, hostname.registrable_domain, session)
-        status, reason = _summarise(records)
+        status, code, params = _summarise(records)
         findings = await self.detector.detect(dataset, records, deadline, session)
         infrastructure = Infrastructure(
             status=status,
-            reason=reason,
+            reason_code=code,
+            reason_params=params,
             addresses=tuple(records.addresses),
             nameservers=tuple(records.ns.records) if records.ns and records.ns.ok else (),
             cnames=tuple(records.cnames),
@@ -199,7 +201,14 @@ def make_cache(config: dict):
     local = TTLStore(int(config["CACHE_SIZE"]))
     if not config.get("REDIS_URL"):
         return local
-    return SharedCache(local, str(config["REDIS_URL"]), Infrastructure.to_json, Infrastructure.from_json)
+    return SharedCache(local, str(config["REDIS_URL"]), Infrastructure.to_json, Infrastructure.from_json,
+                       prefix=SHARED_PREFIX)
+
+
+# The shared cache's keys name the form of what they hold. Since reasons are codes (reason_params),
+# a version before them would read a new value's code with no words for it in its catalogue, and
+# this one would show an old value's English words: in a rolling upgrade each keeps to its own keys.
+SHARED_PREFIX = "caseflag:r2:"
 
 
 def create_service(config: dict) -> LookupService:

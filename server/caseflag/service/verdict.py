@@ -221,10 +221,26 @@ def provider_explanation(dataset: Dataset, entity: Entity, provider_name: str, l
     return explain(code, provider=provider_name, role=role, count=len(cases))
 
 
+# caseflag's skip reasons, each with an explanation of its own (infrastructure_<code>); every other
+# code is explained as infrastructure_reason, its words the catalogue's reason.<code>.
+SKIP_REASONS = ("offline", "never_resolved", "no_permission")
+
+
 def infrastructure_explanation(infrastructure: Infrastructure) -> Explanation:
-    if infrastructure.reason_code:
-        return explain(f"infrastructure_{infrastructure.reason_code}")
+    code = infrastructure.reason_code
+    if code in SKIP_REASONS:
+        return explain(f"infrastructure_{code}")
+    if code:
+        return explain("infrastructure_reason", **infrastructure.reason_params, status=infrastructure.status,
+                       reason_code=code)
     return explain("infrastructure_status", status=infrastructure.status, reason=infrastructure.reason)
+
+
+def infrastructure_reason(infrastructure: Infrastructure, lang: str | None) -> str:
+    """The infrastructure's reason in the answer's language: the catalogue's words for its code."""
+    if infrastructure.reason_code:
+        return render(f"reason.{infrastructure.reason_code}", infrastructure.reason_params, lang)
+    return infrastructure.reason
 
 
 def reasons_for(explanations: list[Explanation], lang: str | None) -> list[str]:
@@ -301,14 +317,13 @@ def build(dataset: Dataset, query: str, hostname: Hostname, infrastructure: Infr
         "matches": matches,
         "infrastructure": {
             "status": infrastructure.status,
-            "reason": render(f"reason.{infrastructure.reason_code}", {}, lang) if infrastructure.reason_code
-            else infrastructure.reason,
+            "reason": infrastructure_reason(infrastructure, lang),
             "reason_code": infrastructure.reason_code,
             "addresses": list(infrastructure.addresses),
             "nameservers": list(infrastructure.nameservers),
             "cnames": list(infrastructure.cnames),
             "providers": provider_entries,
-            "asns": [info.to_dict() for info in infrastructure.asns],
+            "asns": [info.to_dict(lang) for info in infrastructure.asns],
             "elapsed_ms": infrastructure.elapsed_ms,
         },
         "language": language_of(lang),
