@@ -507,6 +507,30 @@ def test_a_broken_file_and_killed_workers_leave_the_service_answering(dns, tmp_p
         served.stop()
 
 
+def test_a_get_whose_worker_dies_mid_request_is_answered(dns):
+    """Every worker killed while GETs wait on a slow resolver: nginx sends each once more, to the
+    workers gunicorn starts in their place, and every one is answered 200, none 502."""
+    served = Served(dns, workers=2, CASEFLAG_RATE_LIMIT="", CASEFLAG_CACHE_SIZE="0")
+    dns.delay = 1.0
+    try:
+        results = []
+        names = [f"www{i}.cf-shop.com" for i in range(4)]  # within the DNS slots of one worker
+        threads = [threading.Thread(target=lambda name=name: results.append(
+            served.get(f"/api/v1/check?domain={name}", timeout=20)[0])) for name in names]
+        for thread in threads:
+            thread.start()
+        wait_for(dns.names_asked, lambda asked: set(names) <= asked)  # each GET is with a worker, waiting on DNS
+        before = served.workers()
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        for thread in threads:
+            thread.join(30)
+        assert sorted(results) == [200] * len(names), served.log()
+    finally:
+        dns.delay = 0.0
+        served.stop()
+
+
 def _concurrently(count, work):
     """Run work(number) in `count` threads at once; their results, in order."""
     results = [None] * count
