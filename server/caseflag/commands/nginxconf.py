@@ -85,18 +85,7 @@ http {{
     absolute_redirect off;  # a redirect of nginx's own never names the Host a client sent
 {temp}
 {_client_limits(int(settings["MAX_BODY_BYTES"]))}
-    # Idle connections to gunicorn end here before gunicorn ends them (its keepalive is 30 s): a
-    # request sent on one gunicorn was closing would fail, and a POST is not retried.
-    # The same socket three times: a GET lost with a worker that died mid-request (killed, out of
-    # memory) is sent again on a new connection, which another worker (or, when every worker died at
-    # once, the next one gunicorn starts) takes; nginx retries an idempotent request only on another
-    # server entry, each once. max_fails=0: an entry is never marked down.
-    upstream caseflag {{
-        server unix:{upstream} max_fails=0;
-        server unix:{upstream} max_fails=0 backup;
-        server unix:{upstream} max_fails=0 backup;
-        keepalive 64; keepalive_timeout 20s;
-    }}
+{_upstream(upstream)}
     server {{
         listen {listen}:{int(settings["PORT"])} backlog=4096;
 {_real_client(settings.get("TRUSTED_PROXIES") or [])}{chr(10).join(pages)}
@@ -122,6 +111,21 @@ http {{
     }}
 }}
 """
+
+
+def _upstream(socket: str) -> str:
+    """gunicorn's socket as nginx's upstream. Idle connections to gunicorn end here before gunicorn
+    ends them (its keepalive is 30 s): a request sent on one gunicorn was closing would fail, and a
+    POST is not retried. The same socket three times: a GET lost with a worker that died mid-request
+    (killed, out of memory) is sent again on a new connection, which another worker (or, when every
+    worker died at once, the next one gunicorn starts) takes; nginx retries an idempotent request
+    only on another server entry, each once. max_fails=0: an entry is never marked down."""
+    return f"""    upstream caseflag {{
+        server unix:{socket} max_fails=0;
+        server unix:{socket} max_fails=0 backup;
+        server unix:{socket} max_fails=0 backup;
+        keepalive 64; keepalive_timeout 20s;
+    }}"""
 
 
 def _client_limits(max_body: int) -> str:
