@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response
 
 from ..core import config as config_module
-from ..core import errors
-from . import ratelimit
+from . import errors, ratelimit
 from ..service.dnsguard import DnsGuard
 from ..service.lookup import create_service
 

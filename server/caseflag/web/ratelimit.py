@@ -11,7 +11,8 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from . import limits
-from ..core.errors import CaseflagError, error_response
+from ..core.errors import CaseflagError
+from .errors import error_response
 
 # The extension's own pages, anchored at both ends (flask-cors matches from the start only, so an
 # unanchored pattern would also let chrome-extension://<id>.evil.example through).
