@@ -139,6 +139,7 @@ chrome.tabs.onUpdated.addListener(async (tabId, changeInfo) => {
 chrome.tabs.onRemoved.addListener(async (tabId) => {
   await ready;
   shownStamps.delete(tabId);
+  refreshedTabs.delete(tabId);
   await chrome.storage.session.remove([tabKey(tabId), connectionKey(tabId)]);
 });
 
@@ -226,8 +227,12 @@ async function reconcileTab(tabId) {
   if (!frame?.url) return;
   const record = await getTabRecord(tabId);
   const target = classifyUrl(frame.url);
-  if (record && record.hostname === (target.hostname ?? null) && record.skip === (target.skip ?? null))
+  if (record && record.hostname === (target.hostname ?? null) && record.skip === (target.skip ?? null)) {
+    // The same page. A worker stopped after storing its record but before showing its view left
+    // the button blank: a new worker shows it once, from the stored answers (nothing asked twice).
+    if (!refreshedTabs.has(tabId)) await refreshTab(tabId);
     return;
+  }
   await pageCommitted(tabId, frame.url);
 }
 
@@ -255,6 +260,7 @@ async function inBatches(items, work, size = 4) {
  * fresh is stored), and shows it on the toolbar button. Returns the view the popup renders.
  */
 async function refreshTab(tabId) {
+  refreshedTabs.add(tabId);
   const [stored, settings] = await Promise.all([getTabRecord(tabId), getSettings()]);
   // The stamp orders this refresh among the tab's others (see showOnAction).
   const record = { ...stored, stamp: ++refreshCount };
@@ -648,6 +654,7 @@ const actionUpdates = new Map();
 // Only stamps live here; losing them with the worker loses nothing, as no refresh is then running.
 let refreshCount = 0;
 const shownStamps = new Map(); // tabId -> the stamp of the refresh whose view the button shows
+const refreshedTabs = new Set(); // the tabs this worker has worked out a view for (see reconcileTab)
 
 /**
  * Shows a view worked out for the tab's page as record described it. The tab may have moved on

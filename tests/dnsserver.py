@@ -302,10 +302,18 @@ class DnsTestServer:
 
 
 def closed_port(host: str = "127.0.0.1") -> int:
-    """A loopback port with nothing listening on it (for 'DNS unreachable')."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A loopback port with nothing bound to it on UDP or TCP, for 'DNS unreachable' and 'no
+    server there' alike (a port free on UDP may be some server's TCP port)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
 
 
 if __name__ == "__main__":  # a server to try things by hand: python tests/dnsserver.py

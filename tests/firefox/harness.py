@@ -450,15 +450,20 @@ class Firefox:
 
     def stop_background(self) -> None:
         """Stops the event page as Firefox does when it has been idle (about:debugging's
-        "Terminate background script" does the same); the next event starts it again."""
-        state = self.chrome_async(
-            """const extension = WebExtensionPolicy.getByID(args[0]).extension;
-               await extension.terminateBackground();
-               return extension.backgroundState;""",
-            self.addon_id,
-        )
-        if state != "stopped":
-            raise FirefoxError(f"the background script is {state!r} after terminateBackground()")
+        "Terminate background script" does the same); the next event starts it again. A late
+        event of the last page (its favicon, say) may start it again at once: then it is stopped
+        again, a few times at most."""
+        for _ in range(5):
+            state = self.chrome_async(
+                """const extension = WebExtensionPolicy.getByID(args[0]).extension;
+                   await extension.terminateBackground();
+                   return extension.backgroundState;""",
+                self.addon_id,
+            )
+            if state == "stopped":
+                return
+            time.sleep(0.3)
+        raise FirefoxError(f"the background script is {state!r} after terminateBackground()")
 
     def revoke_granted_origins(self) -> None:
         """Takes back every optional permission, host and data-collection consent granted after
@@ -648,7 +653,19 @@ class Firefox:
             if done(state):
                 return state
             time.sleep(0.1)
-        raise AssertionError(f"{what} did not happen within {CHECK_TIMEOUT} s; toolbar state: {state}")
+        raise AssertionError(f"{what} did not happen within {CHECK_TIMEOUT} s; toolbar state: {state}; "
+                             f"{self.diagnosis(tab_id)}")
+
+    def diagnosis(self, tab_id: int) -> str:
+        """What the extension holds about a tab, for a failure message: whether the event page
+        runs, the tab's record and the answers in storage.session, and the console's last lines."""
+        try:
+            session = self.stored("session")
+            console = [m["text"] for m in self.console_messages()[-8:]]
+            return (f"background {self.background_state()}; tab record {session.get(f'tab:{tab_id}')}; "
+                    f"stored answers {[key for key in session if key.startswith('host:')]}; console {console}")
+        except Exception as err:  # noqa: BLE001 (a diagnosis must not hide the failure it explains)
+            return f"no diagnosis: {err}"
 
     def message(self, key: str, *substitutions: str) -> str:
         """A UI string as the extension resolves it in this browser's language."""

@@ -49,3 +49,23 @@ def test_a_stopped_event_page_keeps_badges_and_answers_and_wakes_for_the_next_pa
     assert state["title"] == firefox.message("titleNone", "plain-site.org")
     assert firefox.background_state() == "running"
     assert asked_about(live_server.requests, "plain-site.org") == 1
+
+
+def test_a_page_whose_view_a_stopped_worker_never_showed_gets_it_at_its_next_update(firefox, sites):
+    """A worker stopped after storing a tab's record but before showing its view leaves the button
+    blank (made here by blanking it, then stopping the worker). The tab's next status change
+    (here a same-page navigation, which commits nothing) starts a worker that shows it."""
+    page, tab, state = firefox.visit(sites.page_url(TPB, "/a"), TPB)
+    shown = (state["text"], state["title"])
+    assert shown[0] == "!", state
+    firefox.ext("""const [tabId] = args;
+                   await browser.action.setBadgeText({ tabId, text: "" });
+                   await browser.action.setTitle({ tabId, title: null });
+                   return true;""", tab)
+    firefox.stop_background()
+    assert firefox.action(tab)["text"] == ""
+
+    firefox.client.switch_to_window(page, focus=False)
+    firefox.client.execute_script("history.pushState({}, '', '/b'); location.hash = 'x';")
+    state = firefox.wait_checked(tab, TPB, title=shown[1])
+    assert state["text"] == "!", state
