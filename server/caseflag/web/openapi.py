@@ -36,12 +36,10 @@ def array(items: dict) -> dict:
     return {"type": "array", "items": items}
 
 
-def obj(required: dict, optional: dict | None = None, *, closed: bool = True) -> dict:
-    """An object schema: every key of `required` must be present; `closed` forbids other keys."""
-    schema = {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}}
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
+def obj(required: dict, optional: dict | None = None) -> dict:
+    """A closed object schema: every key of `required` must be present, and no key but these."""
+    return {"type": "object", "required": list(required), "properties": {**required, **(optional or {})},
+            "additionalProperties": False}
 
 
 def _rewrite_refs(node, target):

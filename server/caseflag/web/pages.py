@@ -64,9 +64,7 @@ def is_http_url(value) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-@pages.app_template_test("http_url")
-def _http_url_test(value) -> bool:
-    return is_http_url(value)
+pages.add_app_template_test(is_http_url, "http_url")
 
 
 @pages.context_processor
