@@ -274,8 +274,7 @@ def _parse(text: str, suffix_list: SuffixList | None) -> Hostname:
         if ip is None:
             raise InvalidDomain(key="error.neither", params={"name": host})
         return ip
-    if host.endswith("."):
-        host = host[:-1]
+    host = host.removesuffix(".")
     if not host:
         raise InvalidDomain(key="error.empty")
     ip = _parse_ip(host)
