@@ -43,7 +43,6 @@ class RangeIndex(Generic[T]):
                 cursor += 1
             active = [item for item in active if item[1] >= start]
             if active:
-                # most specific network first
                 covering = tuple((owner, network) for _, _, network, owner in
                                  sorted(active, key=lambda item: -item[2].prefixlen))
                 starts.append(start)
