@@ -79,45 +79,29 @@ def _networks(value: str) -> list[str]:
     return [str(ipaddress.ip_network(part.strip(), strict=False)) for part in value.split(",") if part.strip()]
 
 
-_CASTS = {
-    "DATA_DIR": str,
-    "DNS_NAMESERVERS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
-    "DNS_BUDGET": float,
-    "DNS_ENABLED": lambda v: v.strip().lower() not in {"0", "false", "no", "off"},
-    "RELOAD_INTERVAL": float,
-    "LAST_GOOD_FILE": str,
-    "CACHE_SIZE": int,
-    "CACHE_MAX_TTL": int,
-    "CACHE_MIN_TTL": int,
-    "CACHE_FAILURE_TTL": int,
-    "MAX_BATCH": int,
-    "MAX_BODY_BYTES": int,
-    "HOST": str,
-    "PORT": int,
-    "RATE_LIMIT": str,
-    "DNS_SLOTS": int,
-    "DNS_BREAKER_FAILURES": int,
-    "DNS_BREAKER_SECONDS": float,
-    "REQUEST_DEADLINE": float,
-    "REQUESTS_PER_ADDRESS": int,
-    "REDIS_URL": str,
-    "CORS_ORIGINS": lambda v: [part.strip() for part in v.split(",") if part.strip()],
-    "TRUSTED_PROXIES": _networks,
-    "USER": str,
-}
+def _cast(key: str):
+    """How a CASEFLAG_<key> value is read: by the type of the key's default (a list is comma-separated)."""
+    default = DEFAULTS[key]
+    if key == "TRUSTED_PROXIES":
+        return _networks
+    if isinstance(default, bool):
+        return lambda v: v.strip().lower() not in {"0", "false", "no", "off"}
+    if isinstance(default, list):
+        return lambda v: [part.strip() for part in v.split(",") if part.strip()]
+    return type(default)
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:
     """Defaults with every CASEFLAG_<KEY> variable applied; a bad value raises InvalidInput."""
     environ = os.environ if environ is None else environ
     config = dict(DEFAULTS)
-    for key, cast in _CASTS.items():
+    for key in DEFAULTS:
         raw = environ.get(f"CASEFLAG_{key}")
         # An empty value switches a feature off where "off" is empty (RATE_LIMIT=""), else it is unset.
         if raw is None or (raw == "" and key not in EMPTY_MEANS_OFF):
             continue
         try:
-            config[key] = cast(raw)
+            config[key] = _cast(key)(raw)
         except ValueError as err:
             raise InvalidInput(f"CASEFLAG_{key}={raw!r} is not valid: {err}") from err
     return config

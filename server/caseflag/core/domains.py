@@ -29,14 +29,6 @@ _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _MAX_PARENTS = 65_536
 
 
-def offline_extractor(include_private: bool):
-    """A tldextract.TLDExtract reading only the snapshot it ships with."""
-    import tldextract  # imported when first needed: it imports requests, a tenth of a second
-
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True,
-                                 include_psl_private_domains=include_private)
-
-
 class SuffixList:
     """The public suffix list, from tldextract's offline snapshot only (``suffix_list_urls=()``,
     no cache folder): nothing is ever fetched. tldextract is imported at the first split."""
@@ -50,7 +42,10 @@ class SuffixList:
     @cached_property
     def extractor(self):
         """The tldextract.TLDExtract every answer comes from."""
-        return offline_extractor(self.include_private)
+        import tldextract  # imported when first needed: it imports requests, a tenth of a second
+
+        return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True,
+                                     include_psl_private_domains=self.include_private)
 
     @cached_property
     def tlds(self) -> frozenset[str]:
@@ -123,14 +118,9 @@ class SuffixList:
         return frozenset(names), probe
 
 
-_default_suffix_list: SuffixList | None = None
-
-
+@lru_cache(maxsize=1)
 def default_suffix_list() -> SuffixList:
-    global _default_suffix_list
-    if _default_suffix_list is None:
-        _default_suffix_list = SuffixList()
-    return _default_suffix_list
+    return SuffixList()
 
 
 @dataclass(frozen=True)
@@ -284,8 +274,7 @@ def _parse(text: str, suffix_list: SuffixList | None) -> Hostname:
         if ip is None:
             raise InvalidDomain(key="error.neither", params={"name": host})
         return ip
-    if host.endswith("."):
-        host = host[:-1]
+    host = host.removesuffix(".")
     if not host:
         raise InvalidDomain(key="error.empty")
     ip = _parse_ip(host)

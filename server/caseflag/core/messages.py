@@ -31,10 +31,6 @@ def catalogues() -> dict[str, dict[str, str]]:
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(CATALOGUE_DIR.glob("*.json"))}
 
 
-def languages() -> tuple[str, ...]:
-    return tuple(catalogues())
-
-
 def language_of(lang: str | None) -> str:
     """The catalogue language for a requested tag ("de-AT" -> "de"); English when there is none."""
     primary = (lang or "").replace("_", "-").split("-")[0].lower()
@@ -68,10 +64,8 @@ def _term(messages: dict[str, str], section: str, value) -> str:
         key = str(value) if f"{section}.{value}" in messages else "n"
     else:
         key = str(value)
-    text = messages.get(f"{section}.{key}")
-    if text is None:
-        text = catalogues()[DEFAULT_LANGUAGE].get(f"{section}.{key}", str(value))
-    return text
+    key = f"{section}.{key}"
+    return messages[key] if key in messages else catalogues()[DEFAULT_LANGUAGE].get(key, str(value))
 
 
 def explain(code: str, **params) -> dict:

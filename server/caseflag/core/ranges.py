@@ -23,9 +23,8 @@ class RangeIndex(Generic[T]):
         by_family: dict[int, list[tuple[int, int, Network, T]]] = {4: [], 6: []}
         for cidr, owner in entries:
             network = ipaddress.ip_network(cidr, strict=False)
-            first = int(network.network_address)
-            last = int(network.broadcast_address)
-            by_family[network.version].append((first, last, network, owner))
+            by_family[network.version].append((int(network.network_address), int(network.broadcast_address),
+                                               network, owner))
         self._starts: dict[int, list[int]] = {}
         self._segments: dict[int, list[tuple[int, tuple]]] = {}
         for family, items in by_family.items():
@@ -33,25 +32,21 @@ class RangeIndex(Generic[T]):
 
     def _build(self, family: int, items: list) -> None:
         bounds = sorted({first for first, *_ in items} | {last + 1 for _, last, *_ in items})
-        starts: list[int] = []
-        segments: list[tuple[int, tuple]] = []
+        starts = self._starts[family] = []
+        segments = self._segments[family] = []
         ordered = sorted(items, key=lambda item: (item[0], item[1]))
         active: list = []
         cursor = 0
-        for index, start in enumerate(bounds[:-1]):
-            end = bounds[index + 1] - 1
+        for start, after in zip(bounds, bounds[1:]):
             while cursor < len(ordered) and ordered[cursor][0] <= start:
                 active.append(ordered[cursor])
                 cursor += 1
             active = [item for item in active if item[1] >= start]
             if active:
-                # most specific network first
                 covering = tuple((owner, network) for _, _, network, owner in
                                  sorted(active, key=lambda item: -item[2].prefixlen))
                 starts.append(start)
-                segments.append((end, covering))
-        self._starts[family] = starts
-        self._segments[family] = segments
+                segments.append((after - 1, covering))
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._starts.values())

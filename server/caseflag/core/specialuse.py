@@ -31,9 +31,8 @@ def special_use_suffix(name: str) -> str | None:
     tld = name.rpartition(".")[2]
     if tld in _TLDS:
         return tld
-    labels = name.split(".")
-    last_two = ".".join(labels[-2:])
-    return last_two if len(labels) >= 2 and last_two in _DOMAINS else None
+    last_two = ".".join(name.split(".")[-2:])  # a single label is no reserved second-level name
+    return last_two if last_two in _DOMAINS else None
 
 # What each suffix is, for the words that refuse it (messages: special_use.<kind>).
 SPECIAL_USE_KINDS = {

@@ -7,8 +7,7 @@ import re
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..exports.batchrecords import csv_text
-from . import limits
-from . import listing
+from . import limits, listing
 from ..core.errors import InvalidInput, TooLarge
 from ..exports.extension_index import cached_index
 from ..data.lint import schema_dir_for
@@ -28,10 +27,8 @@ def service() -> LookupService:
 
 
 def _lang() -> str | None:
-    lang = limits.language(request.args.get("lang"))
-    if lang:
-        return lang
-    return request.accept_languages.best_match(SUPPORTED_LANGUAGES)
+    return (limits.language(request.args.get("lang"))
+            or request.accept_languages.best_match(SUPPORTED_LANGUAGES))
 
 
 @api.get("/check")
@@ -69,12 +66,9 @@ def list_entities():
     ordered = sorted(dataset.entities.values(), key=lambda e: e["name"].lower())
     chosen = listing.page(ordered, lambda entity: listing.entity_facts(dataset, entity), request.args,
                           "/api/v1/entities")
-    items = []
-    for entity in chosen.pop("items"):
-        summary = entity_summary(entity)
-        summary["domains"] = entity.get("domains", [])
-        summary["cases"] = [inv.case["id"] for inv in dataset.involvements(entity["id"])]
-        items.append(summary)
+    items = [{**entity_summary(entity), "domains": entity.get("domains", []),
+              "cases": [inv.case["id"] for inv in dataset.involvements(entity["id"])]}
+             for entity in chosen.pop("items")]
     return {"entities": items, "count": len(items), **chosen, "dataset_version": dataset.version}
 
 

@@ -8,6 +8,8 @@ from flask import Flask, Response
 
 from ..core import config as config_module
 from . import errors, ratelimit
+from .api import api, health
+from .pages import pages
 from ..service.dnsguard import DnsGuard
 from ..service.lookup import create_service
 
@@ -41,15 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     errors.init_app(app)
     limiter = ratelimit.init_app(app)
-    from .api import api, health
-
     if limiter is not None:
         limiter.exempt(health)
-    app.register_blueprint(api)
-    app.register_blueprint(health)
-    from .pages import pages
-
-    app.register_blueprint(pages)
+    for blueprint in (api, health, pages):
+        app.register_blueprint(blueprint)
     return app
 
 

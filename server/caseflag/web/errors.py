@@ -3,16 +3,14 @@ unexpected one, each in the one JSON error shape."""
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.errors import CaseflagError, error_body
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None):
-    response = jsonify(error_body(code, message, field))
-    response.status_code = status
-    return response
+    return make_response(jsonify(error_body(code, message, field)), status)
 
 
 _HTTP_CODES = {
@@ -30,17 +28,13 @@ def init_app(app) -> None:
 
     @app.errorhandler(CaseflagError)
     def _caseflag_error(err: CaseflagError):
-        response = jsonify(err.to_dict(request.args.get("lang") or request.accept_languages.best_match(("en", "de"))))
-        response.status_code = err.status
-        return response
+        lang = request.args.get("lang") or request.accept_languages.best_match(("en", "de"))
+        return jsonify(err.to_dict(lang)), err.status
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         status = err.code or 500
-        message = err.description or err.name
-        if status == 429:
-            message = f"Too many requests from this address (limit: {message}); retry after Retry-After seconds."
-        response = error_response(status, _HTTP_CODES.get(status, "http_error"), message)
+        response = error_response(status, _HTTP_CODES.get(status, "http_error"), err.description or err.name)
         if status == 405 and getattr(err, "valid_methods", None):
             response.headers["Allow"] = ", ".join(err.valid_methods)
         return response

@@ -95,28 +95,11 @@ def load_json(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH, max_keys: int = MA
     try:
         value = json.loads(raw, object_pairs_hook=count_keys, parse_constant=no_constant)
     except (ValueError, RecursionError) as err:
-        raise InvalidInput(f"The body is not valid JSON ({_short(err)}).", field="body") from err
-    _check_text(value)
+        first_line = str(err).partition("\n")[0][:200]
+        raise InvalidInput(f"The body is not valid JSON ({first_line}).", field="body") from err
+    try:  # every string, keys too, must encode as UTF-8: "\\ud800" is valid JSON syntax but not text
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidInput("The JSON body holds a lone surrogate escape (like \\ud800), which is not text.",
+                           field="body") from err
     return value
-
-
-def _check_text(value: object) -> None:
-    """Every string (keys too) encodes as UTF-8: "\\ud800" is valid JSON syntax but not text."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as err:
-                raise InvalidInput("The JSON body holds a lone surrogate escape (like \\ud800), which is not text.",
-                                   field="body") from err
-
-
-def _short(err: Exception) -> str:
-    return str(err).split("\n", 1)[0][:200]

@@ -18,11 +18,10 @@ KNOWN_PARAMS = {
     "api.list_entities": LIST_PARAMS,
     "api.list_cases": LIST_PARAMS,
 }
-OTHER_PARAMS = frozenset({"lang"})
 
 
 def check_params(endpoint: str | None, names: Iterable[str]) -> None:
-    known = KNOWN_PARAMS.get(endpoint or "", OTHER_PARAMS)
+    known = KNOWN_PARAMS.get(endpoint or "", frozenset({"lang"}))
     unknown = sorted(set(names) - known)
     if unknown:
         raise InvalidInput(f"unknown query parameter {unknown[0]!r}; this endpoint takes "
@@ -60,17 +59,11 @@ def page(items: list, facts: Callable[[object], dict], args, path: str) -> dict:
     if "year" in wanted and not (len(wanted["year"]) == 4 and wanted["year"].isdigit()):
         raise InvalidInput("year must be four digits, e.g. 2012", field="year")
 
-    def passes(item) -> bool:
-        known = facts(item)
-        for name, value in wanted.items():
-            have = known[name]
-            if name == "year" and value not in have:
-                return False
-            if name != "year" and (have or "").lower() != value.lower():
-                return False
-        return True
+    def passes(known: dict) -> bool:
+        return all(value in known[name] if name == "year" else (known[name] or "").lower() == value.lower()
+                   for name, value in wanted.items())
 
-    chosen = [item for item in items if passes(item)]
+    chosen = [item for item in items if passes(facts(item))]
     limit = _number(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _number(args, "offset", 0, 0, 10**9)
     body = {"items": chosen[offset:offset + limit], "total": len(chosen), "limit": limit, "offset": offset}

@@ -23,6 +23,8 @@ from ..service.verdict import BADGE_COLORS, RELATION_PHRASES, ROLE_ORDER
 
 RECORD_COMPONENTS = {"entities": "Entity", "cases": "Case", "sources": "Source", "providers": "Provider"}
 NULLABLE_STRING = {"type": ["string", "null"]}
+STRING, INTEGER = {"type": "string"}, {"type": "integer"}
+DATASET_VERSION = {"type": "string", "description": "The dataset version (a hash of every record file)."}
 JSON = "application/json"
 
 
@@ -34,12 +36,10 @@ def array(items: dict) -> dict:
     return {"type": "array", "items": items}
 
 
-def obj(required: dict, optional: dict | None = None, *, closed: bool = True) -> dict:
-    """An object schema: every key of `required` must be present; `closed` forbids other keys."""
-    schema = {"type": "object", "required": list(required), "properties": {**required, **(optional or {})}}
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
+def obj(required: dict, optional: dict | None = None) -> dict:
+    """A closed object schema: every key of `required` must be present, and no key but these."""
+    return {"type": "object", "required": list(required), "properties": {**required, **(optional or {})},
+            "additionalProperties": False}
 
 
 def _rewrite_refs(node, target):
@@ -119,59 +119,57 @@ def answer_components() -> dict[str, dict]:
     return components
 
 
+def _list_of(key: str, items: dict, page: dict | None = None) -> dict:
+    """A list answer: the items, their count and the dataset version (and, for `page`, where it is)."""
+    return obj({key: array(items), "count": INTEGER, "dataset_version": DATASET_VERSION}, page)
+
+
 def _api_components(records: dict[str, dict]) -> dict[str, dict]:
     answer = answer_components()
-    check_error = obj({"query": {"type": "string"}, "error": ref("ErrorBody"), "status": {"type": "integer"}})
-    party = _extend(records["Case.party"], {"entity": ref("EntitySummary"), "sources": array(ref("SourceRef"))},
-                    "Party")
-    counts = obj({key: {"type": "integer", "minimum": 0}
-                  for key in ("entities", "cases", "sources", "providers", "domains")})
-    version_string = {"type": "string", "description": "The dataset version (a hash of every record file)."}
+    sources = array(ref("SourceRef"))
     return {
-        "ErrorBody": obj({"code": {"type": "string"}, "message": {"type": "string"}},
-                         {"field": {"type": "string"},
-                          "explanation": obj({"code": {"type": "string"}, "params": {"type": "object"}})}),
+        "ErrorBody": obj({"code": STRING, "message": STRING}, {
+            "field": STRING, "explanation": obj({"code": STRING, "params": {"type": "object"}})}),
         "Error": obj({"error": ref("ErrorBody")}),
         **answer,
-        "CheckItemError": check_error,
+        "CheckItemError": obj({"query": STRING, "error": ref("ErrorBody"), "status": INTEGER}),
         "CheckRequest": {"type": "object", "required": ["domains"], "properties": {
-            "domains": {**array({"type": "string"}), "description": "Host names or URLs; at most MAX_BATCH (1000)."}}},
-        "CheckResults": obj({"results": array({"oneOf": [ref("CheckResult"), ref("CheckItemError")]}),
-                             "count": {"type": "integer"}, "dataset_version": version_string}),
-        "EntityList": obj({"entities": array(_extend(answer["EntitySummary"], {
-            "domains": array({"type": "string"}), "cases": array(ref("Case.id"))}, "EntityListItem")),
-            "count": {"type": "integer"}, "dataset_version": version_string}, _PAGE),
-        "EntityDetail": _extend(records["Entity"], {"sources": array(ref("SourceRef")),
-                                                    "cases": array(ref("CaseInvolvement")),
-                                                    "dataset_version": version_string}, "EntityDetail"),
-        "CaseList": obj({"cases": array(obj({
-            "id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"), "status": case_prop("status"),
+            "domains": {**array(STRING), "description": "Host names or URLs; at most MAX_BATCH (1000)."}}},
+        "CheckResults": _list_of("results", {"oneOf": [ref("CheckResult"), ref("CheckItemError")]}),
+        "EntityList": _list_of("entities", _extend(answer["EntitySummary"], {
+            "domains": array(STRING), "cases": array(ref("Case.id"))}, "EntityListItem"), _PAGE),
+        "EntityDetail": _extend(records["Entity"], {
+            "sources": sources, "cases": array(ref("CaseInvolvement")), "dataset_version": DATASET_VERSION},
+            "EntityDetail"),
+        "CaseList": _list_of("cases", obj({
+            "id": ref("Case.id"), "title": STRING, "type": case_prop("type"), "status": case_prop("status"),
             "jurisdiction": NULLABLE_STRING, "court": NULLABLE_STRING, "docket": NULLABLE_STRING,
-            "dates": case_prop("dates")})), "count": {"type": "integer"}, "dataset_version": version_string}, _PAGE),
-        "Party": party,
-        "CaseDetail": _extend(records["Case"], {"parties": array(ref("Party")), "sources": array(ref("SourceRef")),
-                                                "dataset_version": version_string}, "CaseDetail"),
-        "ProviderList": obj({"providers": array(ref("Provider")), "count": {"type": "integer"},
-                             "dataset_version": version_string}),
-        "Counts": counts,
+            "dates": case_prop("dates")}), _PAGE),
+        "Party": _extend(records["Case.party"], {"entity": ref("EntitySummary"), "sources": sources},
+                         "Party"),
+        "CaseDetail": _extend(records["Case"], {"parties": array(ref("Party")), "sources": sources,
+                                                "dataset_version": DATASET_VERSION}, "CaseDetail"),
+        "ProviderList": _list_of("providers", ref("Provider")),
+        "Counts": obj({key: {"type": "integer", "minimum": 0}
+                       for key in ("entities", "cases", "sources", "providers", "domains")}),
         "ExtensionIndex": extension_index_schema(),
         "DatasetInfo": obj({
-            "version": version_string,
+            "version": DATASET_VERSION,
             "generated_at": {"type": "string", "format": "date-time",
                              "description": "When the server loaded this dataset."},
             "counts": ref("Counts"),
             "licence": {"type": "string", "description": "The data's licence (CC BY 4.0)."},
             "licence_url": {"type": "string", "format": "uri"},
-            "links": {"type": "object", "additionalProperties": {"type": "string"}},
+            "links": {"type": "object", "additionalProperties": STRING},
         }),
         "Health": obj({
             "status": {"enum": ["ok", "degraded"], "description": "degraded: still answering; `problems` say why."},
-            "problems": array({"type": "string"}), "dataset_version": version_string,
+            "problems": array(STRING), "dataset_version": DATASET_VERSION,
             "dataset_loaded_at": {"type": "string", "format": "date-time"}, "counts": ref("Counts"),
             "dns": obj({"enabled": {"type": "boolean"}, "problem": NULLABLE_STRING}, {"guard": obj({
                 "circuit": {"enum": ["closed", "open", "half_open"]}, "problem": NULLABLE_STRING,
-                "slots": {"type": "integer"}, "waiting": {"type": "integer"}, "refused": {"type": "integer"}})}),
-            "cache": obj({key: {"type": "integer"} for key in ("size", "max_size", "hits", "misses")}),
+                "slots": INTEGER, "waiting": INTEGER, "refused": INTEGER})}),
+            "cache": obj({key: INTEGER for key in ("size", "max_size", "hits", "misses")}),
             "reload_error": NULLABLE_STRING,
         }),
     }
@@ -180,7 +178,7 @@ def _api_components(records: dict[str, dict]) -> dict[str, dict]:
 def extension_index_schema() -> dict:
     """The shape of extension_index.build_index (format 2): what the server answers for each entity's
     sites with DNS off, precomputed, and what the browser needs to find a host's registrable domain."""
-    strings = array({"type": "string"})
+    strings = array(STRING)
     role = {"enum": list(ROLE_ORDER)}
     involvement = {"type": "array", "prefixItems": [ref("Case.id"), role, strings], "minItems": 3, "maxItems": 3}
 
@@ -188,28 +186,28 @@ def extension_index_schema() -> dict:
         """{en: …, de?: …}: other languages only where they differ from English."""
         return {"type": "object", "required": [DEFAULT_LANGUAGE], "additionalProperties": schema}
 
-    related = obj({"id": ref("Entity.id"), "name": {"type": "string"}, "relation": {"enum": list(RELATION_PHRASES)},
+    related = obj({"id": ref("Entity.id"), "name": STRING, "relation": {"enum": list(RELATION_PHRASES)},
                    "domains": strings, "role": {"anyOf": [role, {"type": "null"}]}, "cases": array(involvement)})
     entry = obj({"entity": by_language(ref("EntitySummary")), "role": {"anyOf": [role, {"type": "null"}]},
-                 "aliases": array(obj({"domain": {"type": "string"}, "relation": {"type": "string"}})),
+                 "aliases": array(obj({"domain": STRING, "relation": STRING})),
                  "cases": array(involvement), "related": array(related)})
     entity = obj({"id": ref("Entity.id"), "domains": strings, "level": {"enum": list(BADGE_COLORS)},
                   "explanations": {**by_language(array(ref("Explanation"))),
                                    "description": "What the list says of the entity's sites; the first item's "
                                                   "domain and relation are the host's."},
                   "entry": entry})
-    case = by_language(obj({"id": ref("Case.id"), "title": {"type": "string"}, "type": case_prop("type"),
+    case = by_language(obj({"id": ref("Case.id"), "title": STRING, "type": case_prop("type"),
                             "date": NULLABLE_STRING, "status": case_prop("status"), "jurisdiction": NULLABLE_STRING},
-                           {"court": {"type": "string"}, "docket": {"type": "string"}}))
-    source = obj({"publisher": {"type": "string"}, "title": {"type": "string"}, "date": NULLABLE_STRING,
-                  "language": {"type": "string"}, "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
+                           {"court": STRING, "docket": STRING}))
+    source = obj({"publisher": STRING, "title": STRING, "date": NULLABLE_STRING, "language": STRING,
+                  "kind": {"$ref": "#/components/schemas/Source/properties/kind"}},
                  {"url": {"type": "string", "format": "uri"}})
-    provider = obj({"id": ref("Provider.id"), "name": {"type": "string"}, "short_label": {"type": "string"},
+    provider = obj({"id": ref("Provider.id"), "name": STRING, "short_label": STRING,
                     "entity_id": ref("Entity.id"), "ipv4": strings, "ipv6": strings,
-                    "header_patterns": array(obj({"name": {"type": "string"}}, {"value": {"type": "string"}})),
+                    "header_patterns": array(obj({"name": STRING}, {"value": STRING})),
                     "explanations": {"anyOf": [by_language(array(ref("Explanation"))), {"type": "null"}]}})
     skipped = by_language(obj({"infrastructure": ref("Infrastructure"), "explanation": ref("Explanation"),
-                               "reason": {"type": "string"}}))
+                               "reason": STRING}))
     return obj({
         "format": {"const": 2, "description": "The index's schema version; a reader refuses one it does not know."},
         "version": {"type": "string", "description": "The dataset version, as /api/v1/dataset gives it."},
@@ -217,16 +215,15 @@ def extension_index_schema() -> dict:
                                                   "has a date no older."},
         "registrable_only": {"type": "boolean"},
         "messages": {"type": "object", "description": "The message catalogue by language.",
-                     "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}},
-        "badges": {"type": "object", "additionalProperties": obj({"text": {"type": "string"},
-                                                                   "color": {"type": "string"}})},
+                     "additionalProperties": {"type": "object", "additionalProperties": STRING}},
+        "badges": {"type": "object", "additionalProperties": obj({"text": STRING, "color": STRING})},
         "entities": array(entity),
         "cases": {"type": "object", "additionalProperties": case},
         "sources": {"type": "object", "additionalProperties": source},
         "providers": array(provider),
         "skipped": {"type": "object", "additionalProperties": skipped},
         "public_suffixes": obj({"icann": strings, "private": strings}),
-        "special_use": obj({"suffixes": {"type": "object", "additionalProperties": {"type": "string"}},
+        "special_use": obj({"suffixes": {"type": "object", "additionalProperties": STRING},
                             "never_resolved": strings}),
         "not_global": obj({"ipv4": strings, "ipv6": strings}),
     })
@@ -241,7 +238,7 @@ def _error(description: str) -> dict:
 def _ok(schema_name: str, description: str, *, csv: bool = False, cached: bool = False) -> dict:
     content = {JSON: {"schema": ref(schema_name)}}
     if csv:
-        content["text/csv"] = {"schema": {"type": "string"}}
+        content["text/csv"] = {"schema": STRING}
         description += (" With format=csv: a header and one row per input, columns input, hostname, "
                         "registrable_domain, level, entities, providers, cases, infrastructure_status, reason, "
                         "line, error (lists joined with ';').")
@@ -263,7 +260,7 @@ _FORMAT = {"name": "format", "in": "query", "required": False, "description": "j
            "schema": {"enum": ["json", "csv"]}}
 _IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
                   "description": "An ETag from an earlier answer; 304 when the dataset has not changed since.",
-                  "schema": {"type": "string"}}
+                  "schema": STRING}
 _NOT_MODIFIED = {"description": "Not modified: the dataset version is still the one in If-None-Match.",
                  "headers": {"ETag": {"$ref": "#/components/headers/ETag"},
                              "Cache-Control": {"$ref": "#/components/headers/CacheControl"}}}
@@ -275,20 +272,20 @@ _NOT_PUBLIC = _error("Not a public name: a special-use or locally served name (l
 
 # A list's page: the matches in all, the page asked for, and the address of the next one.
 _PAGE = {"total": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1},
-         "offset": {"type": "integer", "minimum": 0}, "next": {"type": "string"}}
+         "offset": {"type": "integer", "minimum": 0}, "next": STRING}
 
 
 def _filters(what: str) -> list[dict]:
     """The list filters and the page parameters (listing.py)."""
-    described = {"jurisdiction": "Country code (or EU), e.g. SE.", "type": f"The {what}'s type" + (" (kind)" if what == "entity" else "") + ".",
-                 "status": f"The {what}'s status.", "year": "Four digits: a year of the case's dates" + (" (of one of its cases)" if what == "entity" else "") + "."}
-    params = [{"name": name, "in": "query", "required": False, "description": text,
-               "schema": {"type": "string", "pattern": "^[0-9]{4}$"} if name == "year" else {"type": "string"}}
-              for name, text in described.items()]
-    params.append({"name": "limit", "in": "query", "required": False,
-                   "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}})
-    params.append({"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 1000000000}})
-    return params
+    kind, of_cases = (" (kind)", " (of one of its cases)") if what == "entity" else ("", "")
+    described = {"jurisdiction": "Country code (or EU), e.g. SE.", "type": f"The {what}'s type{kind}.",
+                 "status": f"The {what}'s status.",
+                 "year": f"Four digits: a year of the case's dates{of_cases}.", "limit": None, "offset": None}
+    schemas = {"year": {"type": "string", "pattern": "^[0-9]{4}$"},
+               "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+               "offset": {"type": "integer", "minimum": 0, "maximum": 1000000000}}
+    return [{"name": name, "in": "query", "required": False, **({"description": text} if text else {}),
+             "schema": schemas.get(name, STRING)} for name, text in described.items()]
 
 
 def _dataset_get(summary: str, schema_name: str, params: list | None = None, not_found: bool = False) -> dict:
@@ -301,7 +298,7 @@ def _dataset_get(summary: str, schema_name: str, params: list | None = None, not
 
 
 def _path_id(name: str, component: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+    return {"name": name, "in": "path", "required": True, "schema": STRING,
             "description": f"The record id, as in /api/v1/{component}."}
 
 
@@ -329,7 +326,7 @@ def paths() -> dict:
             "get": {
                 "summary": "The verdict for one host name or URL (only the host is used).",
                 "tags": ["check"],
-                "parameters": [{"name": "domain", "in": "query", "required": True, "schema": {"type": "string"},
+                "parameters": [{"name": "domain", "in": "query", "required": True, "schema": STRING,
                                 "description": "A host name or URL, e.g. www.thepiratebay.org"}, _LANG, _FORMAT],
                 "responses": {"200": _ok("CheckResult", "The verdict with its evidence.", csv=True),
                               "400": _BAD_DOMAIN, "422": _NOT_PUBLIC},

@@ -64,9 +64,7 @@ def is_http_url(value) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-@pages.app_template_test("http_url")
-def _http_url_test(value) -> bool:
-    return is_http_url(value)
+pages.add_app_template_test(is_http_url, "http_url")
 
 
 @pages.context_processor
@@ -89,7 +87,7 @@ def verdict_words(result: dict) -> str:
     """The verdict in one plain sentence, as the popup words it."""
     level = result["verdict"]["level"]
     subject = next((m for m in result["matches"] if m["matched_by"] != "provider"), None) or \
-        (result["matches"][0] if result["matches"] else None)
+        next(iter(result["matches"]), None)
     name = subject["entity"]["name"] if subject else ""
     if level == "target":
         return (f"This site belongs to {name}, against which copyright-enforcement cases were brought." if name
