@@ -19,7 +19,7 @@ from ..core.errors import DatasetError, NotFound
 from .lint import Problem, check_and_index
 from .model import Case, Entity, Provider, Source
 from ..core.ranges import RangeIndex
-from .records import content_version, data_files, read_all
+from .records import KINDS, content_version, data_files, read_all
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +52,19 @@ class Involvement:
     source_ids: tuple[str, ...]
 
 
-class _PatternIndex:
-    """Host name patterns ("*.ns.cloudflare.com" or an exact name) to provider ids."""
-
-    def __init__(self) -> None:
-        self._wildcards: dict[str, tuple[str, str]] = {}
-        self._exact: dict[str, tuple[str, str]] = {}
+class _PatternIndex(dict):
+    """Host name patterns ("*.ns.cloudflare.com" or an exact name), lowercase, to (provider id, pattern)."""
 
     def add(self, pattern: str, provider_id: str) -> None:
         pattern = pattern.lower().rstrip(".")
-        if pattern.startswith("*."):
-            self._wildcards[pattern[2:]] = (provider_id, pattern)
-        else:
-            self._exact[pattern] = (provider_id, pattern)
+        self[pattern] = (provider_id, pattern)
 
     def match(self, name: str) -> tuple[str, str] | None:
-        """(provider_id, pattern) for the first pattern the name fits, else None."""
+        """(provider_id, pattern) of the name itself, else of the nearest wildcard above it; else None."""
         name = name.lower().rstrip(".")
-        if name in self._exact:
-            return self._exact[name]
         labels = name.split(".")
-        for index in range(1, len(labels)):
-            hit = self._wildcards.get(".".join(labels[index:]))
-            if hit:
-                return hit
-        return None
+        candidates = [name] + ["*." + ".".join(labels[index:]) for index in range(1, len(labels))]
+        return next(filter(None, map(self.get, candidates)), None)
 
 
 @dataclass
@@ -118,8 +106,9 @@ class Dataset:
         self._related: dict[str, dict[str, str]] = {}
         for entity in self.entities.values():
             for key, (relation, inverse) in RELATION_FIELDS.items():
-                if entity.get(key):
-                    self._link(entity["id"], relation, inverse, entity[key])
+                if other_id := entity.get(key):  # other_id is the entity's `relation`; it, other_id's `inverse`
+                    self._related.setdefault(entity["id"], {}).setdefault(other_id, relation)
+                    self._related.setdefault(other_id, {}).setdefault(entity["id"], inverse)
         self._asns: dict[int, str] = {}
         self._nameservers = _PatternIndex()
         self._cnames = _PatternIndex()
@@ -145,33 +134,25 @@ class Dataset:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return cls._load(data_dir)
+            records = read_all(data_dir)
+            if not records:
+                raise DatasetError(f"the data folder {data_dir} holds no records")
+            problems, domain_index = check_and_index(records, data_dir)
+            fatal = [p for p in problems if p.fatal]
+            if fatal:
+                shown = "; ".join(p.format() for p in fatal[:5])
+                more = f" (and {len(fatal) - 5} more)" if len(fatal) > 5 else ""
+                raise DatasetError(f"the dataset in {data_dir} has {len(fatal)} problem(s): {shown}{more}")
+            by_kind: dict[str, dict[str, dict]] = {kind: {} for kind in KINDS}
+            for record in records:
+                by_kind[record.kind][record.data["id"]] = record.data
+            return cls(data_dir=data_dir, version=content_version(records, data_dir), warnings=problems,
+                       registrable_only=True,  # the linter found no fatal problem, so no listed subdomain
+                       domain_index=domain_index,  # the linter's claims of these same entities
+                       **by_kind)
         finally:
             if collecting:
                 gc.enable()
-
-    @classmethod
-    def _load(cls, data_dir: Path) -> Dataset:
-        records = read_all(data_dir)
-        if not records:
-            raise DatasetError(f"the data folder {data_dir} holds no records")
-        problems, domain_index = check_and_index(records, data_dir)
-        fatal = [p for p in problems if p.fatal]
-        if fatal:
-            shown = "; ".join(p.format() for p in fatal[:5])
-            more = f" (and {len(fatal) - 5} more)" if len(fatal) > 5 else ""
-            raise DatasetError(f"the dataset in {data_dir} has {len(fatal)} problem(s): {shown}{more}")
-        by_kind: dict[str, dict[str, dict]] = {"entities": {}, "cases": {}, "sources": {}, "providers": {}}
-        for record in records:
-            by_kind[record.kind][record.data["id"]] = record.data
-        return cls(
-            data_dir=data_dir,
-            version=content_version(records, data_dir),
-            warnings=problems,
-            registrable_only=True,  # the linter found no fatal problem, so no listed subdomain
-            domain_index=domain_index,  # the linter's claims of these same entities
-            **by_kind,
-        )
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -217,11 +198,6 @@ class Dataset:
     def case(self, case_id: str) -> Case:
         """The case with that id; NotFound when none is listed."""
         return _get(self.cases, case_id, "case", "cases")
-
-    def _link(self, entity_id: str, relation: str, inverse: str, other_id: str) -> None:
-        """Record that other_id is entity_id's `relation`, and entity_id is other_id's `inverse`."""
-        self._related.setdefault(entity_id, {}).setdefault(other_id, relation)
-        self._related.setdefault(other_id, {}).setdefault(entity_id, inverse)
 
     def related(self, entity_id: str) -> list[tuple[str, Entity]]:
         """(relation, entity) for each entity one hop away; relation says what that entity is to
@@ -327,11 +303,9 @@ class DatasetStore:
     def _files_fingerprint(self) -> tuple:
         entries = []
         for kind, path in data_files(self.data_dir):
-            try:
+            with contextlib.suppress(OSError):  # a file removed since the listing
                 stat = path.stat()
-            except OSError:
-                continue
-            entries.append((kind, path.name, stat.st_size, stat.st_mtime_ns))
+                entries.append((kind, path.name, stat.st_size, stat.st_mtime_ns))
         return tuple(entries)
 
     def reload(self) -> bool:
