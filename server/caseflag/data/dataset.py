@@ -106,7 +106,7 @@ class Dataset:
         self._related: dict[str, dict[str, str]] = {}
         for entity in self.entities.values():
             for key, (relation, inverse) in RELATION_FIELDS.items():
-                if other_id := entity.get(key):  # other_id is the entity's `relation`; it, other_id's `inverse`
+                if other_id := entity.get(key):  # other_id is the entity's relation; it, other_id's inverse
                     self._related.setdefault(entity["id"], {}).setdefault(other_id, relation)
                     self._related.setdefault(other_id, {}).setdefault(entity["id"], inverse)
         self._asns: dict[int, str] = {}

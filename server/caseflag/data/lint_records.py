@@ -35,15 +35,14 @@ class RecordChecks:
         self._check_sorted(record)
         self._check_sources_given(record)
         self._check_german(record)
-        self._check_dates_known(record)
         if record.kind == "sources":
             self._check_url(record, ("url",), record.data.get("url"))
             if "url" not in record.data and not record.data.get("note"):
                 self.report(record, ("id",), "a source without a url has no note",
                             "add a note saying why the address is not known", fatal=False)
         if record.kind == "providers":
-            source = record.data.get("ranges_source") or {}
-            self._check_url(record, ("ranges_source", "url"), source.get("url"))
+            ranges_url = (record.data.get("ranges_source") or {}).get("url")
+            self._check_url(record, ("ranges_source", "url"), ranges_url)
             self._check_ranges(record)
 
     def check_id(self, record: RawRecord) -> None:
@@ -121,14 +120,6 @@ class RecordChecks:
                 self.report(record, ("de", key), f"de.{key} translates no English {key}",
                             f"add the English {key}, or remove de.{key}", fatal=False)
 
-    def _check_dates_known(self, record: RawRecord) -> None:
-        """A case with no known date is allowed (an undated report), but must say so in note."""
-        data = record.data
-        if record.kind == "cases" and not data.get("dates") and not data.get("note"):
-            self.report(record, ("dates",), "the case gives no date and no note",
-                        "add filed, decided or reported under [dates], or say in note why no date is known",
-                        fatal=False)
-
     def _check_url(self, record: RawRecord, keys: tuple, url: str | None) -> None:
         if url is None:
             return
@@ -152,6 +143,11 @@ class RecordChecks:
         if record.kind != "sources" and not record.data.get("last_reviewed"):
             self.report(record, ("id",), "last_reviewed is missing",
                         "add last_reviewed = YYYY-MM-DD, the day you checked the record", fatal=False)
+        # A case with no known date is allowed (an undated report), but must say so in note.
+        if record.kind == "cases" and not record.data.get("dates") and not record.data.get("note"):
+            self.report(record, ("dates",), "the case gives no date and no note",
+                        "add filed, decided or reported under [dates], or say in note why no date is known",
+                        fatal=False)
         for keys, value in self._dates(record.data):
             parsed = parse_partial_date(value)
             if parsed is None:
