@@ -92,7 +92,7 @@ class ScheduleRow:
             self.refuse(f"role {role!r} is not one a listed site can have", f"use {' or '.join(SITE_ROLES)}")
             return None
         party = {"entity_id": "", "role": role, "source_ids": sorted(set(source_ids))}
-        owners = sorted({self.importer.dataset.owner[d] for d in main + aliases if d in self.importer.dataset.owner})
+        owners = sorted({self.importer.owner[d] for d in main + aliases if d in self.importer.owner})
         if len(owners) > 1:
             self.refuse(f"its domains belong to {len(owners)} entities ({', '.join(owners)})",
                         "split the row, one row per entity")
@@ -106,8 +106,7 @@ class ScheduleRow:
         if wanted and wanted != entity_id:
             self.refuse(f"its domains belong to {entity_id}, not to {wanted}", f"write id {entity_id}, or leave id empty")
             return None
-        owner = self.importer.dataset.owner
-        missing = [d for d in domains if owner.get(d) != entity_id]
+        missing = [d for d in domains if self.importer.owner.get(d) != entity_id]
         self.importer.plan.reused.append(f"{self.importer.schedule_path}:{self.line}: {entity_id} already holds "
                                          f"{', '.join(d for d in domains if d not in missing)}; listed as subject")
         if missing:
@@ -119,7 +118,7 @@ class ScheduleRow:
 
     def _new(self, name: str, main: list[str], aliases: list[str], party: dict) -> dict | None:
         entity_id = self.row.get("id") or slug(name)
-        if entity_id in self.importer.dataset.ids["entities"] or entity_id in self.importer.new_entities:
+        if entity_id in self.importer.ids["entities"]:
             self.refuse(f"an entity {entity_id!r} exists and holds none of these domains",
                         "give the row an id of its own in the id column")
             return None
@@ -127,19 +126,17 @@ class ScheduleRow:
         if not description:
             return None
         record = {"id": entity_id, "name": name, "kind": self._pick("kind", "website"), "domains": sorted(main)}
-        jurisdiction = self._pick("jurisdiction", "")
-        if jurisdiction:
+        if jurisdiction := self._pick("jurisdiction", ""):
             record["jurisdiction"] = jurisdiction
         record["status"] = self._pick("status", "unknown")
         record["description"] = description
         record["source_ids"] = party["source_ids"]
-        note = self._pick("note", "")
-        if note:
+        if note := self._pick("note", ""):
             record["note"] = note
         record["last_reviewed"] = self.importer.today
         record["de"] = {"description": description_de}
         if aliases:
-            relation = self.row.get("alias_relation") or self.sites.get("alias_relation", "mirror")
+            relation = self._pick("alias_relation", "mirror")
             alias_sources = sorted(set(split_list(self.row.get("alias_source_ids")) or party["source_ids"]))
             record["aliases"] = [{"domain": d, "relation": relation,
                                   "source_ids": self.alias_sources.get(d, alias_sources)} for d in sorted(aliases)]
@@ -147,7 +144,7 @@ class ScheduleRow:
                 if not self.importer.known_source(cited):
                     self.refuse(f"unknown source {cited!r} in aliases", "add it to data/sources/ or to the order's [[sources]]")
         self.importer.check_text(self.importer.schedule_path, self.line, record)
-        self.importer.new_entities.add(entity_id)
+        self.importer.ids["entities"].add(entity_id)
         self.importer.plan.files[self.importer.data_dir / "entities" / f"{entity_id}.toml"] = dumps(record)
         party["entity_id"] = entity_id
         return party
@@ -157,7 +154,7 @@ class ScheduleRow:
 
     def _descriptions(self, name: str, main: list[str]) -> tuple[str, str]:
         """English and German text, from the row or else the order's templates; both or neither."""
-        english = self.row.get("description") or self.sites.get("description", "")
+        english = self._pick("description", "")
         german = self.row.get("description_de") or self.sites.get("de", {}).get("description", "")
         if not english or not german:
             self.refuse("no description in both English and German",
