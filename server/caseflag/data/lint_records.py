@@ -129,16 +129,6 @@ class RecordChecks:
                         "use a full http:// or https:// URL, or leave url out and explain in note",
                         value=url)
 
-    def _dates(self, data: dict):
-        if record_date := data.get("last_reviewed"):
-            yield ("last_reviewed",), record_date
-        if published := data.get("published"):
-            yield ("published",), published
-        for key, value in (data.get("dates") or {}).items():
-            yield ("dates", key), value
-        if taken := (data.get("ranges_source") or {}).get("taken"):
-            yield ("ranges_source", "taken"), taken
-
     def _check_dates(self, record: RawRecord) -> None:
         if record.kind != "sources" and not record.data.get("last_reviewed"):
             self.report(record, ("id",), "last_reviewed is missing",
@@ -148,7 +138,7 @@ class RecordChecks:
             self.report(record, ("dates",), "the case gives no date and no note",
                         "add filed, decided or reported under [dates], or say in note why no date is known",
                         fatal=False)
-        for keys, value in self._dates(record.data):
+        for keys, value in record_dates(record.data):
             parsed = parse_partial_date(value)
             if parsed is None:
                 self.report(record, keys, f"{'.'.join(keys)} = {value!r} is not a valid date",
@@ -222,6 +212,18 @@ def _plainly_sorted(items) -> bool:
         return type(items[0]) is str and all(map(lt, items, islice(items, 1, None)))
     except TypeError:  # a string next to something else: the full check says what sorted() says
         return False
+
+
+def record_dates(data: dict):
+    """(keys, value) of each date a record gives: reviewed, published, case dates, ranges taken."""
+    if record_date := data.get("last_reviewed"):
+        yield ("last_reviewed",), record_date
+    if published := data.get("published"):
+        yield ("published",), published
+    for key, value in (data.get("dates") or {}).items():
+        yield ("dates", key), value
+    if taken := (data.get("ranges_source") or {}).get("taken"):
+        yield ("ranges_source", "taken"), taken
 
 
 def _network_key(cidr: str):
