@@ -55,9 +55,10 @@ class Involvement:
 class _PatternIndex(dict):
     """Host name patterns ("*.ns.cloudflare.com" or an exact name), lowercase, to (provider id, pattern)."""
 
-    def add(self, pattern: str, provider_id: str) -> None:
-        pattern = pattern.lower().rstrip(".")
-        self[pattern] = (provider_id, pattern)
+    def add(self, patterns: list[str], provider_id: str) -> None:
+        for pattern in patterns:
+            pattern = pattern.lower().rstrip(".")
+            self[pattern] = (provider_id, pattern)
 
     def match(self, name: str) -> tuple[str, str] | None:
         """(provider_id, pattern) of the name itself, else of the nearest wildcard above it; else None."""
@@ -99,9 +100,8 @@ class Dataset:
         self._involvements: dict[str, list[Involvement]] = {}
         for case in sorted(self.cases.values(), key=case_sort_date, reverse=True):
             for party in case.get("parties", []):
-                self._involvements.setdefault(party["entity_id"], []).append(
-                    Involvement(case, party["role"], tuple(party.get("source_ids", [])))
-                )
+                involvement = Involvement(case, party["role"], tuple(party.get("source_ids", [])))
+                self._involvements.setdefault(party["entity_id"], []).append(involvement)
         # Relations between entities, read from both sides so a one-sided record still counts.
         self._related: dict[str, dict[str, str]] = {}
         for entity in self.entities.values():
@@ -110,16 +110,12 @@ class Dataset:
                     self._related.setdefault(entity["id"], {}).setdefault(other_id, relation)
                     self._related.setdefault(other_id, {}).setdefault(entity["id"], inverse)
         self._asns: dict[int, str] = {}
-        self._nameservers = _PatternIndex()
-        self._cnames = _PatternIndex()
+        self._nameservers, self._cnames = _PatternIndex(), _PatternIndex()
         entries = []
         for provider in self.providers.values():
-            for asn in provider.get("asns", []):
-                self._asns[int(asn)] = provider["id"]
-            for pattern in provider.get("nameserver_patterns", []):
-                self._nameservers.add(pattern, provider["id"])
-            for pattern in provider.get("cname_patterns", []):
-                self._cnames.add(pattern, provider["id"])
+            self._asns.update((int(asn), provider["id"]) for asn in provider.get("asns", []))
+            self._nameservers.add(provider.get("nameserver_patterns", []), provider["id"])
+            self._cnames.add(provider.get("cname_patterns", []), provider["id"])
             entries += [(cidr, provider["id"]) for cidr in provider.get("ipv4", []) + provider.get("ipv6", [])]
         self._ranges: RangeIndex[str] = RangeIndex(entries)
 
@@ -153,8 +149,6 @@ class Dataset:
         finally:
             if collecting:
                 gc.enable()
-
-    # --- lookups -----------------------------------------------------------------------
 
     def match(self, hostname: Hostname) -> DomainMatch | None:
         """The entity a host belongs to: the name itself or a parent down to its registrable domain."""
@@ -223,13 +217,7 @@ class Dataset:
         return self._cnames.match(name)
 
     def counts(self) -> dict[str, int]:
-        return {
-            "entities": len(self.entities),
-            "cases": len(self.cases),
-            "sources": len(self.sources),
-            "providers": len(self.providers),
-            "domains": len(self._domains),
-        }
+        return {**{kind: len(getattr(self, kind)) for kind in KINDS}, "domains": len(self._domains)}
 
 
 def _get(records: dict[str, dict], record_id: str, kind: str, plural: str) -> dict:
@@ -248,14 +236,10 @@ def case_sort_date(case: Case) -> str:
 class DatasetStore:
     """Holds the dataset being served; a load that meets broken data keeps the last good one.
 
-    With `check_every` seconds > 0, `latest()` notices changed files (by name, size and mtime)
-    at most that often and reloads them, so an edit to data/ is served without a restart.
-
-    With `last_good` (a file path), every dataset loaded is also kept there, and a store created
-    while data/ is broken (a gunicorn worker started after one ended) serves that one instead of
-    failing, with `last_error` saying so: a broken file never stops the service. The file is a
-    pickle, so it must live where only the service can write (`caseflag serve` keeps it in its own
-    private folder).
+    With `check_every` seconds > 0, `latest()` reloads changed files (by name, size and mtime) at
+    most that often. With `last_good` (a path), each dataset loaded is kept there, and a store made
+    while data/ is broken (a new gunicorn worker) serves that one, `last_error` saying so. The file
+    is a pickle: it must live where only the service writes (`caseflag serve`'s private folder).
     """
 
     def __init__(self, data_dir: str | Path, check_every: float = 0.0, timer=time.monotonic,

@@ -9,6 +9,7 @@ lint_schema (the schema gate), lint_records (one record against the others) and 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -38,10 +39,8 @@ class Problem:
     def format(self, relative_to: Path | None = None) -> str:
         path = self.path
         if relative_to is not None:
-            try:
+            with contextlib.suppress(ValueError):  # a path outside relative_to is shown as it is
                 path = path.resolve().relative_to(relative_to.resolve())
-            except ValueError:
-                pass
         return f"{path}:{self.line}: {self.message} — {self.fix}"
 
 

@@ -68,9 +68,7 @@ class RecordChecks:
         for ref in data.get("source_ids", []):
             self._require(record, ("source_ids",), "sources", ref)
         if record.kind == "entities":
-            for key in ENTITY_LINKS:
-                if key not in data:
-                    continue
+            for key in (key for key in ENTITY_LINKS if key in data):
                 self._require(record, (key,), "entities", data[key])
                 if data[key] == data["id"]:
                     self.report(record, (key,), f"{key} names the entity itself",

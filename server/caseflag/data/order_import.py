@@ -260,11 +260,5 @@ def _lint_with(plan: Plan, data_dir: Path, today: dt.date | None) -> list[Proble
             target = copy / path.relative_to(data_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        return [replace(p, path=_shown(p.path, copy, data_dir)) for p in lint(copy, today)]
-
-
-def _shown(path: Path, copy: Path, data_dir: Path) -> Path:
-    try:
-        return data_dir / Path(path).relative_to(copy)
-    except ValueError:
-        return Path(path)
+        # every path the linter names is the copy or a file it read under it
+        return [replace(p, path=data_dir / p.path.relative_to(copy)) for p in lint(copy, today)]
