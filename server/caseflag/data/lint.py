@@ -1,10 +1,8 @@
 """The data linter: every rule the curated list must keep, with file and line for each failure.
 
-`caseflag data lint` prints each problem as `path:line: what is wrong — how to fix it`.
-The dataset loader runs the same checks and refuses data with a fatal problem, so what
-the linter passes is exactly what the server can serve. The checks live by job in
-lint_schema (the schema gate), lint_records (one record against the others) and lint_domains
-(domains registrable and claimed once).
+`caseflag data lint` prints each problem as `path:line: what is wrong — how to fix it`. The
+dataset loader runs the same checks (lint_schema, lint_records, lint_domains) and refuses data
+with a fatal problem, so what the linter passes is exactly what the server can serve.
 """
 
 from __future__ import annotations

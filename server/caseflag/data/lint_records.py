@@ -33,7 +33,6 @@ class RecordChecks:
         self._check_references(record)
         self._check_dates(record)
         self._check_sorted(record)
-        self._check_sources_given(record)
         self._check_german(record)
         if record.kind == "sources":
             self._check_url(record, ("url",), record.data.get("url"))
@@ -64,6 +63,7 @@ class RecordChecks:
                         f"add data/{kind}/{ref}.toml or correct the id", value=ref)
 
     def _check_references(self, record: RawRecord) -> None:
+        """Every id a record names is listed; a case, each role in it and each alias cite a source."""
         data = record.data
         for ref in data.get("source_ids", []):
             self._require(record, ("source_ids",), "sources", ref)
@@ -76,31 +76,24 @@ class RecordChecks:
             for index, alias in enumerate(data.get("aliases", [])):
                 for ref in alias.get("source_ids", []):
                     self._require(record, ("aliases", index, "source_ids"), "sources", ref)
-        elif record.kind == "cases":
-            for index, party in enumerate(data.get("parties", [])):
-                self._require(record, ("parties", index, "entity_id"), "entities", party["entity_id"])
-                for ref in party.get("source_ids", []):
-                    self._require(record, ("parties", index, "source_ids"), "sources", ref)
-        elif record.kind == "providers":
-            self._require(record, ("entity_id",), "entities", data["entity_id"])
-
-    def _check_sources_given(self, record: RawRecord) -> None:
-        data = record.data
-        if record.kind == "cases":
-            if not data.get("source_ids"):
-                self.report(record, ("source_ids",), "the case cites no source",
-                            "add at least one id from data/sources/ to source_ids")
-            for index, party in enumerate(data.get("parties", [])):
-                if not party.get("source_ids"):
-                    self.report(record, ("parties", index, "role"),
-                                f"the role of {party['entity_id']!r} cites no source",
-                                "add source_ids naming the reporting that gives this role")
-        if record.kind == "entities":
-            for index, alias in enumerate(data.get("aliases", [])):
                 if not alias.get("source_ids"):
                     self.report(record, ("aliases", index, "domain"),
                                 f"the alias {alias['domain']!r} cites no source",
                                 "add source_ids naming the reporting that ties it to this entity")
+        elif record.kind == "cases":
+            if not data.get("source_ids"):
+                self.report(record, ("source_ids",), "the case cites no source",
+                            "add at least one id from data/sources/ to source_ids")
+            for index, party in enumerate(data.get("parties", [])):
+                self._require(record, ("parties", index, "entity_id"), "entities", party["entity_id"])
+                for ref in party.get("source_ids", []):
+                    self._require(record, ("parties", index, "source_ids"), "sources", ref)
+                if not party.get("source_ids"):
+                    self.report(record, ("parties", index, "role"),
+                                f"the role of {party['entity_id']!r} cites no source",
+                                "add source_ids naming the reporting that gives this role")
+        elif record.kind == "providers":
+            self._require(record, ("entity_id",), "entities", data["entity_id"])
 
     def _check_german(self, record: RawRecord) -> None:
         """Every English text a person reads has its German text in [de], and [de] translates

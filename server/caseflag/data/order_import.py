@@ -22,7 +22,7 @@ import tomli
 
 from ..core.errors import CaseflagError
 from .lint import Problem, lint
-from .order_schedule import ScheduleRow
+from .order_schedule import SITE_ROLES, ScheduleRow
 from .records import normalise, read_all
 from .toml_writer import dumps
 
@@ -87,10 +87,9 @@ class OrderImporter:
         order = self._read_order()
         if order is None:
             raise ImportRefused(self.problems)
-        sites = order.get("sites", {})
         self._header_records(order, "sources")
         self._header_records(order, "entities")
-        subjects = self._read_schedule(sites)
+        subjects = self._read_schedule(order.get("sites", {}))
         if not self.problems:
             self._case(order["case"], subjects)
         if self.problems:
@@ -154,9 +153,6 @@ class OrderImporter:
                 self.refuse(path, line, f"{where}{key} reads like a placeholder: {value[:60]!r}",
                             "write the real text, in your own words")
 
-    def known_source(self, source_id: str) -> bool:
-        return source_id in self.ids["sources"]
-
     def _read_schedule(self, sites: dict) -> list[dict]:
         try:
             handle = self.schedule_path.open(encoding="utf-8-sig", newline="")
@@ -203,7 +199,7 @@ class OrderImporter:
             return
         self.check_text(self.order_path, self._line_of("case"), case, "case ")
         parties = [dict(p) for p in case.pop("parties", [])] + subjects
-        if not any(p.get("role") in ("subject", "defendant") for p in parties):
+        if not any(p.get("role") in SITE_ROLES for p in parties):
             self.refuse(self.schedule_path, 1, "the order names no site", "add one row per site, or name the "
                         "subject in the order's [[case.parties]]")
         ids = [p.get("entity_id") for p in parties]
@@ -211,10 +207,8 @@ class OrderImporter:
             self.refuse(self.order_path, self._line_of_value(twice), f"{twice} is a party twice",
                         "give each entity one role in the case")
         parties.sort(key=lambda p: p.get("entity_id", ""))
-        cited = set(case.get("source_ids", []))
-        for party in parties:
-            cited.update(party.get("source_ids", []))
-        for source_id in sorted(s for s in cited if not self.known_source(s)):
+        cited = set(case.get("source_ids", [])).union(*(party.get("source_ids", []) for party in parties))
+        for source_id in sorted(s for s in cited if s not in self.ids["sources"]):
             self.refuse(self.order_path, self._line_of_value(source_id), f"unknown source {source_id!r}",
                         "add it to data/sources/ or to the order's [[sources]]")
         case["source_ids"] = sorted(cited)

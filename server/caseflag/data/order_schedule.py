@@ -1,8 +1,5 @@
-"""One row of a court order's schedule of sites: checked, then matched to an entity or made one.
-
-Used by order_import (`caseflag data import-order`); the row reports problems through the
-importer, which collects them with the schedule's file and line.
-"""
+"""One row of a court order's schedule of sites (`caseflag data import-order`): checked, then
+matched to an entity or made one; its problems go to the importer, with the schedule's line."""
 
 from __future__ import annotations
 
@@ -83,11 +80,11 @@ class ScheduleRow:
         if not source_ids:
             self.refuse("no source names this site", "fill source_ids, or set [sites] source_ids in the order")
         for source_id in source_ids:
-            if not self.importer.known_source(source_id):
+            if source_id not in self.importer.ids["sources"]:
                 self.refuse(f"unknown source {source_id!r}", "add it to data/sources/ or to the order's [[sources]]")
         if not name or not source_ids or (self.row.get("domains") and not main):
             return None
-        role = self.row.get("role") or self.sites.get("role", "subject")
+        role = self._pick("role", "subject")
         if role not in SITE_ROLES:
             self.refuse(f"role {role!r} is not one a listed site can have", f"use {' or '.join(SITE_ROLES)}")
             return None
@@ -141,7 +138,7 @@ class ScheduleRow:
             record["aliases"] = [{"domain": d, "relation": relation,
                                   "source_ids": self.alias_sources.get(d, alias_sources)} for d in sorted(aliases)]
             for cited in {s for ids in self.alias_sources.values() for s in ids}:
-                if not self.importer.known_source(cited):
+                if cited not in self.importer.ids["sources"]:
                     self.refuse(f"unknown source {cited!r} in aliases", "add it to data/sources/ or to the order's [[sources]]")
         self.importer.check_text(self.importer.schedule_path, self.line, record)
         self.importer.ids["entities"].add(entity_id)
