@@ -49,8 +49,7 @@ class RecordChecks:
         if record_id != record.stem:
             self.report(record, ("id",), f"id {record_id!r} does not match the file name {record.path.name!r}",
                         f"rename the file to {record_id}.toml or set id = \"{record.stem}\"")
-        if record_id in self.ids[record.kind]:
-            other = self.ids[record.kind][record_id]
+        if (other := self.ids[record.kind].get(record_id)) is not None:
             self.report(record, ("id",), f"id {record_id!r} is also used by {other.path.name}",
                         "give each record its own id")
         else:

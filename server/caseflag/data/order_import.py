@@ -134,8 +134,7 @@ class OrderImporter:
             self.check_text(self.order_path, line, record)
             path = self.data_dir / kind / f"{record_id}.toml"
             if path.exists():
-                existing = tomli.loads(path.read_text(encoding="utf-8"))
-                if normalise(existing) != normalise(record):
+                if normalise(tomli.loads(path.read_text(encoding="utf-8"))) != normalise(record):
                     self.refuse(self.order_path, line, f"{path} exists and differs from the order's record",
                                 "leave the record out of the order, or give it another id")
                 continue
