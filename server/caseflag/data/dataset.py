@@ -19,7 +19,7 @@ from ..core.errors import DatasetError, NotFound
 from .lint import Problem, check_and_index
 from .model import Case, Entity, Provider, Source
 from ..core.ranges import RangeIndex
-from .records import content_version, data_files, read_all
+from .records import KINDS, content_version, data_files, read_all
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +52,20 @@ class Involvement:
     source_ids: tuple[str, ...]
 
 
-class _PatternIndex:
-    """Host name patterns ("*.ns.cloudflare.com" or an exact name) to provider ids."""
+class _PatternIndex(dict):
+    """Host name patterns ("*.ns.cloudflare.com" or an exact name), lowercase, to (provider id, pattern)."""
 
-    def __init__(self) -> None:
-        self._wildcards: dict[str, tuple[str, str]] = {}
-        self._exact: dict[str, tuple[str, str]] = {}
-
-    def add(self, pattern: str, provider_id: str) -> None:
-        pattern = pattern.lower().rstrip(".")
-        if pattern.startswith("*."):
-            self._wildcards[pattern[2:]] = (provider_id, pattern)
-        else:
-            self._exact[pattern] = (provider_id, pattern)
+    def add(self, patterns: list[str], provider_id: str) -> None:
+        for pattern in patterns:
+            pattern = pattern.lower().rstrip(".")
+            self[pattern] = (provider_id, pattern)
 
     def match(self, name: str) -> tuple[str, str] | None:
-        """(provider_id, pattern) for the first pattern the name fits, else None."""
+        """(provider_id, pattern) of the name itself, else of the nearest wildcard above it; else None."""
         name = name.lower().rstrip(".")
-        if name in self._exact:
-            return self._exact[name]
         labels = name.split(".")
-        for index in range(1, len(labels)):
-            hit = self._wildcards.get(".".join(labels[index:]))
-            if hit:
-                return hit
-        return None
+        candidates = [name] + ["*." + ".".join(labels[index:]) for index in range(1, len(labels))]
+        return next(filter(None, map(self.get, candidates)), None)
 
 
 @dataclass
@@ -111,26 +100,22 @@ class Dataset:
         self._involvements: dict[str, list[Involvement]] = {}
         for case in sorted(self.cases.values(), key=case_sort_date, reverse=True):
             for party in case.get("parties", []):
-                self._involvements.setdefault(party["entity_id"], []).append(
-                    Involvement(case, party["role"], tuple(party.get("source_ids", [])))
-                )
+                involvement = Involvement(case, party["role"], tuple(party.get("source_ids", [])))
+                self._involvements.setdefault(party["entity_id"], []).append(involvement)
         # Relations between entities, read from both sides so a one-sided record still counts.
         self._related: dict[str, dict[str, str]] = {}
         for entity in self.entities.values():
             for key, (relation, inverse) in RELATION_FIELDS.items():
-                if entity.get(key):
-                    self._link(entity["id"], relation, inverse, entity[key])
+                if other_id := entity.get(key):  # other_id is the entity's relation; it, other_id's inverse
+                    self._related.setdefault(entity["id"], {}).setdefault(other_id, relation)
+                    self._related.setdefault(other_id, {}).setdefault(entity["id"], inverse)
         self._asns: dict[int, str] = {}
-        self._nameservers = _PatternIndex()
-        self._cnames = _PatternIndex()
+        self._nameservers, self._cnames = _PatternIndex(), _PatternIndex()
         entries = []
         for provider in self.providers.values():
-            for asn in provider.get("asns", []):
-                self._asns[int(asn)] = provider["id"]
-            for pattern in provider.get("nameserver_patterns", []):
-                self._nameservers.add(pattern, provider["id"])
-            for pattern in provider.get("cname_patterns", []):
-                self._cnames.add(pattern, provider["id"])
+            self._asns.update((int(asn), provider["id"]) for asn in provider.get("asns", []))
+            self._nameservers.add(provider.get("nameserver_patterns", []), provider["id"])
+            self._cnames.add(provider.get("cname_patterns", []), provider["id"])
             entries += [(cidr, provider["id"]) for cidr in provider.get("ipv4", []) + provider.get("ipv6", [])]
         self._ranges: RangeIndex[str] = RangeIndex(entries)
 
@@ -145,35 +130,25 @@ class Dataset:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return cls._load(data_dir)
+            records = read_all(data_dir)
+            if not records:
+                raise DatasetError(f"the data folder {data_dir} holds no records")
+            problems, domain_index = check_and_index(records, data_dir)
+            fatal = [p for p in problems if p.fatal]
+            if fatal:
+                shown = "; ".join(p.format() for p in fatal[:5])
+                more = f" (and {len(fatal) - 5} more)" if len(fatal) > 5 else ""
+                raise DatasetError(f"the dataset in {data_dir} has {len(fatal)} problem(s): {shown}{more}")
+            by_kind: dict[str, dict[str, dict]] = {kind: {} for kind in KINDS}
+            for record in records:
+                by_kind[record.kind][record.data["id"]] = record.data
+            return cls(data_dir=data_dir, version=content_version(records, data_dir), warnings=problems,
+                       registrable_only=True,  # the linter found no fatal problem, so no listed subdomain
+                       domain_index=domain_index,  # the linter's claims of these same entities
+                       **by_kind)
         finally:
             if collecting:
                 gc.enable()
-
-    @classmethod
-    def _load(cls, data_dir: Path) -> Dataset:
-        records = read_all(data_dir)
-        if not records:
-            raise DatasetError(f"the data folder {data_dir} holds no records")
-        problems, domain_index = check_and_index(records, data_dir)
-        fatal = [p for p in problems if p.fatal]
-        if fatal:
-            shown = "; ".join(p.format() for p in fatal[:5])
-            more = f" (and {len(fatal) - 5} more)" if len(fatal) > 5 else ""
-            raise DatasetError(f"the dataset in {data_dir} has {len(fatal)} problem(s): {shown}{more}")
-        by_kind: dict[str, dict[str, dict]] = {"entities": {}, "cases": {}, "sources": {}, "providers": {}}
-        for record in records:
-            by_kind[record.kind][record.data["id"]] = record.data
-        return cls(
-            data_dir=data_dir,
-            version=content_version(records, data_dir),
-            warnings=problems,
-            registrable_only=True,  # the linter found no fatal problem, so no listed subdomain
-            domain_index=domain_index,  # the linter's claims of these same entities
-            **by_kind,
-        )
-
-    # --- lookups -----------------------------------------------------------------------
 
     def match(self, hostname: Hostname) -> DomainMatch | None:
         """The entity a host belongs to: the name itself or a parent down to its registrable domain."""
@@ -218,11 +193,6 @@ class Dataset:
         """The case with that id; NotFound when none is listed."""
         return _get(self.cases, case_id, "case", "cases")
 
-    def _link(self, entity_id: str, relation: str, inverse: str, other_id: str) -> None:
-        """Record that other_id is entity_id's `relation`, and entity_id is other_id's `inverse`."""
-        self._related.setdefault(entity_id, {}).setdefault(other_id, relation)
-        self._related.setdefault(other_id, {}).setdefault(entity_id, inverse)
-
     def related(self, entity_id: str) -> list[tuple[str, Entity]]:
         """(relation, entity) for each entity one hop away; relation says what that entity is to
         this one: successor, predecessor, mirror, original, operator or operates."""
@@ -247,13 +217,7 @@ class Dataset:
         return self._cnames.match(name)
 
     def counts(self) -> dict[str, int]:
-        return {
-            "entities": len(self.entities),
-            "cases": len(self.cases),
-            "sources": len(self.sources),
-            "providers": len(self.providers),
-            "domains": len(self._domains),
-        }
+        return {**{kind: len(getattr(self, kind)) for kind in KINDS}, "domains": len(self._domains)}
 
 
 def _get(records: dict[str, dict], record_id: str, kind: str, plural: str) -> dict:
@@ -272,14 +236,10 @@ def case_sort_date(case: Case) -> str:
 class DatasetStore:
     """Holds the dataset being served; a load that meets broken data keeps the last good one.
 
-    With `check_every` seconds > 0, `latest()` notices changed files (by name, size and mtime)
-    at most that often and reloads them, so an edit to data/ is served without a restart.
-
-    With `last_good` (a file path), every dataset loaded is also kept there, and a store created
-    while data/ is broken (a gunicorn worker started after one ended) serves that one instead of
-    failing, with `last_error` saying so: a broken file never stops the service. The file is a
-    pickle, so it must live where only the service can write (`caseflag serve` keeps it in its own
-    private folder).
+    With `check_every` seconds > 0, `latest()` reloads changed files (by name, size and mtime) at
+    most that often. With `last_good` (a path), each dataset loaded is kept there, and a store made
+    while data/ is broken (a new gunicorn worker) serves that one, `last_error` saying so. The file
+    is a pickle: it must live where only the service writes (`caseflag serve`'s private folder).
     """
 
     def __init__(self, data_dir: str | Path, check_every: float = 0.0, timer=time.monotonic,
@@ -327,11 +287,9 @@ class DatasetStore:
     def _files_fingerprint(self) -> tuple:
         entries = []
         for kind, path in data_files(self.data_dir):
-            try:
+            with contextlib.suppress(OSError):  # a file removed since the listing
                 stat = path.stat()
-            except OSError:
-                continue
-            entries.append((kind, path.name, stat.st_size, stat.st_mtime_ns))
+                entries.append((kind, path.name, stat.st_size, stat.st_mtime_ns))
         return tuple(entries)
 
     def reload(self) -> bool:

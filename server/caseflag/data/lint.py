@@ -1,17 +1,17 @@
 """The data linter: every rule the curated list must keep, with file and line for each failure.
 
-`caseflag data lint` prints each problem as `path:line: what is wrong — how to fix it`.
-The dataset loader runs the same checks and refuses data with a fatal problem, so what
-the linter passes is exactly what the server can serve. The checks live by job in
-lint_schema (the schema gate), lint_records (one record against the others) and lint_domains
-(domains registrable and claimed once).
+`caseflag data lint` prints each problem as `path:line: what is wrong — how to fix it`. The
+dataset loader runs the same checks (lint_schema, lint_records, lint_domains) and refuses data
+with a fatal problem, so what the linter passes is exactly what the server can serve.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from ..core.domains import default_suffix_list
@@ -37,10 +37,8 @@ class Problem:
     def format(self, relative_to: Path | None = None) -> str:
         path = self.path
         if relative_to is not None:
-            try:
+            with contextlib.suppress(ValueError):  # a path outside relative_to is shown as it is
                 path = path.resolve().relative_to(relative_to.resolve())
-            except ValueError:
-                pass
         return f"{path}:{self.line}: {self.message} — {self.fix}"
 
 
@@ -48,35 +46,28 @@ def locate(text: str, keys: tuple = (), value: object = None) -> int:
     """Best line number for a value inside a TOML record, found by following its key path."""
     lines = text.splitlines()
     start = 0
+
+    def first(pattern: str, skip: int = 0) -> int | None:
+        """The line (counted from 0) of the pattern's match number skip + 1 from start on; None if none."""
+        found = (number for number in range(start, len(lines)) if re.match(pattern, lines[number]))
+        return next(islice(found, skip, None), None)
+
     keys = tuple(keys)
     for position, key in enumerate(keys):
         if not isinstance(key, str):
             continue
+        name = re.escape(key)
         following = keys[position + 1] if position + 1 < len(keys) else None
-        if isinstance(following, int):
-            header = re.compile(rf"^\s*\[\[\s*{re.escape(key)}\s*\]\]")
-            seen = -1
-            for number in range(start, len(lines)):
-                if header.match(lines[number]):
-                    seen += 1
-                    if seen == following:
-                        start = number
-                        break
-            else:
-                pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-                start = next((n for n in range(start, len(lines)) if pattern.match(lines[n])), start)
-            continue
-        pattern = re.compile(rf"^\s*(\"?{re.escape(key)}\"?\s*=|\[\s*{re.escape(key)}\s*\])")
-        for number in range(start, len(lines)):
-            if pattern.match(lines[number]):
-                start = number
-                break
+        if isinstance(following, int):  # the following-th [[key]] table, else an inline `key = [...]`
+            found = first(rf"^\s*\[\[\s*{name}\s*\]\]", following) if following >= 0 else None
+            found = first(rf"^\s*{name}\s*=") if found is None else found
+        else:
+            found = first(rf"^\s*(\"?{name}\"?\s*=|\[\s*{name}\s*\])")
+        start = start if found is None else found
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         needle = f'"{value}"' if isinstance(value, str) else str(value)
-        for number in range(start, len(lines)):
-            if needle in lines[number]:
-                return number + 1
-    return start + 1 if lines else 1
+        start = next((number for number in range(start, len(lines)) if needle in lines[number]), start)
+    return start + 1
 
 
 class Checker(RecordChecks, DomainChecks):
@@ -96,8 +87,7 @@ class Checker(RecordChecks, DomainChecks):
         self._suffixes = default_suffix_list()
 
     def report(self, record: RawRecord, keys: tuple, message: str, fix: str, *, value=None, fatal=True):
-        line = locate(record.text, keys, value)
-        self.problems.append(Problem(record.path, line, message, fix, fatal))
+        self.problems.append(Problem(record.path, locate(record.text, keys, value), message, fix, fatal))
 
     def run(self) -> list[Problem]:
         if self.strict_schemas:
@@ -133,8 +123,7 @@ def check_and_index(records: list[RawRecord], data_dir: Path) -> tuple[list[Prob
     """check_records, and the domain index its claim check built on the way: every listed
     domain and alias -> (entity, alias relation or None). Only meaningful without fatal problems."""
     checker = Checker(records, schema_dir_for(data_dir))
-    problems = checker.run()
-    return problems, checker.domain_index
+    return checker.run(), checker.domain_index
 
 
 def lint(data_dir: Path, today: dt.date | None = None) -> list[Problem]:

@@ -51,27 +51,21 @@ class DomainChecks:
         return flags
 
     def _report_repeated_claims(self, entities: list[RawRecord]) -> None:
-        first_claims: dict[str, tuple[RawRecord, tuple]] = {}
-        repeated: dict[str, list[tuple[RawRecord, tuple]]] = {}  # every claim of a domain claimed more than once
+        claims: dict[str, list[tuple[RawRecord, tuple]]] = {}  # domain -> every (record, keys) claiming it
         for record in entities:
             claimed = [(("domains",), d) for d in record.data.get("domains", [])]
             claimed += [(("aliases", i, "domain"), a["domain"]) for i, a in enumerate(record.data.get("aliases", []))]
             for keys, domain in claimed:
-                if not isinstance(domain, str):
-                    continue
-                claim = (record, keys)
-                first = first_claims.setdefault(domain, claim)
-                if first is not claim:
-                    repeated.setdefault(domain, [first]).append(claim)
-        for domain, claims in repeated.items():
-            records = {id(record) for record, _ in claims}
-            for record, keys in claims:
-                others = sorted({other.path.name for other, _ in claims if other is not record})
+                if isinstance(domain, str):
+                    claims.setdefault(domain, []).append((record, keys))
+        for domain, found in (item for item in claims.items() if len(item[1]) > 1):
+            for record, keys in found:
+                others = sorted({other.path.name for other, _ in found if other is not record})
                 if others:
                     self.report(record, keys, f"{domain!r} is also claimed by {', '.join(others)}",
                                 "a domain belongs to one entity only; keep it where reporting places it",
                                 value=domain)
-                elif len(records) == 1:
+                else:  # every claim is this entity's: one report says so
                     self.report(record, keys, f"{domain!r} is listed twice in this entity",
                                 "remove the duplicate", value=domain)
                     break

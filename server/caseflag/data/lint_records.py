@@ -33,17 +33,15 @@ class RecordChecks:
         self._check_references(record)
         self._check_dates(record)
         self._check_sorted(record)
-        self._check_sources_given(record)
         self._check_german(record)
-        self._check_dates_known(record)
         if record.kind == "sources":
             self._check_url(record, ("url",), record.data.get("url"))
             if "url" not in record.data and not record.data.get("note"):
                 self.report(record, ("id",), "a source without a url has no note",
                             "add a note saying why the address is not known", fatal=False)
         if record.kind == "providers":
-            source = record.data.get("ranges_source") or {}
-            self._check_url(record, ("ranges_source", "url"), source.get("url"))
+            ranges_url = (record.data.get("ranges_source") or {}).get("url")
+            self._check_url(record, ("ranges_source", "url"), ranges_url)
             self._check_ranges(record)
 
     def check_id(self, record: RawRecord) -> None:
@@ -51,8 +49,7 @@ class RecordChecks:
         if record_id != record.stem:
             self.report(record, ("id",), f"id {record_id!r} does not match the file name {record.path.name!r}",
                         f"rename the file to {record_id}.toml or set id = \"{record.stem}\"")
-        if record_id in self.ids[record.kind]:
-            other = self.ids[record.kind][record_id]
+        if (other := self.ids[record.kind].get(record_id)) is not None:
             self.report(record, ("id",), f"id {record_id!r} is also used by {other.path.name}",
                         "give each record its own id")
         else:
@@ -65,13 +62,12 @@ class RecordChecks:
                         f"add data/{kind}/{ref}.toml or correct the id", value=ref)
 
     def _check_references(self, record: RawRecord) -> None:
+        """Every id a record names is listed; a case, each role in it and each alias cite a source."""
         data = record.data
         for ref in data.get("source_ids", []):
             self._require(record, ("source_ids",), "sources", ref)
         if record.kind == "entities":
-            for key in ENTITY_LINKS:
-                if key not in data:
-                    continue
+            for key in (key for key in ENTITY_LINKS if key in data):
                 self._require(record, (key,), "entities", data[key])
                 if data[key] == data["id"]:
                     self.report(record, (key,), f"{key} names the entity itself",
@@ -79,31 +75,24 @@ class RecordChecks:
             for index, alias in enumerate(data.get("aliases", [])):
                 for ref in alias.get("source_ids", []):
                     self._require(record, ("aliases", index, "source_ids"), "sources", ref)
-        elif record.kind == "cases":
-            for index, party in enumerate(data.get("parties", [])):
-                self._require(record, ("parties", index, "entity_id"), "entities", party["entity_id"])
-                for ref in party.get("source_ids", []):
-                    self._require(record, ("parties", index, "source_ids"), "sources", ref)
-        elif record.kind == "providers":
-            self._require(record, ("entity_id",), "entities", data["entity_id"])
-
-    def _check_sources_given(self, record: RawRecord) -> None:
-        data = record.data
-        if record.kind == "cases":
-            if not data.get("source_ids"):
-                self.report(record, ("source_ids",), "the case cites no source",
-                            "add at least one id from data/sources/ to source_ids")
-            for index, party in enumerate(data.get("parties", [])):
-                if not party.get("source_ids"):
-                    self.report(record, ("parties", index, "role"),
-                                f"the role of {party['entity_id']!r} cites no source",
-                                "add source_ids naming the reporting that gives this role")
-        if record.kind == "entities":
-            for index, alias in enumerate(data.get("aliases", [])):
                 if not alias.get("source_ids"):
                     self.report(record, ("aliases", index, "domain"),
                                 f"the alias {alias['domain']!r} cites no source",
                                 "add source_ids naming the reporting that ties it to this entity")
+        elif record.kind == "cases":
+            if not data.get("source_ids"):
+                self.report(record, ("source_ids",), "the case cites no source",
+                            "add at least one id from data/sources/ to source_ids")
+            for index, party in enumerate(data.get("parties", [])):
+                self._require(record, ("parties", index, "entity_id"), "entities", party["entity_id"])
+                for ref in party.get("source_ids", []):
+                    self._require(record, ("parties", index, "source_ids"), "sources", ref)
+                if not party.get("source_ids"):
+                    self.report(record, ("parties", index, "role"),
+                                f"the role of {party['entity_id']!r} cites no source",
+                                "add source_ids naming the reporting that gives this role")
+        elif record.kind == "providers":
+            self._require(record, ("entity_id",), "entities", data["entity_id"])
 
     def _check_german(self, record: RawRecord) -> None:
         """Every English text a person reads has its German text in [de], and [de] translates
@@ -121,14 +110,6 @@ class RecordChecks:
                 self.report(record, ("de", key), f"de.{key} translates no English {key}",
                             f"add the English {key}, or remove de.{key}", fatal=False)
 
-    def _check_dates_known(self, record: RawRecord) -> None:
-        """A case with no known date is allowed (an undated report), but must say so in note."""
-        data = record.data
-        if record.kind == "cases" and not data.get("dates") and not data.get("note"):
-            self.report(record, ("dates",), "the case gives no date and no note",
-                        "add filed, decided or reported under [dates], or say in note why no date is known",
-                        fatal=False)
-
     def _check_url(self, record: RawRecord, keys: tuple, url: str | None) -> None:
         if url is None:
             return
@@ -138,21 +119,16 @@ class RecordChecks:
                         "use a full http:// or https:// URL, or leave url out and explain in note",
                         value=url)
 
-    def _dates(self, data: dict):
-        if record_date := data.get("last_reviewed"):
-            yield ("last_reviewed",), record_date
-        if published := data.get("published"):
-            yield ("published",), published
-        for key, value in (data.get("dates") or {}).items():
-            yield ("dates", key), value
-        if taken := (data.get("ranges_source") or {}).get("taken"):
-            yield ("ranges_source", "taken"), taken
-
     def _check_dates(self, record: RawRecord) -> None:
         if record.kind != "sources" and not record.data.get("last_reviewed"):
             self.report(record, ("id",), "last_reviewed is missing",
                         "add last_reviewed = YYYY-MM-DD, the day you checked the record", fatal=False)
-        for keys, value in self._dates(record.data):
+        # A case with no known date is allowed (an undated report), but must say so in note.
+        if record.kind == "cases" and not record.data.get("dates") and not record.data.get("note"):
+            self.report(record, ("dates",), "the case gives no date and no note",
+                        "add filed, decided or reported under [dates], or say in note why no date is known",
+                        fatal=False)
+        for keys, value in record_dates(record.data):
             parsed = parse_partial_date(value)
             if parsed is None:
                 self.report(record, keys, f"{'.'.join(keys)} = {value!r} is not a valid date",
@@ -226,6 +202,18 @@ def _plainly_sorted(items) -> bool:
         return type(items[0]) is str and all(map(lt, items, islice(items, 1, None)))
     except TypeError:  # a string next to something else: the full check says what sorted() says
         return False
+
+
+def record_dates(data: dict):
+    """(keys, value) of each date a record gives: reviewed, published, case dates, ranges taken."""
+    if record_date := data.get("last_reviewed"):
+        yield ("last_reviewed",), record_date
+    if published := data.get("published"):
+        yield ("published",), published
+    for key, value in (data.get("dates") or {}).items():
+        yield ("dates", key), value
+    if taken := (data.get("ranges_source") or {}).get("taken"):
+        yield ("ranges_source", "taken"), taken
 
 
 def _network_key(cidr: str):

@@ -33,9 +33,7 @@ def reference_validators(schema_dir: str) -> dict:
     from jsonschema.exceptions import SchemaError
 
     validators = {}
-    for kind, name in SCHEMA_FILES.items():
-        path = Path(schema_dir) / name
-        schema = json.loads(path.read_text(encoding="utf-8"))
+    for kind, name, schema in _schemas(schema_dir):
         try:
             Draft202012Validator.check_schema(schema)
         except SchemaError as err:
@@ -54,12 +52,15 @@ def fast_validators(schema_dir: str) -> dict:
     importing jsonschema and validating the bundled records with it."""
     import fastjsonschema
 
-    compiled = {}
+    # use_default=False: validating must never write a default into the record
+    return {kind: fastjsonschema.compile(inline_refs(schema), use_default=False, detailed_exceptions=False)
+            for kind, _, schema in _schemas(schema_dir)}
+
+
+def _schemas(schema_dir: str):
+    """(kind, file name, schema) of each record kind's schema in the folder."""
     for kind, name in SCHEMA_FILES.items():
-        schema = inline_refs(json.loads((Path(schema_dir) / name).read_text(encoding="utf-8")))
-        # use_default=False: validating must never write a default into the record
-        compiled[kind] = fastjsonschema.compile(schema, use_default=False, detailed_exceptions=False)
-    return compiled
+        yield kind, name, json.loads((Path(schema_dir) / name).read_text(encoding="utf-8"))
 
 
 def inline_refs(schema: dict) -> dict:
@@ -83,9 +84,7 @@ def inline_refs(schema: dict) -> dict:
 
 def schema_dir_for(data_dir: Path) -> Path:
     own = Path(data_dir) / "schema"
-    if own.is_dir():
-        return own
-    return Path(config_module.DEFAULT_DATA_DIR) / "schema"
+    return own if own.is_dir() else Path(config_module.DEFAULT_DATA_DIR) / "schema"
 
 
 def compiled(schema_dir: Path, compile_all) -> dict:
@@ -105,8 +104,7 @@ def schema_problems(record: RawRecord, fast, schema_dir: Path) -> list[tuple[tup
         fast(view)
         return []
     except Exception:  # noqa: BLE001 - refused, or a value it could not handle: jsonschema decides
-        pass
-    validator = compiled(schema_dir, reference_validators)[record.kind]
+        validator = compiled(schema_dir, reference_validators)[record.kind]
     problems = []
     for error in sorted(validator.iter_errors(view), key=lambda e: list(e.absolute_path)):
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"

@@ -15,14 +15,14 @@ import datetime as dt
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import tomli
 
 from ..core.errors import CaseflagError
-from .lint import lint
-from .order_schedule import ScheduleRow
+from .lint import Problem, lint
+from .order_schedule import SITE_ROLES, ScheduleRow
 from .records import normalise, read_all
 from .toml_writer import dumps
 
@@ -36,23 +36,10 @@ SITE_DEFAULTS = {"kind", "status", "jurisdiction", "source_ids", "description", 
 _PLACEHOLDER = re.compile(r"\b(todo|tbd|fixme|xxx|lorem ipsum|placeholder)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    """One reason the import cannot go ahead, at a file and line, with how to fix it."""
-
-    path: Path
-    line: int
-    message: str
-    fix: str
-
-    def format(self) -> str:
-        return f"{self.path}:{self.line}: {self.message} — {self.fix}"
-
-
 class ImportRefused(CaseflagError):
     """The order or schedule has problems; nothing was written. Recoverable: fix and rerun."""
 
-    def __init__(self, problems: list) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s); nothing was written")
         self.problems = problems
 
@@ -66,25 +53,19 @@ class Plan:
     left_out: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Dataset:
-    """The parts of data/ an import consults: who holds each domain, which ids exist."""
-
-    owner: dict[str, str]
-    ids: dict[str, set]
-
-    @classmethod
-    def read(cls, data_dir: Path) -> _Dataset:
-        owner, ids = {}, {"entities": set(), "cases": set(), "sources": set()}
-        for record in read_all(data_dir):
-            if record.data is None or record.kind not in ids:
-                continue
-            ids[record.kind].add(record.stem)
-            if record.kind == "entities":
-                names = list(record.data.get("domains", []))
-                names += [a.get("domain") for a in record.data.get("aliases", []) if isinstance(a, dict)]
-                owner.update({name: record.stem for name in names if isinstance(name, str)})
-        return cls(owner, ids)
+def _holders(data_dir: Path) -> tuple[dict[str, str], dict[str, set]]:
+    """The parts of data/ an import consults: who holds each domain, which ids each kind has."""
+    owner: dict[str, str] = {}
+    ids: dict[str, set] = {"entities": set(), "cases": set(), "sources": set()}
+    for record in read_all(data_dir):
+        if record.data is None or record.kind not in ids:
+            continue
+        ids[record.kind].add(record.stem)
+        if record.kind == "entities":
+            names = list(record.data.get("domains", []))
+            names += [a.get("domain") for a in record.data.get("aliases", []) if isinstance(a, dict)]
+            owner.update({name: record.stem for name in names if isinstance(name, str)})
+    return owner, ids
 
 
 class OrderImporter:
@@ -93,23 +74,22 @@ class OrderImporter:
 
     def __init__(self, order_path: Path, schedule_path: Path, data_dir: Path, today: dt.date) -> None:
         self.order_path, self.schedule_path, self.data_dir, self.today = order_path, schedule_path, data_dir, today
-        self.problems: list[ImportProblem] = []
+        self.problems: list[Problem] = []
         self.plan = Plan()
-        self.dataset = _Dataset.read(data_dir)
-        self.new_sources: set[str] = set()
-        self.new_entities: set[str] = set()
+        # ids gains each record the import plans, so a later row or party can name it
+        self.owner, self.ids = _holders(data_dir)
+        self.order_text = ""
 
     def refuse(self, path: Path, line: int, message: str, fix: str) -> None:
-        self.problems.append(ImportProblem(path, line, message, fix))
+        self.problems.append(Problem(path, line, message, fix))
 
     def run(self) -> Plan:
         order = self._read_order()
         if order is None:
             raise ImportRefused(self.problems)
-        sites = order.get("sites", {})
         self._header_records(order, "sources")
         self._header_records(order, "entities")
-        subjects = self._read_schedule(sites)
+        subjects = self._read_schedule(order.get("sites", {}))
         if not self.problems:
             self._case(order["case"], subjects)
         if self.problems:
@@ -118,14 +98,13 @@ class OrderImporter:
 
     def _read_order(self) -> dict | None:
         try:
-            order = tomli.loads(self.order_path.read_text(encoding="utf-8"))
+            self.order_text = self.order_path.read_text(encoding="utf-8")
+            order = tomli.loads(self.order_text)
         except (OSError, UnicodeDecodeError) as err:
             self.refuse(self.order_path, 1, f"cannot read the order: {err}", "give a UTF-8 TOML file")
             return None
         except tomli.TOMLDecodeError as err:
-            line = getattr(err, "lineno", None) or 1
-            self.refuse(self.order_path, line, f"not valid TOML: {err.msg if hasattr(err, 'msg') else err}",
-                        "fix the TOML syntax")
+            self.refuse(self.order_path, err.lineno, f"not valid TOML: {err.msg}", "fix the TOML syntax")
             return None
         for key in sorted(set(order) - ORDER_KEYS):
             self.refuse(self.order_path, self._line_of(key), f"unknown table or key {key!r}",
@@ -139,10 +118,9 @@ class OrderImporter:
         return order
 
     def _line_of(self, key: str) -> int:
-        text = self.order_path.read_text(encoding="utf-8")
-        pattern = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b", re.MULTILINE)
-        match = pattern.search(text)
-        return text.count("\n", 0, match.start()) + 1 if match else 1
+        """The order's line where key is set or its table begins (1 when not found)."""
+        match = re.search(rf"^\s*(\[+\s*)?{re.escape(key)}\b", self.order_text, re.MULTILINE)
+        return self.order_text.count("\n", 0, match.start()) + 1 if match else 1
 
     def _header_records(self, order: dict, kind: str) -> None:
         """[[sources]] and [[entities]] of the order: written as they are, with last_reviewed."""
@@ -156,27 +134,23 @@ class OrderImporter:
             self.check_text(self.order_path, line, record)
             path = self.data_dir / kind / f"{record_id}.toml"
             if path.exists():
-                existing = tomli.loads(path.read_text(encoding="utf-8"))
-                if normalise(existing) != normalise(record):
+                if normalise(tomli.loads(path.read_text(encoding="utf-8"))) != normalise(record):
                     self.refuse(self.order_path, line, f"{path} exists and differs from the order's record",
                                 "leave the record out of the order, or give it another id")
                 continue
             self.plan.files[path] = dumps(record)
-            (self.new_sources if kind == "sources" else self.new_entities).add(record_id)
+            self.ids[kind].add(record_id)
 
     def _line_of_value(self, value: str) -> int:
-        text = self.order_path.read_text(encoding="utf-8")
-        at = text.find(f'"{value}"') if value else -1
-        return text.count("\n", 0, at) + 1 if at >= 0 else 1
+        """The order's line where value is first written as a string (1 when not found)."""
+        at = self.order_text.find(f'"{value}"') if value else -1
+        return self.order_text.count("\n", 0, at) + 1 if at >= 0 else 1
 
     def check_text(self, path: Path, line: int, record: dict, where: str = "") -> None:
         for key, value in _texts(record):
             if _PLACEHOLDER.search(value):
                 self.refuse(path, line, f"{where}{key} reads like a placeholder: {value[:60]!r}",
                             "write the real text, in your own words")
-
-    def known_source(self, source_id: str) -> bool:
-        return source_id in self.dataset.ids["sources"] or source_id in self.new_sources
 
     def _read_schedule(self, sites: dict) -> list[dict]:
         try:
@@ -224,7 +198,7 @@ class OrderImporter:
             return
         self.check_text(self.order_path, self._line_of("case"), case, "case ")
         parties = [dict(p) for p in case.pop("parties", [])] + subjects
-        if not any(p.get("role") in ("subject", "defendant") for p in parties):
+        if not any(p.get("role") in SITE_ROLES for p in parties):
             self.refuse(self.schedule_path, 1, "the order names no site", "add one row per site, or name the "
                         "subject in the order's [[case.parties]]")
         ids = [p.get("entity_id") for p in parties]
@@ -232,20 +206,14 @@ class OrderImporter:
             self.refuse(self.order_path, self._line_of_value(twice), f"{twice} is a party twice",
                         "give each entity one role in the case")
         parties.sort(key=lambda p: p.get("entity_id", ""))
-        cited = set(case.get("source_ids", []))
-        for party in parties:
-            cited.update(party.get("source_ids", []))
-        for source_id in sorted(s for s in cited if not self.known_source(s)):
+        cited = set(case.get("source_ids", [])).union(*(party.get("source_ids", []) for party in parties))
+        for source_id in sorted(s for s in cited if s not in self.ids["sources"]):
             self.refuse(self.order_path, self._line_of_value(source_id), f"unknown source {source_id!r}",
                         "add it to data/sources/ or to the order's [[sources]]")
         case["source_ids"] = sorted(cited)
         case.setdefault("last_reviewed", self.today)
-        ordered = {k: v for k, v in case.items() if k not in ("dates", "de")}
-        for key in ("de", "dates"):
-            if key in case:
-                ordered[key] = case[key]
-        ordered["parties"] = parties
-        self.plan.files[path] = dumps(ordered)
+        tables = {key: case.pop(key) for key in ("de", "dates") if key in case}  # written in this order
+        self.plan.files[path] = dumps({**case, **tables, "parties": parties})
 
 
 def _texts(record: dict, prefix: str = ""):
@@ -276,7 +244,7 @@ def import_order(order_path: Path, schedule_path: Path, data_dir: Path, *, today
     return plan, lint(data_dir, today)
 
 
-def _lint_with(plan: Plan, data_dir: Path, today: dt.date | None) -> list[ImportProblem]:
+def _lint_with(plan: Plan, data_dir: Path, today: dt.date | None) -> list[Problem]:
     """The linter's problems with the planned files added, on a scratch copy (paths shown as data_dir's)."""
     with tempfile.TemporaryDirectory(prefix="caseflag-import-") as scratch:
         copy = Path(scratch) / "data"
@@ -285,11 +253,5 @@ def _lint_with(plan: Plan, data_dir: Path, today: dt.date | None) -> list[Import
             target = copy / path.relative_to(data_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        return [ImportProblem(_shown(p.path, copy, data_dir), p.line, p.message, p.fix) for p in lint(copy, today)]
-
-
-def _shown(path: Path, copy: Path, data_dir: Path) -> Path:
-    try:
-        return data_dir / Path(path).relative_to(copy)
-    except ValueError:
-        return Path(path)
+        # every path the linter names is the copy or a file it read under it
+        return [replace(p, path=data_dir / p.path.relative_to(copy)) for p in lint(copy, today)]

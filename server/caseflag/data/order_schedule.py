@@ -1,8 +1,5 @@
-"""One row of a court order's schedule of sites: checked, then matched to an entity or made one.
-
-Used by order_import (`caseflag data import-order`); the row reports problems through the
-importer, which collects them with the schedule's file and line.
-"""
+"""One row of a court order's schedule of sites (`caseflag data import-order`): checked, then
+matched to an entity or made one; its problems go to the importer, with the schedule's line."""
 
 from __future__ import annotations
 
@@ -83,16 +80,16 @@ class ScheduleRow:
         if not source_ids:
             self.refuse("no source names this site", "fill source_ids, or set [sites] source_ids in the order")
         for source_id in source_ids:
-            if not self.importer.known_source(source_id):
+            if source_id not in self.importer.ids["sources"]:
                 self.refuse(f"unknown source {source_id!r}", "add it to data/sources/ or to the order's [[sources]]")
         if not name or not source_ids or (self.row.get("domains") and not main):
             return None
-        role = self.row.get("role") or self.sites.get("role", "subject")
+        role = self._pick("role", "subject")
         if role not in SITE_ROLES:
             self.refuse(f"role {role!r} is not one a listed site can have", f"use {' or '.join(SITE_ROLES)}")
             return None
         party = {"entity_id": "", "role": role, "source_ids": sorted(set(source_ids))}
-        owners = sorted({self.importer.dataset.owner[d] for d in main + aliases if d in self.importer.dataset.owner})
+        owners = sorted({self.importer.owner[d] for d in main + aliases if d in self.importer.owner})
         if len(owners) > 1:
             self.refuse(f"its domains belong to {len(owners)} entities ({', '.join(owners)})",
                         "split the row, one row per entity")
@@ -106,8 +103,7 @@ class ScheduleRow:
         if wanted and wanted != entity_id:
             self.refuse(f"its domains belong to {entity_id}, not to {wanted}", f"write id {entity_id}, or leave id empty")
             return None
-        owner = self.importer.dataset.owner
-        missing = [d for d in domains if owner.get(d) != entity_id]
+        missing = [d for d in domains if self.importer.owner.get(d) != entity_id]
         self.importer.plan.reused.append(f"{self.importer.schedule_path}:{self.line}: {entity_id} already holds "
                                          f"{', '.join(d for d in domains if d not in missing)}; listed as subject")
         if missing:
@@ -119,7 +115,7 @@ class ScheduleRow:
 
     def _new(self, name: str, main: list[str], aliases: list[str], party: dict) -> dict | None:
         entity_id = self.row.get("id") or slug(name)
-        if entity_id in self.importer.dataset.ids["entities"] or entity_id in self.importer.new_entities:
+        if entity_id in self.importer.ids["entities"]:
             self.refuse(f"an entity {entity_id!r} exists and holds none of these domains",
                         "give the row an id of its own in the id column")
             return None
@@ -127,27 +123,25 @@ class ScheduleRow:
         if not description:
             return None
         record = {"id": entity_id, "name": name, "kind": self._pick("kind", "website"), "domains": sorted(main)}
-        jurisdiction = self._pick("jurisdiction", "")
-        if jurisdiction:
+        if jurisdiction := self._pick("jurisdiction", ""):
             record["jurisdiction"] = jurisdiction
         record["status"] = self._pick("status", "unknown")
         record["description"] = description
         record["source_ids"] = party["source_ids"]
-        note = self._pick("note", "")
-        if note:
+        if note := self._pick("note", ""):
             record["note"] = note
         record["last_reviewed"] = self.importer.today
         record["de"] = {"description": description_de}
         if aliases:
-            relation = self.row.get("alias_relation") or self.sites.get("alias_relation", "mirror")
+            relation = self._pick("alias_relation", "mirror")
             alias_sources = sorted(set(split_list(self.row.get("alias_source_ids")) or party["source_ids"]))
             record["aliases"] = [{"domain": d, "relation": relation,
                                   "source_ids": self.alias_sources.get(d, alias_sources)} for d in sorted(aliases)]
             for cited in {s for ids in self.alias_sources.values() for s in ids}:
-                if not self.importer.known_source(cited):
+                if cited not in self.importer.ids["sources"]:
                     self.refuse(f"unknown source {cited!r} in aliases", "add it to data/sources/ or to the order's [[sources]]")
         self.importer.check_text(self.importer.schedule_path, self.line, record)
-        self.importer.new_entities.add(entity_id)
+        self.importer.ids["entities"].add(entity_id)
         self.importer.plan.files[self.importer.data_dir / "entities" / f"{entity_id}.toml"] = dumps(record)
         party["entity_id"] = entity_id
         return party
@@ -157,7 +151,7 @@ class ScheduleRow:
 
     def _descriptions(self, name: str, main: list[str]) -> tuple[str, str]:
         """English and German text, from the row or else the order's templates; both or neither."""
-        english = self.row.get("description") or self.sites.get("description", "")
+        english = self._pick("description", "")
         german = self.row.get("description_de") or self.sites.get("de", {}).get("description", "")
         if not english or not german:
             self.refuse("no description in both English and German",

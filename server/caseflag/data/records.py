@@ -52,46 +52,27 @@ def normalise(value):
         if _KEPT.issuperset(map(type, value)):
             return value
         return [item if type(item) is str else normalise(item) for item in value]
-    if isinstance(value, _TIMES):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {key: normalise(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [normalise(item) for item in value]
-    return value
-
-
-def _line_of_error(message: str) -> int | None:
-    # tomli reports "... (at line 3, column 7)"
-    marker = "at line "
-    if marker not in message:
-        return None
-    tail = message.split(marker, 1)[1]
-    digits = "".join(ch for ch in tail.split(",", 1)[0] if ch.isdigit())
-    return int(digits) if digits else None
+    # tomli makes only plain dicts and lists (and order_import's records are built of them)
+    return value.isoformat() if isinstance(value, _TIMES) else value
 
 
 def read_file(kind: str, path: Path) -> RawRecord:
     try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         return RawRecord(kind, path, "", None, f"cannot read the file as UTF-8: {err}", 1)
     try:
         data = normalise(tomli.loads(text))
     except tomli.TOMLDecodeError as err:
-        return RawRecord(kind, path, text, None, f"not valid TOML: {err}", _line_of_error(str(err)))
+        # an error "at end of document" names no line (the problem is then shown at line 1)
+        line = err.lineno if err.pos < len(err.doc) else None
+        return RawRecord(kind, path, text, None, f"not valid TOML: {err}", line)
     return RawRecord(kind, path, text, data)
 
 
 def data_files(data_dir: Path) -> list[tuple[str, Path]]:
     """Every record file under data_dir, as (kind, path), in a stable order."""
-    found = []
-    for kind in KINDS:
-        folder = data_dir / kind
-        if folder.is_dir():
-            found.extend((kind, path) for path in sorted(folder.glob("*.toml")))
-    return found
+    return [(kind, path) for kind in KINDS for path in sorted((data_dir / kind).glob("*.toml"))]
 
 
 def read_all(data_dir: Path) -> list[RawRecord]:

@@ -17,25 +17,19 @@ _WIDTH = 100
 
 def dumps(record: dict) -> str:
     """The record as TOML text, ending in a newline."""
-    lines = _body(record, ())
-    return "\n".join(lines).strip("\n") + "\n"
+    return "\n".join(_body(record, ())).strip("\n") + "\n"
 
 
 def _body(table: dict, path: tuple) -> list[str]:
-    plain = [(k, v) for k, v in table.items() if not _is_table(v) and not _is_table_array(v)]
-    tables = [(k, v) for k, v in table.items() if _is_table(v)]
-    arrays = [(k, v) for k, v in table.items() if _is_table_array(v)]
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in plain]
-    for key, sub in tables:
-        lines += ["", f"[{_dotted(path + (key,))}]"] + _body(sub, path + (key,))
-    for key, items in arrays:
-        for item in items:
+    plain = {k: v for k, v in table.items() if not isinstance(v, dict) and not _is_table_array(v)}
+    lines = [f"{_key(k)} = {_value(v)}" for k, v in plain.items()]
+    for key, sub in table.items():
+        if isinstance(sub, dict):
+            lines += ["", f"[{_dotted(path + (key,))}]"] + _body(sub, path + (key,))
+    for key, items in table.items():
+        for item in items if _is_table_array(items) else ():
             lines += ["", f"[[{_dotted(path + (key,))}]]"] + _body(item, path + (key,))
     return lines
-
-
-def _is_table(value) -> bool:
-    return isinstance(value, dict)
 
 
 def _is_table_array(value) -> bool:

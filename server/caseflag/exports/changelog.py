@@ -40,23 +40,23 @@ def compare(old: dict[str, dict], new: dict[str, dict]) -> Changes:
     return changes
 
 
+def _with_domains(records: dict[str, dict[str, dict]] | None) -> dict[str, dict[str, dict]]:
+    """A {kind: {id: record}} set (none: an empty one) with its domains as records of their own."""
+    records = records or {kind: {} for kind in TITLE_FIELDS}
+    return {**records, "domains": domain_records(records["entities"])}
+
+
 def diff(old: dict[str, dict[str, dict]] | None, new: dict[str, dict[str, dict]]) -> dict[str, Changes]:
     """Changes per kind between two {kind: {id: record}} sets; with no old set, everything is added."""
-    old = old or {kind: {} for kind in TITLE_FIELDS}
-    result = {}
-    for kind in KINDS:
-        if kind == "domains":
-            result[kind] = compare(domain_records(old["entities"]), domain_records(new["entities"]))
-        else:
-            result[kind] = compare(old[kind], new[kind])
-    return result
+    old, new = _with_domains(old), _with_domains(new)
+    return {kind: compare(old[kind], new[kind]) for kind in KINDS}
 
 
-def _label(kind: str, record_id: str, records: dict[str, dict], domains: dict[str, dict]) -> str:
+def _label(kind: str, record_id: str, records: dict[str, dict]) -> str:
+    record = records[record_id]
     if kind == "domains":
-        held = domains[record_id]
-        return f"`{record_id}` ({held['relation']}, of `{held['entity_id']}`)"
-    title = records[record_id].get(TITLE_FIELDS[kind])
+        return f"`{record_id}` ({record['relation']}, of `{record['entity_id']}`)"
+    title = record.get(TITLE_FIELDS[kind])
     return f"`{record_id}` — {title}" if title else f"`{record_id}`"
 
 
@@ -103,8 +103,7 @@ def _value(value) -> str:
     return "none" if value is None else f"`{value}`"
 
 
-def _changed_lines(kind: str, changed: dict[str, list[str]], before: dict, after: dict, records: dict,
-                   domains: dict) -> list[str]:
+def _changed_lines(kind: str, changed: dict[str, list[str]], before: dict, after: dict) -> list[str]:
     """The "Changed:" list (corrections and additions to a record: each field that differs), then the
     records whose only change is their `last_reviewed` date, in one line (checked, nothing to correct)."""
     lines = []
@@ -112,7 +111,7 @@ def _changed_lines(kind: str, changed: dict[str, list[str]], before: dict, after
     reviewed = [rid for rid, fields in changed.items() if fields == ["last_reviewed"]]
     if corrected:
         lines += ["", "Changed:", ""]
-        lines += [f"- {_label(kind, rid, records, domains)}: "
+        lines += [f"- {_label(kind, rid, after)}: "
                   + ", ".join(_field_change(name, before[rid].get(name), after[rid].get(name)) for name in fields)
                   for rid, fields in corrected.items()]
     if reviewed:
@@ -124,20 +123,17 @@ def _changed_lines(kind: str, changed: dict[str, list[str]], before: dict, after
 def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | None, new: dict,
            previous_version: str | None) -> str:
     """The changelog as Markdown; the same changes give the same text."""
-    lines = [f"# caseflag data release {date}", "", f"Dataset version `{version}`, released {date}."]
-    if previous_version is None:
-        lines += ["", "First release: every record is new."]
-    else:
-        lines += ["", f"Changes since the previous release (dataset version `{previous_version}`)."]
-    lines += ["", "| | added | removed | changed |", "|---|---:|---:|---:|"]
+    lines = [f"# caseflag data release {date}", "", f"Dataset version `{version}`, released {date}.", "",
+             "First release: every record is new." if previous_version is None
+             else f"Changes since the previous release (dataset version `{previous_version}`).",
+             "", "| | added | removed | changed |", "|---|---:|---:|---:|"]
     for kind in KINDS:
         item = changes[kind]
         lines.append(f"| {kind} | {len(item.added)} | {len(item.removed)} | {len(item.changed)} |")
     if any(item.changed for item in changes.values()):
         lines += ["", "Why a record was corrected is said in its `note`; `last_reviewed` is the day it was "
                   "last checked against its sources."]
-    new_domains = domain_records(new["entities"])
-    old_domains = domain_records(old["entities"]) if old else {}
+    old, new = _with_domains(old), _with_domains(new)
     for kind in KINDS:
         item = changes[kind]
         if not (item.added or item.removed or item.changed):
@@ -145,13 +141,12 @@ def render(changes: dict[str, Changes], *, version: str, date: str, old: dict | 
         lines += ["", f"## {kind.capitalize()}"]
         if item.added:
             lines += ["", "Added:", ""]
-            lines += [f"- {_label(kind, rid, new.get(kind, {}), new_domains)}" for rid in item.added]
+            lines += [f"- {_label(kind, rid, new[kind])}" for rid in item.added]
         if item.removed:
             lines += ["", "Removed:", ""]
-            lines += [f"- {_label(kind, rid, (old or {}).get(kind, {}), old_domains)}" for rid in item.removed]
+            lines += [f"- {_label(kind, rid, old[kind])}" for rid in item.removed]
         if item.changed:
-            lines += _changed_lines(kind, item.changed, old_domains if kind == "domains" else old[kind],
-                                    new_domains if kind == "domains" else new[kind], new.get(kind, {}), new_domains)
+            lines += _changed_lines(kind, item.changed, old[kind], new[kind])
     if previous_version is not None and not any(
             item.added or item.removed or item.changed for item in changes.values()):
         lines += ["", "No record changed."]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from ..data.dataset import Dataset
+from ..data.records import KINDS
 
 LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
 CSV_COLUMNS = ("kind", "id", "name", "domains", "type", "status", "roles", "dates", "source_ids", "url")
@@ -37,15 +38,15 @@ def _rows(dataset: Dataset):
 
 
 def write_json(dataset: Dataset, out: TextIO) -> None:
-    json.dump({"dataset_version": dataset.version, "licence": LICENCE, "entities": list(dataset.entities.values()),
-               "cases": list(dataset.cases.values()), "sources": list(dataset.sources.values()),
-               "providers": list(dataset.providers.values())}, out, ensure_ascii=False, indent=2)
+    records = {kind: list(getattr(dataset, kind).values()) for kind in KINDS}
+    document = {"dataset_version": dataset.version, "licence": LICENCE, **records}
+    json.dump(document, out, ensure_ascii=False, indent=2)
     out.write("\n")
 
 
 def write_jsonl(dataset: Dataset, out: TextIO) -> None:
     out.write(json.dumps({"record_kind": "meta", "dataset_version": dataset.version, "licence": LICENCE}) + "\n")
-    for kind in ("entities", "cases", "sources", "providers"):
+    for kind in KINDS:
         for record in getattr(dataset, kind).values():
             out.write(json.dumps({"record_kind": kind[:-1] if kind != "entities" else "entity", **record},
                                  ensure_ascii=False) + "\n")
@@ -58,8 +59,6 @@ def write_csv(dataset: Dataset, out: TextIO) -> None:
         writer.writerow({col: row.get(col) or "" for col in CSV_COLUMNS})
 
 
-# Every format `data export --format` offers, by name: writer(dataset, text stream).
-# `data release` writes each file it finds here, so a format added here reaches the release too.
 def write_extension_index(dataset: Dataset, out: TextIO) -> None:
     """The compact index the browser extension ships as extension/data/index.json."""
     from .extension_index import index_text
@@ -67,6 +66,8 @@ def write_extension_index(dataset: Dataset, out: TextIO) -> None:
     out.write(index_text(dataset))
 
 
+# Every format `data export --format` offers, by name: writer(dataset, text stream); `data release`
+# writes the ones its EXPORT_FILES name.
 EXPORT_FORMATS: dict[str, Callable[[Dataset, TextIO], None]] = {
     "json": write_json,
     "jsonl": write_jsonl,

@@ -39,20 +39,16 @@ def catalogue_entries(lang: str) -> dict[str, dict]:
     return entries
 
 
-def merged(current: dict, lang: str) -> dict:
-    """The locale's own keys as they are, the catalogue's replaced by the catalogue's current text."""
-    own = {key: value for key, value in current.items() if not key.startswith(PREFIX)}
-    return {**own, **catalogue_entries(lang)}
-
-
 def write_locales(extension_dir: Path = EXTENSION_DIR, check: bool = False) -> list[str]:
     """Write (or with check, only compare) each language's messages.json; the paths that differ."""
     stale = []
     for lang in catalogues():
         path = extension_dir / "_locales" / lang / "messages.json"
-        current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        text = json.dumps(merged(current, lang), ensure_ascii=False, indent=2) + "\n"
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        current = path.read_text(encoding="utf-8") if path.is_file() else "{}"
+        # the locale's own keys as they are; the catalogue's replaced by its current text
+        own = {key: value for key, value in json.loads(current).items() if not key.startswith(PREFIX)}
+        text = json.dumps({**own, **catalogue_entries(lang)}, ensure_ascii=False, indent=2) + "\n"
+        if current != text:
             stale.append(str(path))
             if not check:
                 path.parent.mkdir(parents=True, exist_ok=True)

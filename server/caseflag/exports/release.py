@@ -16,7 +16,8 @@ from . import changelog
 from ..data.dataset import Dataset
 from ..core.errors import CaseflagError
 from .export import EXPORT_FORMATS
-from ..data.lint import parse_partial_date
+from ..data.lint_records import parse_partial_date, record_dates
+from ..data.records import KINDS
 from .release_docs import DOC_FILES, write_docs
 from .sqlite_export import write_sqlite
 
@@ -24,7 +25,6 @@ from .sqlite_export import write_sqlite
 EXPORT_FILES = {"caseflag.json": "json", "caseflag.jsonl": "jsonl", "caseflag.csv": "csv", "index.json": "extension"}
 SQLITE_FILE, CHANGES_FILE, SUMS_FILE = "caseflag.sqlite", "CHANGES.md", "SHA256SUMS"
 RELEASE_FILES = frozenset([*EXPORT_FILES, SQLITE_FILE, CHANGES_FILE, SUMS_FILE, *DOC_FILES])
-KINDS = ("entities", "cases", "sources", "providers")
 
 
 class ReleaseError(CaseflagError):
@@ -35,17 +35,12 @@ class ReleaseError(CaseflagError):
 
 def release_date(dataset: Dataset) -> str:
     """The newest full date in the records (reviews, publications, case dates, ranges taken)."""
-    newest = None
-    for record in [*dataset.entities.values(), *dataset.cases.values(), *dataset.sources.values(),
-                   *dataset.providers.values()]:
-        values = [record.get("last_reviewed"), record.get("published"),
-                  (record.get("ranges_source") or {}).get("taken"), *(record.get("dates") or {}).values()]
-        for value in values:
-            if isinstance(value, str) and len(value) == 10 and parse_partial_date(value):
-                newest = max(newest or value, value)
-    if newest is None:
+    records = [record for kind in KINDS for record in getattr(dataset, kind).values()]
+    full = [value for record in records for _, value in record_dates(record)
+            if isinstance(value, str) and len(value) == 10 and parse_partial_date(value)]
+    if not full:
         raise ReleaseError("the records hold no full date to date the release by; give one with --date YYYY-MM-DD")
-    return newest
+    return max(full)
 
 
 def check_date(text: str) -> str:
@@ -93,11 +88,8 @@ def _listed_sum(sums: Path, name: str) -> str | None:
         text = sums.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    for line in text.splitlines():
-        digest, _, listed = line.partition("  ")
-        if listed == name:
-            return digest
-    return None
+    lines = (line.partition("  ") for line in text.splitlines())
+    return next((digest for digest, _, listed in lines if listed == name), None)
 
 
 def check_output(out: Path, previous: Path | None) -> None:
@@ -117,22 +109,16 @@ def check_output(out: Path, previous: Path | None) -> None:
 
 def build_files(dataset: Dataset, staging: Path, date: str, previous: Path | None) -> list[str]:
     """Write every release file into staging; returns their names, sorted."""
-    names = []
     for name, fmt in EXPORT_FILES.items():
-        writer = EXPORT_FORMATS.get(fmt)
-        if writer is None:
-            continue
         with open(staging / name, "w", encoding="utf-8", newline="") as out:
-            writer(dataset, out)
-        names.append(name)
+            EXPORT_FORMATS[fmt](dataset, out)
     write_sqlite(dataset, staging / SQLITE_FILE, dataset.version, date)
-    names.append(SQLITE_FILE)
     old, old_version = read_previous(previous) if previous is not None else (None, None)
     new = {kind: getattr(dataset, kind) for kind in KINDS}
     text = changelog.render(changelog.diff(old, new), version=dataset.version, date=date, old=old, new=new,
                             previous_version=old_version)
     (staging / CHANGES_FILE).write_bytes(text.encode("utf-8"))
-    names.append(CHANGES_FILE)
+    names = [*EXPORT_FILES, SQLITE_FILE, CHANGES_FILE]
     names += write_docs(dataset, staging, date, [*names, SUMS_FILE])
     sums = "".join(f"{hashlib.sha256((staging / name).read_bytes()).hexdigest()}  {name}\n" for name in sorted(names))
     (staging / SUMS_FILE).write_bytes(sums.encode("ascii"))

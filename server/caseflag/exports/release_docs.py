@@ -128,8 +128,7 @@ def data_licence() -> str:
 
 def write_docs(dataset: Dataset, staging: Path, date: str, files: list[str]) -> list[str]:
     """Write the release's own documents into staging; returns their names."""
-    listed = sorted([*files, *DOC_FILES])
-    (staging / README_FILE).write_text(readme_text(dataset, date, listed), encoding="utf-8")
+    (staging / README_FILE).write_text(readme_text(dataset, date, [*files, *DOC_FILES]), encoding="utf-8")
     (staging / DICTIONARY_FILE).write_text(dictionary_text(dataset), encoding="utf-8")
     (staging / LICENCE_FILE).write_text(data_licence(), encoding="utf-8")
     (staging / METADATA_FILE).write_text(json.dumps(metadata(dataset, date), indent=2, ensure_ascii=False) + "\n",

@@ -4,7 +4,6 @@ of which cases each domain is tied to. The same data gives the same bytes (see `
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -209,8 +208,7 @@ def write_sqlite(dataset: Dataset, path: str | Path, version: str, date: str) ->
         if problems:
             raise ValueError(f"foreign key problems in the SQLite export: {json.dumps(problems[:5])}")
         db.execute("INSERT INTO search(search) VALUES ('optimize')")
-        if path.exists():
-            os.remove(path)
+        path.unlink(missing_ok=True)
         db.execute("VACUUM INTO ?", (str(path),))
     finally:
         db.close()
