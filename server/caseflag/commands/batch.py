@@ -103,19 +103,17 @@ class BatchRun:
             return {"query": item.text, **item.error.to_dict(), "status": item.error.status}
         options = self.options
         try:
-            result = await self._check_once(item)
-            for attempt in range(options.retries):  # a resolver that refused or lost it may answer later
+            for attempt in range(options.retries + 1):  # a resolver that refused or lost it may answer later
+                if attempt:
+                    await asyncio.sleep(options.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                result = await self.service.check_one_async(item.text, options.lang, options.offline,
+                                                            self._session)
                 if result.get("infrastructure", {}).get("status") != "unavailable":
                     break
-                await asyncio.sleep(options.backoff * 2 ** attempt * random.uniform(0.5, 1.5))
-                result = await self._check_once(item)
             return result
         except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
             error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
             return {"query": item.text, "error": error, "status": 500}
-
-    async def _check_once(self, item: Item) -> dict:
-        return await self.service.check_one_async(item.text, self.options.lang, self.options.offline, self._session)
 
     async def _write(self, pending: asyncio.Queue) -> None:
         entry = await pending.get()

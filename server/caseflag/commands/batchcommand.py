@@ -7,6 +7,7 @@ output went away, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -179,24 +180,14 @@ def run_batch(service_factory, request: Request) -> int:
     _check_request(request)
     fmt = output_format(request)
     source = open_input(request.path)
-    try:
+    with contextlib.nullcontext(source) if source is sys.stdin.buffer else source:
         service = service_factory()  # before the output is opened: a broken dataset truncates nothing
         done, earlier = _resume(request, fmt) if request.output else (set(), Tally())
         _same_input(request, done)
-        out = Output(request.output, append=request.resume)
-    except BaseException:
-        if source is not sys.stdin.buffer:
-            source.close()
-        raise
-    jobs = min(auto_jobs(source) if request.jobs is None else request.jobs, request.concurrency)
-    parallel = jobs > 1 and is_regular_file(source) and hasattr(os, "fork")
-    jobs = jobs if parallel else 1
-    try:
-        return _run(service, request, fmt, source, out, done, earlier, jobs)
-    finally:
-        out.close()
-        if source is not sys.stdin.buffer:
-            source.close()
+        with contextlib.closing(Output(request.output, append=request.resume)) as out:
+            jobs = min(auto_jobs(source) if request.jobs is None else request.jobs, request.concurrency)
+            parallel = jobs > 1 and is_regular_file(source) and hasattr(os, "fork")
+            return _run(service, request, fmt, source, out, done, earlier, jobs if parallel else 1)
 
 
 def _count(request: Request) -> int | None:
@@ -258,8 +249,8 @@ def _not_done(items, done: set, tally: Tally):
     for item in items:
         if item.key in done:
             tally.skipped += 1
-            continue
-        yield item
+        else:
+            yield item
 
 
 def _status_code(stopped: int | None, broken: bool, whole: Tally) -> int:

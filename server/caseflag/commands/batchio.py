@@ -78,12 +78,9 @@ def read_items(stream: IO[bytes], column: str | None = None) -> Iterator[Item]:
 def in_shard(items: Iterator[Item], shard: tuple[int, int] | None) -> Iterator[Item]:
     """Shard i of n: the items whose line number is i modulo n (numbers from 1); line numbers kept."""
     if shard is None:
-        yield from items
-        return
+        return items
     number, count = shard
-    for item in items:
-        if (item.line - 1) % count == number - 1:
-            yield item
+    return (item for item in items if (item.line - 1) % count == number - 1)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -180,15 +177,7 @@ def _members(data: bytes) -> tuple[bytes, int]:
 def read_output(path: Path) -> tuple[bytes, int]:
     """An output file's text and the length of its whole part (in the file's own bytes)."""
     data = path.read_bytes()
-    if is_gzip(str(path)):
-        text, whole = _members(data)
-        return text, whole
-    return data, len(data)
-
-
-def _foreign(path: Path, number: int, why: str) -> InvalidInput:
-    return InvalidInput(f"{path}:{number} is not a record written by caseflag batch ({why}); "
-                        "check --format or choose another --output")
+    return _members(data) if is_gzip(str(path)) else (data, len(data))
 
 
 def parse_record(fmt: str, text: str) -> dict:
@@ -218,7 +207,9 @@ def read_records(path: Path, fmt: str) -> list[tuple[bytes, dict]]:
                 continue
             records.append((raw, parse_record(fmt, text)))
         except (ValueError, TypeError, KeyError, StopIteration) as err:
-            raise _foreign(path, number, str(err) or type(err).__name__) from err
+            why = str(err) or type(err).__name__
+            raise InvalidInput(f"{path}:{number} is not a record written by caseflag batch ({why}); "
+                               "check --format or choose another --output") from err
     if tail or whole < path.stat().st_size:
         # a record starts with its line (compact, or spaced as earlier versions wrote it)
         looks_ours = tail.startswith(b'{"line":') if fmt == "jsonl" else (lines or csv_header().encode().startswith(tail))

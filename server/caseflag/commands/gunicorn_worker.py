@@ -89,10 +89,8 @@ class BodyGuard:
 
 def carries_body(req) -> bool:
     """Whether a request announces a body (a length above 0, or a transfer coding)."""
-    for name, value in req.headers:
-        if name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() not in ("", "0")):
-            return True
-    return False
+    return any(name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() not in ("", "0"))
+               for name, value in req.headers)
 
 
 class JsonErrorWorker(ThreadWorker):

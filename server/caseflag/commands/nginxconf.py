@@ -179,13 +179,10 @@ _SECURITY_HEADERS = ("add_header X-Content-Type-Options nosniff always; "
 _NGINX_CLIENT = re.compile(r", client: .*$")
 
 
-DEFAULT_USER = "nobody"
-
-
 def unprivileged_user(name: str) -> tuple[pwd.struct_passwd, str]:
     """The account (CASEFLAG_USER, empty for nobody) and its group that nginx's and gunicorn's
     workers run as when caseflag serve is started by root (root itself only when CASEFLAG_USER names it)."""
-    name = name or DEFAULT_USER
+    name = name or "nobody"
     try:
         account = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
         group = grp.getgrgid(account.pw_gid).gr_name

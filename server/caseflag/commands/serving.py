@@ -42,9 +42,7 @@ ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 class _Gunicorn(BaseApplication):
     def __init__(self, settings: dict, options: dict, behind_proxy: bool = False) -> None:
-        self.settings = settings
-        self.options = options
-        self.behind_proxy = behind_proxy
+        self.settings, self.options, self.behind_proxy = settings, options, behind_proxy
         super().__init__()
 
     def load_config(self) -> None:
@@ -67,13 +65,11 @@ class _Gunicorn(BaseApplication):
         return self.callable
 
 
-
 def _holds_pid(pidfile: Path, pid: int) -> bool:
     try:
         return pidfile.read_text(encoding="ascii").strip() == str(pid)
     except (OSError, UnicodeDecodeError):
         return False
-
 
 
 class FrontProxy:
@@ -181,7 +177,6 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
         raise
     options.update(bind=f"unix:{upstream}", keepalive=30,
                    control_socket=str(workdir / "gunicorn.ctl"),  # one per instance: stopping one keeps the others'
-
                    # nginx only listens once gunicorn does, so it never answers 502 at start-up.
                    when_ready=lambda server: proxy.start(), on_exit=lambda server: proxy.stop())
     master = os.getpid()
@@ -263,8 +258,7 @@ class PrivateRequestHandler(WSGIRequestHandler):
     """Flask's development server, logging like gunicorn here: no client address, no query string."""
 
     def log_request(self, code="-", size="-") -> None:
-        path = self.path.split("?", 1)[0]
-        self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+        self.log("info", '"%s %s" %s %s', self.command, self.path.split("?", 1)[0], code, size)
 
     def address_string(self) -> str:
         return "-"

@@ -18,7 +18,6 @@ CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "
                # provider, the addresses and origin ASNs, and which data answered when
                "provider_cases", "served_by", "evidence", "addresses", "asns", "dataset_version", "checked_at")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-FORMATS = ("jsonl", "csv")
 TRAFFIC_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 
 
@@ -77,20 +76,22 @@ def verdict_row(result: dict, line: int | None = None) -> dict[str, str]:
     return {key: neutralise(value) for key, value in row.items()}
 
 
-def csv_header() -> str:
+def _csv(rows, header: bool = False) -> str:
     buffer = io.StringIO()
-    csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writeheader()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
     return buffer.getvalue()
+
+
+def csv_header() -> str:
+    return _csv((), header=True)
 
 
 def csv_text(results: list[dict]) -> str:
     """A whole CSV document (header and one row per result, numbered from 1)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for number, result in enumerate(results, start=1):
-        writer.writerow(verdict_row(result, number))
-    return buffer.getvalue()
+    return _csv((verdict_row(result, number) for number, result in enumerate(results, start=1)), header=True)
 
 
 def _compact_match(match: dict) -> dict:
@@ -123,9 +124,7 @@ def compact(result: dict) -> dict:
 def record_bytes(fmt: str, line: int, result: dict, full: bool = False) -> bytes:
     """One record as written: a JSON line (compact unless full) or a CSV row, newline included."""
     if fmt == "csv":
-        buffer = io.StringIO()
-        csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, line))
-        return buffer.getvalue().encode("utf-8")
+        return _csv([verdict_row(result, line)]).encode("utf-8")
     return encode({"line": line, **(result if full else compact(result))}) + b"\n"
 
 
