@@ -17,6 +17,7 @@ from .batchio import parse_record, read_output
 from .batchtally import Tally, record_key, summary_path
 from ..core.errors import InvalidInput
 
+LAYOUT = {"height": 360, "margin": {"l": 40, "r": 20, "t": 50, "b": 80}, "template": "plotly_white"}
 LEVEL_COLOURS = {"target": "#c62828", "party": "#1565c0", "related": "#6a1b9a", "infrastructure": "#ef6c00",
                  "none": "#9e9e9e"}
 
@@ -72,7 +73,7 @@ def gather(path: Path) -> dict:
         jurisdictions[case.get("jurisdiction") or "unknown"] += 1
         date = case_sort_date(case)[:4]
         years[date if date.isdigit() else "unknown"] += 1
-    summary = path.with_name(Path(summary_path(path.name)).name)
+    summary = Path(summary_path(str(path)))
     facts = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
     versions = {record.get("dataset_version") for record in records if record.get("dataset_version")}
     return {"tally": tally, "sites_per_case": sites_per_case, "titles": titles, "jurisdictions": jurisdictions,
@@ -86,9 +87,7 @@ def _bar(title: str, counts: Counter | dict, colours: dict | None = None, sort: 
     keys = [str(key) for key, _ in items]
     figure = go.Figure(go.Bar(x=keys, y=[value for _, value in items], text=[value for _, value in items],
                               marker_color=[(colours or {}).get(key, "#455a64") for key in keys]))
-    figure.update_layout(title=title, height=360, margin={"l": 40, "r": 20, "t": 50, "b": 80},
-                         template="plotly_white")
-    return figure
+    return figure.update_layout(title=title, **LAYOUT)
 
 
 def _providers(tally: Tally):
@@ -99,9 +98,7 @@ def _providers(tally: Tally):
     dns_only = [tally.providers[name] - tally.served_by[name] for name in names]
     figure = go.Figure([go.Bar(name="serves the site (traffic evidence)", x=names, y=served),
                         go.Bar(name="answers its DNS only (nameservers)", x=names, y=dns_only)])
-    figure.update_layout(title="Sites by provider", barmode="stack", height=360, template="plotly_white",
-                         margin={"l": 40, "r": 20, "t": 50, "b": 80})
-    return figure
+    return figure.update_layout(title="Sites by provider", barmode="stack", **LAYOUT)
 
 
 def _charts(facts: dict) -> list:
