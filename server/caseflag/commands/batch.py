@@ -1,9 +1,8 @@
 """Checking a stream of items with the service's async path, one record per item, in input order.
 
 A bounded window of lookups runs ahead of the writer, so memory stays bounded however long the
-input. With several processes (`--jobs`), a standard process pool checks the input in
-chunks and the parent writes each chunk's records in input order (batchcommand.py runs it all).
-"""
+input. With `--jobs`, a standard process pool checks the input in chunks and the parent writes
+each chunk's records in input order (batchcommand.py runs it all)."""
 
 from __future__ import annotations
 
@@ -49,11 +48,8 @@ class Options:
 
 
 class BatchRun:
-    """Checks every item of a stream and emits one record each, in input order.
-
-    At most ``concurrency`` lookups run at once and at most twice that many finished or running
-    records wait for the writer.
-    """
+    """Checks every item of a stream and emits one record each, in input order: at most
+    ``concurrency`` lookups at once, and at most twice that many records waiting for the writer."""
 
     def __init__(self, service, emit: Emit, options: Options) -> None:
         self.service, self.emit, self.options = service, emit, options
@@ -65,11 +61,10 @@ class BatchRun:
         """Blocking. Ctrl-C stops after the records already emitted and raises KeyboardInterrupt.
 
         blocking_input: the input may keep us waiting (a pipe, a terminal), so a thread reads it;
-        a regular file is read in the event loop, a line whenever there is room for one.
-        """
+        a regular file is read in the event loop, a line whenever there is room for one."""
         asyncio.run(self._run(items, blocking_input))
 
-    async def _run(self, items: Iterator[Item], blocking_input: bool = True) -> None:
+    async def _run(self, items: Iterator[Item], blocking_input: bool) -> None:
         window = 2 * self.concurrency
         stop = threading.Event()
         next_item = _reader_thread(items, window, stop) if blocking_input else _inline_reader(items)
@@ -230,9 +225,8 @@ def _check_chunk(chunk: list[Item]) -> tuple[bytes, list[str]]:
 
 def run_pool(service, items: Iterator[Item], jobs: int, options: Options, emit: Emit,
              stopping: Callable[[], bool]) -> None:
-    """Check items with `jobs` forked worker processes (a standard ProcessPoolExecutor), in chunks;
-    emit each chunk's records in input order. Returns when done or when stopping() says so; the
-    chunks already running are let finish, and only whole chunks are emitted."""
+    """Check items in chunks with `jobs` forked worker processes; emit each chunk's records in input
+    order. Returns when done or when stopping() says so, having emitted whole chunks only."""
     share = Options(**{**options.__dict__, "concurrency": max(1, options.concurrency // jobs)})
     size = max(50, 4 * share.concurrency)  # a chunk: enough to keep a worker busy, few enough to stream
     _WORKER.update(service=service, options=share)

@@ -89,13 +89,12 @@ def _prepare_service(service, request: Request, jobs: int) -> int:
     service.failure_ttl = 0  # a failed lookup is asked again by the retries, not answered from the cache
     service.detector.asn_lookups = request.asn
     rate = _rate(request, service.resolver.nameservers)
-    concurrency = request.concurrency
-    if rate > 0:
-        service.resolver.pacer = Pacer(rate / jobs)
-        # Lookups waiting for their turn wait inside the time budget: no more in flight than the rate
-        # answers within a third of it (a host asks ~3 questions).
-        concurrency = min(concurrency, max(jobs, int(rate * service.resolver.budget / 9)))
-    return concurrency
+    if rate <= 0:
+        return request.concurrency
+    service.resolver.pacer = Pacer(rate / jobs)
+    # Lookups waiting for their turn wait inside the time budget: no more in flight than the rate
+    # answers within a third of it (a host asks ~3 questions).
+    return min(request.concurrency, max(jobs, int(rate * service.resolver.budget / 9)))
 
 
 def _resume(request: Request, fmt: str) -> tuple[set, Tally]:
@@ -127,7 +126,7 @@ def _same_input(request: Request, done: set) -> None:
     """--resume refuses an output written from another input: every record's line must hold its input."""
     if not done or request.path == "-":
         return
-    wanted = {line: text for line, text in done}
+    wanted = dict(done)
     with open(request.path, "rb") as source:
         for item in read_items(source, request.column):
             text = wanted.pop(item.line, None)
@@ -144,8 +143,8 @@ def _same_input(request: Request, done: set) -> None:
 def _sort_output(request: Request, fmt: str) -> None:
     """After --retry-unavailable the retried records were appended: put the file in line order again."""
     path = Path(request.output)
-    records = read_records(path, fmt)
-    rewrite(path, [raw for raw, _ in sorted(records, key=lambda pair: int(pair[1]["line"]))], fmt)
+    records = sorted(read_records(path, fmt), key=lambda pair: int(pair[1]["line"]))
+    rewrite(path, [raw for raw, _ in records], fmt)
 
 
 class _Stop:
@@ -153,19 +152,15 @@ class _Stop:
 
     def __init__(self, pool: bool) -> None:
         self.signal: int | None = None
-        self._previous = {}
-        handler = self._note if pool else self._as_interrupt
-        for number in (signal.SIGINT, signal.SIGTERM):
-            self._previous[number] = signal.signal(number, handler)
+        self.pool = pool
+        self._previous = {sig: signal.signal(sig, self._note) for sig in (signal.SIGINT, signal.SIGTERM)}
         if not pool:  # asyncio.run's own Ctrl-C handling cancels the run; SIGTERM joins it
             signal.signal(signal.SIGINT, self._previous[signal.SIGINT])
 
     def _note(self, number, _frame) -> None:
         self.signal = self.signal or number
-
-    def _as_interrupt(self, number, _frame) -> None:
-        self.signal = self.signal or number
-        os.kill(os.getpid(), signal.SIGINT)
+        if not self.pool:
+            os.kill(os.getpid(), signal.SIGINT)
 
     def restore(self) -> None:
         for number, handler in self._previous.items():
@@ -198,9 +193,8 @@ def _count(request: Request) -> int | None:
 
 
 def _run(service, request: Request, fmt: str, source, out: Output, done: set, earlier: Tally, jobs: int) -> int:
-    concurrency = _prepare_service(service, request, jobs)
-    options = Options(fmt=fmt, full=request.full, concurrency=concurrency, lang=request.lang,
-                      offline=request.offline, retries=request.retries)
+    options = Options(fmt=fmt, full=request.full, concurrency=_prepare_service(service, request, jobs),
+                      lang=request.lang, offline=request.offline, retries=request.retries)
     if fmt == "csv" and out.size == 0:
         out.write(csv_header().encode())
     show = sys.stderr.isatty()

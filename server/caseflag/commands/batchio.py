@@ -61,18 +61,18 @@ def read_items(stream: IO[bytes], column: str | None = None) -> Iterator[Item]:
         text = text.strip()
         if not text or text.startswith("#"):
             continue
-        if column is not None:
-            cells = next(csv.reader([text]))
-            if index is None:
-                if column not in cells:
-                    raise InvalidInput(f"line {number}: the CSV header has no column {column!r} "
-                                       f"(it has {', '.join(map(repr, cells))})")
-                index = cells.index(column)
-                continue
-            yield Item(number, cells[index].strip() if index < len(cells) else "")
+        if column is None:
+            ranked = _RANKED.match(text)
+            yield Item(number, ranked.group(1) if ranked else _TRAILING_COMMENT.sub("", text))
             continue
-        ranked = _RANKED.match(text)
-        yield Item(number, ranked.group(1) if ranked else _TRAILING_COMMENT.sub("", text))
+        cells = next(csv.reader([text]))
+        if index is not None:
+            yield Item(number, cells[index].strip() if index < len(cells) else "")
+        elif column in cells:
+            index = cells.index(column)
+        else:
+            raise InvalidInput(f"line {number}: the CSV header has no column {column!r} "
+                               f"(it has {', '.join(map(repr, cells))})")
 
 
 def in_shard(items: Iterator[Item], shard: tuple[int, int] | None) -> Iterator[Item]:
@@ -85,8 +85,7 @@ def in_shard(items: Iterator[Item], shard: tuple[int, int] | None) -> Iterator[I
 
 def parse_shard(text: str) -> tuple[int, int]:
     """'2/8' → (2, 8); ValueError for anything else."""
-    number, _, count = text.partition("/")
-    i, n = int(number), int(count)
+    i, n = map(int, text.split("/"))
     if not 1 <= i <= n:
         raise ValueError(f"expected i/n with 1 ≤ i ≤ n, not {text!r}")
     return i, n

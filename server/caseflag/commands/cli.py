@@ -23,11 +23,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..web.app import create_app
 
     if args.dev:
-        app = create_app(settings)
         from .serving import PrivateRequestHandler
 
-        app.run(host=settings["HOST"], port=int(settings["PORT"]), threaded=True,
-                request_handler=PrivateRequestHandler)
+        create_app(settings).run(host=settings["HOST"], port=int(settings["PORT"]), threaded=True,
+                                 request_handler=PrivateRequestHandler)
         return 0
     from .serving import run_gunicorn
 
@@ -79,11 +78,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             result = service.check(text, lang=args.lang, offline=args.offline)
         except CaseflagError as err:
             failed += 1
-            if args.json:
-                sys.stdout.buffer.write(encode({"query": text, **err.to_dict(args.lang)}) + b"\n")
-            else:
+            if not args.json:
                 print(f"caseflag: {text!r}: {err.message_in(args.lang)}", file=sys.stderr)
-            continue
+                continue
+            result = {"query": text, **err.to_dict(args.lang)}
         if args.json:  # UTF-8 bytes, whatever the console's encoding: JSON text is UTF-8
             sys.stdout.buffer.write(encode(result) + b"\n")
         else:
@@ -165,8 +163,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    target = write_report(args.output_file, args.html)
-    print(f"caseflag report: {target}", file=sys.stderr)
+    print(f"caseflag report: {write_report(args.output_file, args.html)}", file=sys.stderr)
     return 0
 
 
