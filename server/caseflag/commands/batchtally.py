@@ -138,14 +138,10 @@ def summary_text(run: Tally, whole: Tally, elapsed: float, target: str, stopped:
     return "\n".join(lines) + "\n"
 
 
-def summary_path(output: str) -> str:
-    return output + ".summary.json"
-
-
 def write_summary(output: str, facts: dict, whole: Tally, run: Tally) -> None:
-    """The run's summary beside the output, as JSON (what `caseflag report` reads too)."""
+    """The run's summary beside the output, as JSON."""
     body = {**facts, "output": whole.to_dict(), "this_run": {**run.to_dict(), "skipped": run.skipped}}
-    with open(summary_path(output), "w", encoding="utf-8") as out:
+    with open(output + ".summary.json", "w", encoding="utf-8") as out:
         json.dump(body, out, indent=2, ensure_ascii=False)
         out.write("\n")
 

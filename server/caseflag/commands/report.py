@@ -8,13 +8,12 @@ zoom. Case details (jurisdiction, date) come from the bundled dataset, by the id
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from pathlib import Path
 
 from .. import __version__
 from .batchio import parse_record, read_output
-from .batchtally import Tally, record_key, summary_path
+from .batchtally import Tally, record_key
 from ..core.errors import InvalidInput
 
 LAYOUT = {"height": 360, "margin": {"l": 40, "r": 20, "t": 50, "b": 80}, "template": "plotly_white"}
@@ -43,10 +42,8 @@ def _records(path: Path) -> tuple[str, list[dict]]:
 def _case_ids(fmt: str, record: dict) -> list[str]:
     if fmt == "csv":
         return [c for c in (record.get("cases", "") + ";" + record.get("provider_cases", "")).split(";") if c]
-    ids = []
-    for match in record.get("matches", ()):
-        ids += [case if isinstance(case, str) else case["id"] for case in match.get("cases", ())]
-    return ids
+    return [case if isinstance(case, str) else case["id"]
+            for match in record.get("matches", ()) for case in match.get("cases", ())]
 
 
 def gather(path: Path) -> dict:
@@ -59,8 +56,7 @@ def gather(path: Path) -> dict:
     sites_per_case: Counter = Counter()
     for record in records:
         tally.add_key(record_key(fmt, record))
-        for case_id in set(_case_ids(fmt, record)):
-            sites_per_case[case_id] += 1
+        sites_per_case.update(set(_case_ids(fmt, record)))
     dataset = Dataset.load(resolve()["DATA_DIR"])
     jurisdictions: Counter = Counter()
     years: Counter = Counter()
@@ -73,11 +69,9 @@ def gather(path: Path) -> dict:
         jurisdictions[case.get("jurisdiction") or "unknown"] += 1
         date = case_sort_date(case)[:4]
         years[date if date.isdigit() else "unknown"] += 1
-    summary = Path(summary_path(str(path)))
-    facts = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
     versions = {record.get("dataset_version") for record in records if record.get("dataset_version")}
     return {"tally": tally, "sites_per_case": sites_per_case, "titles": titles, "jurisdictions": jurisdictions,
-            "years": years, "facts": facts, "versions": sorted(versions), "dataset": dataset.version}
+            "years": years, "versions": sorted(versions), "dataset": dataset.version}
 
 
 def _bar(title: str, counts: Counter | dict, colours: dict | None = None, sort: bool = True):
