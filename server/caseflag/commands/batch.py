@@ -64,7 +64,7 @@ class BatchRun:
         a regular file is read in the event loop, a line whenever there is room for one."""
         asyncio.run(self._run(items, blocking_input))
 
-    async def _run(self, items: Iterator[Item], blocking_input: bool) -> None:
+    async def _run(self, items: Iterator[Item], blocking_input: bool = True) -> None:
         window = 2 * self.concurrency
         stop = threading.Event()
         next_item = _reader_thread(items, window, stop) if blocking_input else _inline_reader(items)
@@ -174,20 +174,19 @@ def _reader_thread(items: Iterator[Item], window: int, stop: threading.Event):
     room = threading.Semaphore(window)
 
     def read() -> None:
-        try:
-            for item in items:
-                while not room.acquire(timeout=0.5):
+        with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is over
+            try:
+                for item in items:
+                    while not room.acquire(timeout=0.5):
+                        if stop.is_set():
+                            return
                     if stop.is_set():
                         return
-                if stop.is_set():
-                    return
-                loop.call_soon_threadsafe(lines.put_nowait, item)
-            loop.call_soon_threadsafe(lines.put_nowait, _END)
-        except OSError as err:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(lines.put_nowait, InvalidInput(f"reading the input failed: {err}"))
-        except RuntimeError:  # the loop closed under us: the run is over
-            return
+                    loop.call_soon_threadsafe(lines.put_nowait, item)
+                end = _END
+            except OSError as err:
+                end = InvalidInput(f"reading the input failed: {err}")
+            loop.call_soon_threadsafe(lines.put_nowait, end)
 
     threading.Thread(target=read, daemon=True).start()
 
@@ -240,11 +239,9 @@ def run_pool(service, items: Iterator[Item], jobs: int, options: Options, emit: 
                     data, keys = pending[0].result(timeout=0.1)
                 except TimeoutError:
                     continue
-                except BrokenProcessPool as err:  # killed, out of memory: its chunk is lost
-                    raise CaseflagError("a batch worker process died; the output holds whole records up to the "
-                                        "last one written: --resume continues from there") from err
-                except Exception as err:  # raised in a worker, and not by a lookup (those become records)
-                    raise CaseflagError(f"a batch worker failed ({err!r}); the output holds whole records up to "
+                except Exception as err:  # a worker killed (its chunk lost), or an error not of a lookup
+                    what = "process died" if isinstance(err, BrokenProcessPool) else f"failed ({err!r})"
+                    raise CaseflagError(f"a batch worker {what}; the output holds whole records up to "
                                         "the last one written: --resume continues from there") from err
                 pending.popleft()
                 emit(data, keys)

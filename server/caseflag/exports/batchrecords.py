@@ -44,8 +44,7 @@ def verdict_row(result: dict, line: int | None = None) -> dict[str, str]:
     row["input"] = result.get("query", "")
     row["line"] = "" if line is None else str(line)
     if "error" in result:
-        row["error"] = result["error"]["code"]
-        row["reason"] = result["error"]["message"]
+        row.update(error=result["error"]["code"], reason=result["error"]["message"])
         return {key: neutralise(value) for key, value in row.items()}
     own = [match for match in result["matches"] if match["matched_by"] != "provider"]
     level = result["verdict"]["level"]
