@@ -241,7 +241,7 @@ def _run(service, request: Request, fmt: str, source, out: Output, done: set, ea
 def _not_done(items, done: set, tally: Tally):
     """The items --resume has not found in the output (those it found are counted as skipped)."""
     for item in items:
-        if item.key in done:
+        if (item.line, item.text) in done:
             tally.skipped += 1
         else:
             yield item

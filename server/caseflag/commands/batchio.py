@@ -31,10 +31,6 @@ class Item:
     text: str
     error: CaseflagError | None = None
 
-    @property
-    def key(self) -> tuple[int, str]:
-        return (self.line, self.text)
-
 
 def _decoded(number: int, raw: bytes) -> str | Item:
     if number == 1 and raw.startswith(codecs.BOM_UTF8):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..core import config as config_module
-from ..core.errors import CaseflagError
+from ..core.errors import CaseflagError, InvalidInput
 from ..exports.export import EXPORT_FORMATS
 
 
@@ -179,7 +179,6 @@ def _shard(text: str) -> tuple[int, int]:
 
 def _lang(text: str) -> str | None:
     """--lang: a language tag, held to the rule the API's `lang` keeps (limits.language)."""
-    from ..core.errors import InvalidInput
     from ..web.limits import language
 
     try:
