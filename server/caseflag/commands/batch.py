@@ -114,10 +114,8 @@ class BatchRun:
         entry = await pending.get()
         while entry is not _END:
             self._head = entry
-            item, task = entry
-            ready = [(item, await task)]
-            self._head = None
-            entry = None
+            ready = [(entry[0], await entry[1])]
+            self._head = entry = None
             while not pending.empty():  # the finished records behind it go out in the same write
                 entry = pending.get_nowait()
                 if entry is _END or not entry[1].done() or entry[1].cancelled():
@@ -144,11 +142,9 @@ class BatchRun:
         writing = True
         for item, task in leftover:
             if writing and task.done() and not task.cancelled():
-                try:
+                with contextlib.suppress(BrokenPipeError, CaseflagError):  # the output is gone or full
                     self._emit([(item, task.result())])
                     continue
-                except (BrokenPipeError, CaseflagError):  # the output is gone or full: nothing more goes to it
-                    pass
             writing = False
             task.cancel()
         await asyncio.gather(*(task for _, task in leftover), return_exceptions=True)
