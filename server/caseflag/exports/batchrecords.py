@@ -11,6 +11,7 @@ import csv
 import io
 
 from ..service.answer import encode
+from ..service.verdict import SERVING_EVIDENCE
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error",
@@ -18,7 +19,6 @@ CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "
                # provider, the addresses and origin ASNs, and which data answered when
                "provider_cases", "served_by", "evidence", "addresses", "asns", "dataset_version", "checked_at")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-TRAFFIC_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 
 
 def neutralise(cell: str) -> str:
@@ -31,7 +31,7 @@ def serves(provider: dict) -> bool:
     `serves`; an answer without that field is read from its evidence kinds (nameservers alone: no)."""
     if "serves" in provider:
         return bool(provider["serves"])
-    return any(item["kind"] in TRAFFIC_EVIDENCE for item in provider.get("evidence", ()))
+    return any(item["kind"] in SERVING_EVIDENCE for item in provider.get("evidence", ()))
 
 
 def _case_ids(case_lists) -> str:
