@@ -111,9 +111,8 @@ def _charts(facts: dict) -> list:
 
 def _page(path: Path, facts: dict) -> str:
     tally: Tally = facts["tally"]
-    charts = _charts(facts)
     parts = [figure.to_html(full_html=False, include_plotlyjs=(number == 0), config={"displaylogo": False})
-             for number, figure in enumerate(charts)]
+             for number, figure in enumerate(_charts(facts))]
     titles = facts["titles"]
     # Most sites first; cases reached by as many sites in the order of their titles, so that the
     # same output always gives the same table.
