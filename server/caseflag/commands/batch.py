@@ -236,16 +236,23 @@ def run_pool(service, items: Iterator[Item], jobs: int, options: Options, emit: 
                 except TimeoutError:
                     continue
                 except Exception as err:  # a worker killed (its chunk lost), or an error not of a lookup
-                    what = "process died" if isinstance(err, BrokenProcessPool) else f"failed ({err!r})"
-                    raise CaseflagError(f"a batch worker {what}; the output holds whole records up to "
-                                        "the last one written: --resume continues from there") from err
+                    raise _worker_failed(err) from err
                 pending.popleft()
                 emit(data, keys)
                 following = next(chunks, None)
                 if following is not None:
-                    pending.append(pool.submit(_check_chunk, following))
+                    try:
+                        pending.append(pool.submit(_check_chunk, following))
+                    except BrokenProcessPool as err:  # a worker died after the chunk just emitted was done
+                        raise _worker_failed(err) from err
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_failed(err: Exception) -> CaseflagError:
+    what = "process died" if isinstance(err, BrokenProcessPool) else f"failed ({err!r})"
+    return CaseflagError(f"a batch worker {what}; the output holds whole records up to the last one written: "
+                         "--resume continues from there")
 
 
 def usable_cores() -> int:
