@@ -1,9 +1,8 @@
 """Checking a stream of items with the service's async path, one record per item, in input order.
 
 A bounded window of lookups runs ahead of the writer, so memory stays bounded however long the
-input. With several processes (`--jobs`), a standard process pool checks the input in
-chunks and the parent writes each chunk's records in input order (batchcommand.py runs it all).
-"""
+input. With `--jobs`, a standard process pool checks the input in chunks and the parent writes
+each chunk's records in input order (batchcommand.py runs it all)."""
 
 from __future__ import annotations
 
@@ -49,11 +48,8 @@ class Options:
 
 
 class BatchRun:
-    """Checks every item of a stream and emits one record each, in input order.
-
-    At most ``concurrency`` lookups run at once and at most twice that many finished or running
-    records wait for the writer.
-    """
+    """Checks every item of a stream and emits one record each, in input order: at most
+    ``concurrency`` lookups at once, and at most twice that many records waiting for the writer."""
 
     def __init__(self, service, emit: Emit, options: Options) -> None:
         self.service, self.emit, self.options = service, emit, options
@@ -65,8 +61,7 @@ class BatchRun:
         """Blocking. Ctrl-C stops after the records already emitted and raises KeyboardInterrupt.
 
         blocking_input: the input may keep us waiting (a pipe, a terminal), so a thread reads it;
-        a regular file is read in the event loop, a line whenever there is room for one.
-        """
+        a regular file is read in the event loop, a line whenever there is room for one."""
         asyncio.run(self._run(items, blocking_input))
 
     async def _run(self, items: Iterator[Item], blocking_input: bool = True) -> None:
@@ -103,28 +98,24 @@ class BatchRun:
             return {"query": item.text, **item.error.to_dict(), "status": item.error.status}
         options = self.options
         try:
-            result = await self._check_once(item)
-            for attempt in range(options.retries):  # a resolver that refused or lost it may answer later
+            for attempt in range(options.retries + 1):  # a resolver that refused or lost it may answer later
+                if attempt:
+                    await asyncio.sleep(options.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                result = await self.service.check_one_async(item.text, options.lang, options.offline,
+                                                            self._session)
                 if result.get("infrastructure", {}).get("status") != "unavailable":
                     break
-                await asyncio.sleep(options.backoff * 2 ** attempt * random.uniform(0.5, 1.5))
-                result = await self._check_once(item)
             return result
         except Exception as err:  # noqa: BLE001 - one failing lookup must not end a 20,000-line run
             error = {"code": "internal_error", "message": f"the check failed: {err!r}"}
             return {"query": item.text, "error": error, "status": 500}
 
-    async def _check_once(self, item: Item) -> dict:
-        return await self.service.check_one_async(item.text, self.options.lang, self.options.offline, self._session)
-
     async def _write(self, pending: asyncio.Queue) -> None:
         entry = await pending.get()
         while entry is not _END:
             self._head = entry
-            item, task = entry
-            ready = [(item, await task)]
-            self._head = None
-            entry = None
+            ready = [(entry[0], await entry[1])]
+            self._head = entry = None
             while not pending.empty():  # the finished records behind it go out in the same write
                 entry = pending.get_nowait()
                 if entry is _END or not entry[1].done() or entry[1].cancelled():
@@ -151,11 +142,9 @@ class BatchRun:
         writing = True
         for item, task in leftover:
             if writing and task.done() and not task.cancelled():
-                try:
+                with contextlib.suppress(BrokenPipeError, CaseflagError):  # the output is gone or full
                     self._emit([(item, task.result())])
                     continue
-                except (BrokenPipeError, CaseflagError):  # the output is gone or full: nothing more goes to it
-                    pass
             writing = False
             task.cancel()
         await asyncio.gather(*(task for _, task in leftover), return_exceptions=True)
@@ -181,20 +170,19 @@ def _reader_thread(items: Iterator[Item], window: int, stop: threading.Event):
     room = threading.Semaphore(window)
 
     def read() -> None:
-        try:
-            for item in items:
-                while not room.acquire(timeout=0.5):
+        with contextlib.suppress(RuntimeError):  # the loop closed under us: the run is over
+            try:
+                for item in items:
+                    while not room.acquire(timeout=0.5):
+                        if stop.is_set():
+                            return
                     if stop.is_set():
                         return
-                if stop.is_set():
-                    return
-                loop.call_soon_threadsafe(lines.put_nowait, item)
-            loop.call_soon_threadsafe(lines.put_nowait, _END)
-        except OSError as err:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(lines.put_nowait, InvalidInput(f"reading the input failed: {err}"))
-        except RuntimeError:  # the loop closed under us: the run is over
-            return
+                    loop.call_soon_threadsafe(lines.put_nowait, item)
+                end = _END
+            except OSError as err:
+                end = InvalidInput(f"reading the input failed: {err}")
+            loop.call_soon_threadsafe(lines.put_nowait, end)
 
     threading.Thread(target=read, daemon=True).start()
 
@@ -232,9 +220,8 @@ def _check_chunk(chunk: list[Item]) -> tuple[bytes, list[str]]:
 
 def run_pool(service, items: Iterator[Item], jobs: int, options: Options, emit: Emit,
              stopping: Callable[[], bool]) -> None:
-    """Check items with `jobs` forked worker processes (a standard ProcessPoolExecutor), in chunks;
-    emit each chunk's records in input order. Returns when done or when stopping() says so; the
-    chunks already running are let finish, and only whole chunks are emitted."""
+    """Check items in chunks with `jobs` forked worker processes; emit each chunk's records in input
+    order. Returns when done or when stopping() says so, having emitted whole chunks only."""
     share = Options(**{**options.__dict__, "concurrency": max(1, options.concurrency // jobs)})
     size = max(50, 4 * share.concurrency)  # a chunk: enough to keep a worker busy, few enough to stream
     _WORKER.update(service=service, options=share)
@@ -248,19 +235,24 @@ def run_pool(service, items: Iterator[Item], jobs: int, options: Options, emit: 
                     data, keys = pending[0].result(timeout=0.1)
                 except TimeoutError:
                     continue
-                except BrokenProcessPool as err:  # killed, out of memory: its chunk is lost
-                    raise CaseflagError("a batch worker process died; the output holds whole records up to the "
-                                        "last one written: --resume continues from there") from err
-                except Exception as err:  # raised in a worker, and not by a lookup (those become records)
-                    raise CaseflagError(f"a batch worker failed ({err!r}); the output holds whole records up to "
-                                        "the last one written: --resume continues from there") from err
+                except Exception as err:  # a worker killed (its chunk lost), or an error not of a lookup
+                    raise _worker_failed(err) from err
                 pending.popleft()
                 emit(data, keys)
                 following = next(chunks, None)
                 if following is not None:
-                    pending.append(pool.submit(_check_chunk, following))
+                    try:
+                        pending.append(pool.submit(_check_chunk, following))
+                    except BrokenProcessPool as err:  # a worker died after the chunk just emitted was done
+                        raise _worker_failed(err) from err
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_failed(err: Exception) -> CaseflagError:
+    what = "process died" if isinstance(err, BrokenProcessPool) else f"failed ({err!r})"
+    return CaseflagError(f"a batch worker {what}; the output holds whole records up to the last one written: "
+                         "--resume continues from there")
 
 
 def usable_cores() -> int:

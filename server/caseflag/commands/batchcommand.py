@@ -7,6 +7,7 @@ output went away, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -88,13 +89,12 @@ def _prepare_service(service, request: Request, jobs: int) -> int:
     service.failure_ttl = 0  # a failed lookup is asked again by the retries, not answered from the cache
     service.detector.asn_lookups = request.asn
     rate = _rate(request, service.resolver.nameservers)
-    concurrency = request.concurrency
-    if rate > 0:
-        service.resolver.pacer = Pacer(rate / jobs)
-        # Lookups waiting for their turn wait inside the time budget: no more in flight than the rate
-        # answers within a third of it (a host asks ~3 questions).
-        concurrency = min(concurrency, max(jobs, int(rate * service.resolver.budget / 9)))
-    return concurrency
+    if rate <= 0:
+        return request.concurrency
+    service.resolver.pacer = Pacer(rate / jobs)
+    # Lookups waiting for their turn wait inside the time budget: no more in flight than the rate
+    # answers within a third of it (a host asks ~3 questions).
+    return min(request.concurrency, max(jobs, int(rate * service.resolver.budget / 9)))
 
 
 def _resume(request: Request, fmt: str) -> tuple[set, Tally]:
@@ -126,7 +126,7 @@ def _same_input(request: Request, done: set) -> None:
     """--resume refuses an output written from another input: every record's line must hold its input."""
     if not done or request.path == "-":
         return
-    wanted = {line: text for line, text in done}
+    wanted = dict(done)
     with open(request.path, "rb") as source:
         for item in read_items(source, request.column):
             text = wanted.pop(item.line, None)
@@ -143,8 +143,8 @@ def _same_input(request: Request, done: set) -> None:
 def _sort_output(request: Request, fmt: str) -> None:
     """After --retry-unavailable the retried records were appended: put the file in line order again."""
     path = Path(request.output)
-    records = read_records(path, fmt)
-    rewrite(path, [raw for raw, _ in sorted(records, key=lambda pair: int(pair[1]["line"]))], fmt)
+    records = sorted(read_records(path, fmt), key=lambda pair: int(pair[1]["line"]))
+    rewrite(path, [raw for raw, _ in records], fmt)
 
 
 class _Stop:
@@ -152,19 +152,15 @@ class _Stop:
 
     def __init__(self, pool: bool) -> None:
         self.signal: int | None = None
-        self._previous = {}
-        handler = self._note if pool else self._as_interrupt
-        for number in (signal.SIGINT, signal.SIGTERM):
-            self._previous[number] = signal.signal(number, handler)
+        self.pool = pool
+        self._previous = {sig: signal.signal(sig, self._note) for sig in (signal.SIGINT, signal.SIGTERM)}
         if not pool:  # asyncio.run's own Ctrl-C handling cancels the run; SIGTERM joins it
             signal.signal(signal.SIGINT, self._previous[signal.SIGINT])
 
     def _note(self, number, _frame) -> None:
         self.signal = self.signal or number
-
-    def _as_interrupt(self, number, _frame) -> None:
-        self.signal = self.signal or number
-        os.kill(os.getpid(), signal.SIGINT)
+        if not self.pool:
+            os.kill(os.getpid(), signal.SIGINT)
 
     def restore(self) -> None:
         for number, handler in self._previous.items():
@@ -179,24 +175,14 @@ def run_batch(service_factory, request: Request) -> int:
     _check_request(request)
     fmt = output_format(request)
     source = open_input(request.path)
-    try:
+    with contextlib.nullcontext(source) if source is sys.stdin.buffer else source:
         service = service_factory()  # before the output is opened: a broken dataset truncates nothing
         done, earlier = _resume(request, fmt) if request.output else (set(), Tally())
         _same_input(request, done)
-        out = Output(request.output, append=request.resume)
-    except BaseException:
-        if source is not sys.stdin.buffer:
-            source.close()
-        raise
-    jobs = min(auto_jobs(source) if request.jobs is None else request.jobs, request.concurrency)
-    parallel = jobs > 1 and is_regular_file(source) and hasattr(os, "fork")
-    jobs = jobs if parallel else 1
-    try:
-        return _run(service, request, fmt, source, out, done, earlier, jobs)
-    finally:
-        out.close()
-        if source is not sys.stdin.buffer:
-            source.close()
+        with contextlib.closing(Output(request.output, append=request.resume)) as out:
+            jobs = min(auto_jobs(source) if request.jobs is None else request.jobs, request.concurrency)
+            parallel = jobs > 1 and is_regular_file(source) and hasattr(os, "fork")
+            return _run(service, request, fmt, source, out, done, earlier, jobs if parallel else 1)
 
 
 def _count(request: Request) -> int | None:
@@ -207,9 +193,8 @@ def _count(request: Request) -> int | None:
 
 
 def _run(service, request: Request, fmt: str, source, out: Output, done: set, earlier: Tally, jobs: int) -> int:
-    concurrency = _prepare_service(service, request, jobs)
-    options = Options(fmt=fmt, full=request.full, concurrency=concurrency, lang=request.lang,
-                      offline=request.offline, retries=request.retries)
+    options = Options(fmt=fmt, full=request.full, concurrency=_prepare_service(service, request, jobs),
+                      lang=request.lang, offline=request.offline, retries=request.retries)
     if fmt == "csv" and out.size == 0:
         out.write(csv_header().encode())
     show = sys.stderr.isatty()
@@ -256,10 +241,10 @@ def _run(service, request: Request, fmt: str, source, out: Output, done: set, ea
 def _not_done(items, done: set, tally: Tally):
     """The items --resume has not found in the output (those it found are counted as skipped)."""
     for item in items:
-        if item.key in done:
+        if (item.line, item.text) in done:
             tally.skipped += 1
-            continue
-        yield item
+        else:
+            yield item
 
 
 def _status_code(stopped: int | None, broken: bool, whole: Tally) -> int:

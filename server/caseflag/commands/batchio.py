@@ -31,10 +31,6 @@ class Item:
     text: str
     error: CaseflagError | None = None
 
-    @property
-    def key(self) -> tuple[int, str]:
-        return (self.line, self.text)
-
 
 def _decoded(number: int, raw: bytes) -> str | Item:
     if number == 1 and raw.startswith(codecs.BOM_UTF8):
@@ -61,35 +57,31 @@ def read_items(stream: IO[bytes], column: str | None = None) -> Iterator[Item]:
         text = text.strip()
         if not text or text.startswith("#"):
             continue
-        if column is not None:
-            cells = next(csv.reader([text]))
-            if index is None:
-                if column not in cells:
-                    raise InvalidInput(f"line {number}: the CSV header has no column {column!r} "
-                                       f"(it has {', '.join(map(repr, cells))})")
-                index = cells.index(column)
-                continue
-            yield Item(number, cells[index].strip() if index < len(cells) else "")
+        if column is None:
+            ranked = _RANKED.match(text)
+            yield Item(number, ranked.group(1) if ranked else _TRAILING_COMMENT.sub("", text))
             continue
-        ranked = _RANKED.match(text)
-        yield Item(number, ranked.group(1) if ranked else _TRAILING_COMMENT.sub("", text))
+        cells = next(csv.reader([text]))
+        if index is not None:
+            yield Item(number, cells[index].strip() if index < len(cells) else "")
+        elif column in cells:
+            index = cells.index(column)
+        else:
+            raise InvalidInput(f"line {number}: the CSV header has no column {column!r} "
+                               f"(it has {', '.join(map(repr, cells))})")
 
 
 def in_shard(items: Iterator[Item], shard: tuple[int, int] | None) -> Iterator[Item]:
     """Shard i of n: the items whose line number is i modulo n (numbers from 1); line numbers kept."""
     if shard is None:
-        yield from items
-        return
+        return items
     number, count = shard
-    for item in items:
-        if (item.line - 1) % count == number - 1:
-            yield item
+    return (item for item in items if (item.line - 1) % count == number - 1)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
     """'2/8' → (2, 8); ValueError for anything else."""
-    number, _, count = text.partition("/")
-    i, n = int(number), int(count)
+    i, n = map(int, text.split("/"))
     if not 1 <= i <= n:
         raise ValueError(f"expected i/n with 1 ≤ i ≤ n, not {text!r}")
     return i, n
@@ -180,15 +172,7 @@ def _members(data: bytes) -> tuple[bytes, int]:
 def read_output(path: Path) -> tuple[bytes, int]:
     """An output file's text and the length of its whole part (in the file's own bytes)."""
     data = path.read_bytes()
-    if is_gzip(str(path)):
-        text, whole = _members(data)
-        return text, whole
-    return data, len(data)
-
-
-def _foreign(path: Path, number: int, why: str) -> InvalidInput:
-    return InvalidInput(f"{path}:{number} is not a record written by caseflag batch ({why}); "
-                        "check --format or choose another --output")
+    return _members(data) if is_gzip(str(path)) else (data, len(data))
 
 
 def parse_record(fmt: str, text: str) -> dict:
@@ -218,7 +202,9 @@ def read_records(path: Path, fmt: str) -> list[tuple[bytes, dict]]:
                 continue
             records.append((raw, parse_record(fmt, text)))
         except (ValueError, TypeError, KeyError, StopIteration) as err:
-            raise _foreign(path, number, str(err) or type(err).__name__) from err
+            why = str(err) or type(err).__name__
+            raise InvalidInput(f"{path}:{number} is not a record written by caseflag batch ({why}); "
+                               "check --format or choose another --output") from err
     if tail or whole < path.stat().st_size:
         # a record starts with its line (compact, or spaced as earlier versions wrote it)
         looks_ours = tail.startswith(b'{"line":') if fmt == "jsonl" else (lines or csv_header().encode().startswith(tail))

@@ -31,9 +31,6 @@ class Tally:
     def unavailable(self) -> int:
         return self.infrastructure["unavailable"]
 
-    def add(self, result: dict) -> None:
-        self.add_key(tally_key(result))
-
     def add_key(self, key: str) -> None:
         """Count a result known by its tally_key (a worker sends it with each record)."""
         self.records += 1
@@ -128,11 +125,9 @@ def summary_text(run: Tally, whole: Tally, elapsed: float, target: str, stopped:
         lines.append(f"  {stopped}: the output holds whole records only; run again with --resume to continue")
     if whole.records != run.records:
         lines.append(f"  the output holds {whole.records:,} records; the counts below are of all of them")
-    lines.append(f"  by level:       {_counts(whole.levels)}")
-    lines.append(f"  by provider:    {_counts(whole.providers)}")
-    lines.append(f"  served by:      {_counts(whole.served_by)}")
-    lines.append(f"  evidence:       {_counts(whole.evidence)}")
-    lines.append(f"  infrastructure: {_counts(whole.infrastructure)}")
+    counted = {"by level:": whole.levels, "by provider:": whole.providers, "served by:": whole.served_by,
+               "evidence:": whole.evidence, "infrastructure:": whole.infrastructure}
+    lines += [f"  {label:<16}{_counts(counter)}" for label, counter in counted.items()]
     if whole.unavailable:
         lines.append(f"  unavailable:    {whole.unavailable:,} lookups failed; "
                      "--resume --retry-unavailable asks for them again")
@@ -143,14 +138,10 @@ def summary_text(run: Tally, whole: Tally, elapsed: float, target: str, stopped:
     return "\n".join(lines) + "\n"
 
 
-def summary_path(output: str) -> str:
-    return output + ".summary.json"
-
-
 def write_summary(output: str, facts: dict, whole: Tally, run: Tally) -> None:
-    """The run's summary beside the output, as JSON (what `caseflag report` reads too)."""
+    """The run's summary beside the output, as JSON."""
     body = {**facts, "output": whole.to_dict(), "this_run": {**run.to_dict(), "skipped": run.skipped}}
-    with open(summary_path(output), "w", encoding="utf-8") as out:
+    with open(output + ".summary.json", "w", encoding="utf-8") as out:
         json.dump(body, out, indent=2, ensure_ascii=False)
         out.write("\n")
 

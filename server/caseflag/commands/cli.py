@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import sys
 from pathlib import Path
 
 from ..core import config as config_module
-from ..core.errors import CaseflagError
+from ..core.errors import CaseflagError, InvalidInput
 from ..exports.export import EXPORT_FORMATS
 
 
@@ -17,16 +19,14 @@ def _default_workers() -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    overrides = {"HOST": args.host, "PORT": args.port} if args.host or args.port else {}
-    settings = config_module.resolve({k: v for k, v in overrides.items() if v})
+    settings = config_module.resolve({k: v for k, v in {"HOST": args.host, "PORT": args.port}.items() if v})
     from ..web.app import create_app
 
     if args.dev:
-        app = create_app(settings)
         from .serving import PrivateRequestHandler
 
-        app.run(host=settings["HOST"], port=int(settings["PORT"]), threaded=True,
-                request_handler=PrivateRequestHandler)
+        create_app(settings).run(host=settings["HOST"], port=int(settings["PORT"]), threaded=True,
+                                 request_handler=PrivateRequestHandler)
         return 0
     from .serving import run_gunicorn
 
@@ -78,11 +78,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             result = service.check(text, lang=args.lang, offline=args.offline)
         except CaseflagError as err:
             failed += 1
-            if args.json:
-                sys.stdout.buffer.write(encode({"query": text, **err.to_dict(args.lang)}) + b"\n")
-            else:
+            if not args.json:
                 print(f"caseflag: {text!r}: {err.message_in(args.lang)}", file=sys.stderr)
-            continue
+                continue
+            result = {"query": text, **err.to_dict(args.lang)}
         if args.json:  # UTF-8 bytes, whatever the console's encoding: JSON text is UTF-8
             sys.stdout.buffer.write(encode(result) + b"\n")
         else:
@@ -97,8 +96,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if not path.is_dir():
         print(f"caseflag: {path} is not a folder", file=sys.stderr)
         return 2
-    problems = lint(path)
-    return _report_lint(problems, path)
+    return _report_lint(lint(path), path)
 
 
 def _report_lint(problems, folder: Path) -> int:
@@ -117,11 +115,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..exports.export import write_export
 
     dataset = Dataset.load(args.path or config_module.resolve()["DATA_DIR"])
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            write_export(dataset, args.format, out)
-    else:
-        write_export(dataset, args.format, sys.stdout)
+    with contextlib.ExitStack() as stack:
+        out = (stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))
+               if args.output else sys.stdout)
+        write_export(dataset, args.format, out)
     return 0
 
 
@@ -159,19 +156,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from ..service.lookup import create_service
 
     overrides = {"DNS_NAMESERVERS": args.nameserver} if args.nameserver else {}
-    request = Request(path=args.file, output=args.output, fmt=args.format, full=args.full,
-                      concurrency=args.concurrency, jobs=args.jobs, resume=args.resume,
-                      retry_unavailable=args.retry_unavailable, rate=args.rate, retries=args.retries,
-                      asn=not args.no_asn, shard=args.shard, column=args.column, lang=args.lang,
-                      offline=args.offline)
+    request = Request(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Request)})
     return run_batch(lambda: create_service(config_module.resolve(overrides)), request)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    target = write_report(args.output_file, args.html)
-    print(f"caseflag report: {target}", file=sys.stderr)
+    print(f"caseflag report: {write_report(args.output_file, args.html)}", file=sys.stderr)
     return 0
 
 
@@ -187,7 +179,6 @@ def _shard(text: str) -> tuple[int, int]:
 
 def _lang(text: str) -> str | None:
     """--lang: a language tag, held to the rule the API's `lang` keeps (limits.language)."""
-    from ..core.errors import InvalidInput
     from ..web.limits import language
 
     try:
@@ -222,8 +213,9 @@ def _batch_parser(commands) -> None:
     """`caseflag batch` and its options (batchcommand.Request)."""
     batch = commands.add_parser("batch", help="check a file of domains or URLs (one per line, or a CSV column) "
                                                "into JSON Lines or CSV")
-    batch.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file; - or none reads stdin")
-    batch.add_argument("--format", choices=("jsonl", "csv"),
+    batch.add_argument("path", nargs="?", default="-", metavar="FILE",
+                       help="input file; - or none reads stdin")
+    batch.add_argument("--format", dest="fmt", choices=("jsonl", "csv"),
                        help="output format (default: csv for a .csv or .csv.gz --output, else jsonl)")
     batch.add_argument("--output", "-o", help="file to write (default: standard output); a name ending in .gz "
                                               "is written gzip-compressed; its summary goes beside it (.summary.json)")
@@ -241,8 +233,8 @@ def _batch_parser(commands) -> None:
                        help="ask again, with backoff, for a lookup that came back unavailable (default 2)")
     batch.add_argument("--nameserver", action="append", metavar="HOST[:PORT]",
                        help="the resolver to ask (repeatable; default CASEFLAG_DNS_NAMESERVERS or the system's)")
-    batch.add_argument("--no-asn", action="store_true", help="no origin-ASN lookups for addresses in no "
-                                                             "published range (fewer queries)")
+    batch.add_argument("--no-asn", dest="asn", action="store_false",
+                       help="no origin-ASN lookups for addresses in no published range (fewer queries)")
     batch.add_argument("--resume", action="store_true", help="skip lines already in --output and append the rest; "
                                                              "refuses an output written from another input")
     batch.add_argument("--retry-unavailable", action="store_true",

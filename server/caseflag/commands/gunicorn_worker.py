@@ -1,10 +1,7 @@
-"""gunicorn's threaded worker with caseflag's error shape and bounded waits for request bodies, for
-`caseflag serve` (serving.py).
-
-nginx streams request bodies to gunicorn as they arrive (`proxy_request_buffering off`), so that a
-body that stops arriving is answered 408 by the app in the JSON error shape: nginx itself, when
-its own body timeout fires, closes the connection without an answer. A thread waiting for a body
-is a thread the other requests cannot have, so BodyGuard bounds how many may wait and how long.
+"""gunicorn's threaded worker for `caseflag serve`, with caseflag's error shape and bounded waits
+for request bodies. nginx streams bodies on as they arrive, so that a stalled one gets the app's 408
+in the JSON error shape (nginx's own body timeout closes without an answer); a thread waiting for a
+body is one the other requests cannot have, so BodyGuard bounds how many may wait and how long.
 """
 
 from __future__ import annotations
@@ -40,17 +37,14 @@ def body_slots(threads: int) -> int:
 class BodyGuard:
     """The client's socket as gunicorn's parser sees it while a request's body is read.
 
-    Bytes already there are taken at once, without a slot. Waiting for more takes one of the
-    worker's body slots for the wait: with none free the request is refused at once (BodyBusy,
-    503), so slow bodies never hold more than the slots' threads. (A short wait without a slot
-    was tried: 64 stalled bodies at once then held every thread for seconds.) A wait is bounded
-    by BODY_LIMITS; past them BodyTimeout (408). Either error repeats on every later read, and the
-    connection closes after the answer.
-    """
+    Bytes already there are taken at once. Waiting for more takes one of the worker's body slots:
+    with none free the request is refused at once (BodyBusy, 503), so slow bodies never hold more
+    than the slots' threads (a short wait without a slot let 64 stalled bodies hold every thread for
+    seconds). A wait is bounded by BODY_LIMITS, past them BodyTimeout (408); either error repeats on
+    every later read, and the connection closes after the answer."""
 
     def __init__(self, sock: socket.socket, slots: threading.Semaphore) -> None:
-        self.sock = sock
-        self.slots = slots
+        self.sock, self.slots = sock, slots
         self.deadline = time.monotonic() + BODY_LIMITS["whole_seconds"]
         self.failure: Exception | None = None
 
@@ -89,10 +83,8 @@ class BodyGuard:
 
 def carries_body(req) -> bool:
     """Whether a request announces a body (a length above 0, or a transfer coding)."""
-    for name, value in req.headers:
-        if name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() not in ("", "0")):
-            return True
-    return False
+    return any(name == "TRANSFER-ENCODING" or (name == "CONTENT-LENGTH" and value.strip() not in ("", "0"))
+               for name, value in req.headers)
 
 
 class JsonErrorWorker(ThreadWorker):

@@ -55,11 +55,8 @@ class FrontProxyError(CaseflagError):
 
 def nginx_config(settings: dict, upstream: str, workdir: Path) -> str:
     """The nginx configuration: listen where `caseflag serve` should, read each request's headers,
-    forward it to gunicorn, its body streamed.
-
-    No access log; the error log at warn, each line scrubbed of the client's address, request
-    line and host by FrontProxy (nginx writes them into every line about a request).
-    """
+    forward it to gunicorn, its body streamed. No access log; the error log at warn, each line
+    scrubbed of the client's address, request line and host by FrontProxy."""
     pages, locations = _error_pages(settings)
     temp = "\n".join(f"    {kind}_temp_path {workdir / kind};" for kind in
                       ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -114,12 +111,11 @@ http {{
 
 
 def _upstream(socket: str) -> str:
-    """gunicorn's socket as nginx's upstream. Idle connections to gunicorn end here before gunicorn
-    ends them (its keepalive is 30 s): a request sent on one gunicorn was closing would fail, and a
-    POST is not retried. The same socket three times: a GET lost with a worker that died mid-request
-    (killed, out of memory) is sent again on a new connection, which another worker (or, when every
-    worker died at once, the next one gunicorn starts) takes; nginx retries an idempotent request
-    only on another server entry, each once. max_fails=0: an entry is never marked down."""
+    """gunicorn's socket as nginx's upstream. Idle connections end here before gunicorn's keepalive
+    (30 s) ends them: a POST sent on one gunicorn was closing would fail, unretried. The socket is
+    listed three times because nginx retries an idempotent request only on another entry: a GET
+    lost with a dying worker goes again to another (or the next one gunicorn starts).
+    max_fails=0: an entry is never marked down."""
     return f"""    upstream caseflag {{
         server unix:{socket} max_fails=0;
         server unix:{socket} max_fails=0 backup;
@@ -179,13 +175,10 @@ _SECURITY_HEADERS = ("add_header X-Content-Type-Options nosniff always; "
 _NGINX_CLIENT = re.compile(r", client: .*$")
 
 
-DEFAULT_USER = "nobody"
-
-
 def unprivileged_user(name: str) -> tuple[pwd.struct_passwd, str]:
     """The account (CASEFLAG_USER, empty for nobody) and its group that nginx's and gunicorn's
     workers run as when caseflag serve is started by root (root itself only when CASEFLAG_USER names it)."""
-    name = name or DEFAULT_USER
+    name = name or "nobody"
     try:
         account = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
         group = grp.getgrgid(account.pw_gid).gr_name
@@ -203,9 +196,8 @@ def scrub_nginx_log(line: str) -> str:
 
 
 def _real_client(trusted: list[str]) -> str:
-    """nginx's realip lines: behind trusted proxies, the client is the last address in
-    X-Forwarded-For that none of them holds (what a client sends itself stays in front of it, so
-    it cannot pose as another); with none, the peer is the client and the header is replaced."""
+    """nginx's realip lines: behind trusted proxies, the client is the last X-Forwarded-For address
+    none of them holds (so a client cannot pose as another); with none, the peer is the client."""
     if not trusted:
         return ""
     lines = [f"        set_real_ip_from {network};" for network in trusted]

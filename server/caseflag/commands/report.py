@@ -8,15 +8,15 @@ zoom. Case details (jurisdiction, date) come from the bundled dataset, by the id
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from pathlib import Path
 
 from .. import __version__
 from .batchio import parse_record, read_output
-from .batchtally import Tally, record_key, summary_path
+from .batchtally import Tally, record_key
 from ..core.errors import InvalidInput
 
+LAYOUT = {"height": 360, "margin": {"l": 40, "r": 20, "t": 50, "b": 80}, "template": "plotly_white"}
 LEVEL_COLOURS = {"target": "#c62828", "party": "#1565c0", "related": "#6a1b9a", "infrastructure": "#ef6c00",
                  "none": "#9e9e9e"}
 
@@ -42,10 +42,8 @@ def _records(path: Path) -> tuple[str, list[dict]]:
 def _case_ids(fmt: str, record: dict) -> list[str]:
     if fmt == "csv":
         return [c for c in (record.get("cases", "") + ";" + record.get("provider_cases", "")).split(";") if c]
-    ids = []
-    for match in record.get("matches", ()):
-        ids += [case if isinstance(case, str) else case["id"] for case in match.get("cases", ())]
-    return ids
+    return [case if isinstance(case, str) else case["id"]
+            for match in record.get("matches", ()) for case in match.get("cases", ())]
 
 
 def gather(path: Path) -> dict:
@@ -58,8 +56,7 @@ def gather(path: Path) -> dict:
     sites_per_case: Counter = Counter()
     for record in records:
         tally.add_key(record_key(fmt, record))
-        for case_id in set(_case_ids(fmt, record)):
-            sites_per_case[case_id] += 1
+        sites_per_case.update(set(_case_ids(fmt, record)))
     dataset = Dataset.load(resolve()["DATA_DIR"])
     jurisdictions: Counter = Counter()
     years: Counter = Counter()
@@ -72,11 +69,9 @@ def gather(path: Path) -> dict:
         jurisdictions[case.get("jurisdiction") or "unknown"] += 1
         date = case_sort_date(case)[:4]
         years[date if date.isdigit() else "unknown"] += 1
-    summary = path.with_name(Path(summary_path(path.name)).name)
-    facts = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
     versions = {record.get("dataset_version") for record in records if record.get("dataset_version")}
     return {"tally": tally, "sites_per_case": sites_per_case, "titles": titles, "jurisdictions": jurisdictions,
-            "years": years, "facts": facts, "versions": sorted(versions), "dataset": dataset.version}
+            "years": years, "versions": sorted(versions), "dataset": dataset.version}
 
 
 def _bar(title: str, counts: Counter | dict, colours: dict | None = None, sort: bool = True):
@@ -86,9 +81,7 @@ def _bar(title: str, counts: Counter | dict, colours: dict | None = None, sort: 
     keys = [str(key) for key, _ in items]
     figure = go.Figure(go.Bar(x=keys, y=[value for _, value in items], text=[value for _, value in items],
                               marker_color=[(colours or {}).get(key, "#455a64") for key in keys]))
-    figure.update_layout(title=title, height=360, margin={"l": 40, "r": 20, "t": 50, "b": 80},
-                         template="plotly_white")
-    return figure
+    return figure.update_layout(title=title, **LAYOUT)
 
 
 def _providers(tally: Tally):
@@ -99,9 +92,7 @@ def _providers(tally: Tally):
     dns_only = [tally.providers[name] - tally.served_by[name] for name in names]
     figure = go.Figure([go.Bar(name="serves the site (traffic evidence)", x=names, y=served),
                         go.Bar(name="answers its DNS only (nameservers)", x=names, y=dns_only)])
-    figure.update_layout(title="Sites by provider", barmode="stack", height=360, template="plotly_white",
-                         margin={"l": 40, "r": 20, "t": 50, "b": 80})
-    return figure
+    return figure.update_layout(title="Sites by provider", barmode="stack", **LAYOUT)
 
 
 def _charts(facts: dict) -> list:
@@ -120,9 +111,8 @@ def _charts(facts: dict) -> list:
 
 def _page(path: Path, facts: dict) -> str:
     tally: Tally = facts["tally"]
-    charts = _charts(facts)
     parts = [figure.to_html(full_html=False, include_plotlyjs=(number == 0), config={"displaylogo": False})
-             for number, figure in enumerate(charts)]
+             for number, figure in enumerate(_charts(facts))]
     titles = facts["titles"]
     # Most sites first; cases reached by as many sites in the order of their titles, so that the
     # same output always gives the same table.

@@ -1,14 +1,11 @@
-"""Production serving: nginx in front, gunicorn behind it (threads per worker; the app is built in
-each worker).
+"""Production serving: nginx in front of gunicorn (threads per worker; the app built in each worker).
 
-gunicorn's gthread worker reads a request's line and headers in one of its threads, blocking: a
-client that sends half a request holds that thread, and 16 of them (2 workers x 8 threads) stop
-the service. nginx reads every request line and header in its event loop, with a deadline for
-them all, and hands gunicorn only requests whose headers are complete, over a private Unix socket.
-So a slow or idle client costs one nginx connection, not a thread. Bodies stream on as they
-arrive, so that a stalled one gets the app's 408; the worker bounds the threads that wait for
-bodies (gunicorn_worker.BodyGuard). The bounds are in SLOW_CLIENT_LIMITS and BODY_LIMITS. Started
-as root, the workers run as CASEFLAG_USER (unprivileged_workers).
+gunicorn's gthread worker reads a request's line and headers in a thread, blocking: 16 clients that
+send half a request (2 workers x 8 threads) would stop the service. nginx reads them in its event
+loop under one deadline and hands gunicorn only complete ones, over a private Unix socket, so a slow
+client costs one nginx connection, not a thread. Bodies stream on (a stalled one gets the app's
+408), and gunicorn_worker.BodyGuard bounds the threads waiting for them. The bounds are in
+SLOW_CLIENT_LIMITS and BODY_LIMITS. Started as root, the workers run as CASEFLAG_USER.
 """
 
 from __future__ import annotations
@@ -41,10 +38,8 @@ ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, settings: dict, options: dict, behind_proxy: bool = False) -> None:
-        self.settings = settings
-        self.options = options
-        self.behind_proxy = behind_proxy
+    def __init__(self, settings: dict, options: dict) -> None:
+        self.settings, self.options = settings, options
         super().__init__()
 
     def load_config(self) -> None:
@@ -60,12 +55,10 @@ class _Gunicorn(BaseApplication):
 
     def wsgi(self):
         if self.callable is None:
-            app = self.load()
             # nginx sets X-Forwarded-For to the peer's address (replacing any a client sent), so the
             # last one is the client's: what rate limits count per address.
-            self.callable = ProxyFix(app, x_for=1) if self.behind_proxy else app
+            self.callable = ProxyFix(self.load(), x_for=1)
         return self.callable
-
 
 
 def _holds_pid(pidfile: Path, pid: int) -> bool:
@@ -75,22 +68,20 @@ def _holds_pid(pidfile: Path, pid: int) -> bool:
         return False
 
 
-
 class FrontProxy:
     """nginx as a child process, configured by nginx_config, stopped with `caseflag serve`."""
 
     def __init__(self, settings: dict, workdir: Path, upstream: str) -> None:
-        self.binary = nginx_binary()
-        self.config = workdir / "nginx.conf"
-        self.config.write_text(nginx_config(settings, upstream, workdir), encoding="utf-8")
+        config = workdir / "nginx.conf"
+        config.write_text(nginx_config(settings, upstream, workdir), encoding="utf-8")
+        self.command = [nginx_binary(), "-e", "stderr", "-p", str(workdir), "-c", str(config)]
         self.workdir = workdir
         self.process: subprocess.Popen | None = None
         self.failure: str | None = None  # why nginx could not start
         self._stopping = False
 
     def check(self) -> None:
-        done = subprocess.run([self.binary, "-t", "-q", "-e", "stderr", "-p", str(self.workdir), "-c",
-                               str(self.config)], capture_output=True, text=True, check=False)
+        done = subprocess.run([*self.command, "-t", "-q"], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise FrontProxyError(f"nginx refused the configuration caseflag wrote: {done.stderr.strip()}")
 
@@ -98,12 +89,9 @@ class FrontProxy:
         """Start nginx and wait until it listens; if it cannot (the port is taken), stop gunicorn too.
 
         Readiness is nginx's pid in its pid file, written once its sockets are bound (`nginx -t`
-        leaves the file empty). Its exit status is no use here: gunicorn's master reaps every child
-        it has, nginx included.
-        """
+        leaves it empty); its exit status is no use: gunicorn's master reaps every child it has."""
         pidfile = self.workdir / "nginx.pid"
-        self.process = subprocess.Popen([self.binary, "-e", "stderr", "-p", str(self.workdir), "-c",
-                                         str(self.config)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         text=True, errors="replace")
         threading.Thread(target=self._relay_log, name="nginx-log", daemon=True).start()
         deadline = time.monotonic() + 15
@@ -149,22 +137,10 @@ class FrontProxy:
             self.process.wait(timeout=5)
 
 
-def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool = True) -> int:
-    """Serve on HOST:PORT: nginx there, gunicorn behind it on a private socket (front_proxy=False:
-    gunicorn alone, exposed to slow clients; for comparisons only)."""
-    options = {
-        "workers": workers,
-        "threads": threads,
-        "worker_class": JsonErrorWorker,
-        "accesslog": "-",
-        "access_log_format": ACCESS_LOG_FORMAT,
-        "timeout": 30,
-        "graceful_timeout": 10,
-    }
-    if not front_proxy:
-        options["bind"] = f"{settings['HOST']}:{settings['PORT']}"
-        _Gunicorn(settings, options).run()
-        return 0
+def run_gunicorn(settings: dict, workers: int, threads: int) -> int:
+    """Serve on HOST:PORT: nginx there, gunicorn behind it on a private socket."""
+    options = {"workers": workers, "threads": threads, "worker_class": JsonErrorWorker, "accesslog": "-",
+               "access_log_format": ACCESS_LOG_FORMAT, "timeout": 30, "graceful_timeout": 10}
     nginx_binary()  # a clear error before anything is made
     workdir = Path(tempfile.mkdtemp(prefix="caseflag-serve-"))
     upstream = str(workdir / "gunicorn.sock")
@@ -181,12 +157,11 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
         raise
     options.update(bind=f"unix:{upstream}", keepalive=30,
                    control_socket=str(workdir / "gunicorn.ctl"),  # one per instance: stopping one keeps the others'
-
                    # nginx only listens once gunicorn does, so it never answers 502 at start-up.
                    when_ready=lambda server: proxy.start(), on_exit=lambda server: proxy.stop())
     master = os.getpid()
     try:
-        _Gunicorn(settings, options, behind_proxy=True).run()  # ends in sys.exit() when stopped
+        _Gunicorn(settings, options).run()  # ends in sys.exit() when stopped
     finally:
         # Each forked worker leaves through here as well (its SystemExit unwinds this frame): only
         # the master may stop nginx and remove the socket's folder.
@@ -200,15 +175,12 @@ def run_gunicorn(settings: dict, workers: int, threads: int, front_proxy: bool =
 
 
 def unprivileged_workers(settings: dict, workdir: Path) -> dict:
-    """Make serve's folder: its `state` folder holds the last good dataset. Started as root,
-    gunicorn's options that run its workers as CASEFLAG_USER (nobody), that folder theirs alone,
-    after checking that user can run caseflag, read the data and write that folder: if not, a
-    clear error for a user named in CASEFLAG_USER, a warning (the workers stay root) for nobody by
-    default. Started as another user: no options, nothing changes.
-
-    The master stays root, as nginx's does: it starts nginx (which may bind a port below 1024),
-    stops it and removes this folder. It reads nothing a client sends.
-    """
+    """Make serve's folder, whose `state` folder holds the last good dataset. Started as root: the
+    options that run gunicorn's workers as CASEFLAG_USER (nobody), that folder theirs alone, once
+    that user proves able to run caseflag, read the data and write that folder (if not: an error
+    for a user named in CASEFLAG_USER, a warning and root workers for the default nobody). Started
+    as another user: no options. The master stays root, as nginx's does: it starts nginx (maybe on
+    a port below 1024), stops it and removes this folder; it reads nothing a client sends."""
     (workdir / "state").mkdir(mode=0o700)
     if os.geteuid() != 0:
         return {}
@@ -263,8 +235,7 @@ class PrivateRequestHandler(WSGIRequestHandler):
     """Flask's development server, logging like gunicorn here: no client address, no query string."""
 
     def log_request(self, code="-", size="-") -> None:
-        path = self.path.split("?", 1)[0]
-        self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+        self.log("info", '"%s %s" %s %s', self.command, self.path.split("?", 1)[0], code, size)
 
     def address_string(self) -> str:
         return "-"

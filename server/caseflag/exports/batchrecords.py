@@ -11,6 +11,7 @@ import csv
 import io
 
 from ..service.answer import encode
+from ..service.verdict import SERVING_EVIDENCE
 
 CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "providers", "cases",
                "infrastructure_status", "reason", "line", "error",
@@ -18,8 +19,6 @@ CSV_COLUMNS = ("input", "hostname", "registrable_domain", "level", "entities", "
                # provider, the addresses and origin ASNs, and which data answered when
                "provider_cases", "served_by", "evidence", "addresses", "asns", "dataset_version", "checked_at")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-FORMATS = ("jsonl", "csv")
-TRAFFIC_EVIDENCE = frozenset({"ip_range", "asn", "cname", "header"})
 
 
 def neutralise(cell: str) -> str:
@@ -32,7 +31,7 @@ def serves(provider: dict) -> bool:
     `serves`; an answer without that field is read from its evidence kinds (nameservers alone: no)."""
     if "serves" in provider:
         return bool(provider["serves"])
-    return any(item["kind"] in TRAFFIC_EVIDENCE for item in provider.get("evidence", ()))
+    return any(item["kind"] in SERVING_EVIDENCE for item in provider.get("evidence", ()))
 
 
 def _case_ids(case_lists) -> str:
@@ -45,8 +44,7 @@ def verdict_row(result: dict, line: int | None = None) -> dict[str, str]:
     row["input"] = result.get("query", "")
     row["line"] = "" if line is None else str(line)
     if "error" in result:
-        row["error"] = result["error"]["code"]
-        row["reason"] = result["error"]["message"]
+        row.update(error=result["error"]["code"], reason=result["error"]["message"])
         return {key: neutralise(value) for key, value in row.items()}
     own = [match for match in result["matches"] if match["matched_by"] != "provider"]
     level = result["verdict"]["level"]
@@ -77,20 +75,22 @@ def verdict_row(result: dict, line: int | None = None) -> dict[str, str]:
     return {key: neutralise(value) for key, value in row.items()}
 
 
-def csv_header() -> str:
+def _csv(rows, header: bool = False) -> str:
     buffer = io.StringIO()
-    csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writeheader()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
     return buffer.getvalue()
+
+
+def csv_header() -> str:
+    return _csv((), header=True)
 
 
 def csv_text(results: list[dict]) -> str:
     """A whole CSV document (header and one row per result, numbered from 1)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for number, result in enumerate(results, start=1):
-        writer.writerow(verdict_row(result, number))
-    return buffer.getvalue()
+    return _csv((verdict_row(result, number) for number, result in enumerate(results, start=1)), header=True)
 
 
 def _compact_match(match: dict) -> dict:
@@ -123,9 +123,7 @@ def compact(result: dict) -> dict:
 def record_bytes(fmt: str, line: int, result: dict, full: bool = False) -> bytes:
     """One record as written: a JSON line (compact unless full) or a CSV row, newline included."""
     if fmt == "csv":
-        buffer = io.StringIO()
-        csv.DictWriter(buffer, fieldnames=CSV_COLUMNS).writerow(verdict_row(result, line))
-        return buffer.getvalue().encode("utf-8")
+        return _csv([verdict_row(result, line)]).encode("utf-8")
     return encode({"line": line, **(result if full else compact(result))}) + b"\n"
 
 
