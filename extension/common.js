@@ -45,6 +45,12 @@ export const hostKey = (hostname) => HOST_KEY_PREFIX + hostname;
 export const tabKey = (tabId) => TAB_KEY_PREFIX + tabId;
 export const connectionKey = (tabId) => CONNECTION_KEY_PREFIX + tabId;
 
+/** What the worker stored about a tab's page (its hostname, never the URL), or null. */
+export async function getTabRecord(tabId) {
+  const key = tabKey(tabId);
+  return (await chrome.storage.session.get(key))[key] ?? null;
+}
+
 /**
  * The optional permission to read, for the page a tab shows, the address the browser connected to
  * and the headers a CDN sets. webRequest only sees requests to hosts it has access to, hence the

@@ -108,14 +108,14 @@ def test_manifest_loads_in_chrome_and_firefox():
 
 
 def test_icons_exist_at_their_declared_sizes():
-    """Every icon the manifest or the worker names is a PNG of its declared size."""
+    """Every icon the manifest or the toolbar button names is a PNG of its declared size."""
     data = manifest()
     declared = {**data["icons"], **data["action"]["default_icon"]}
     declared.update({size: f"icons/icon-off-{size}.png" for size in ("16", "32")})
     for size, path in declared.items():
         assert png_size(EXTENSION_DIR / path) == (int(size), int(size)), path
-    background = (EXTENSION_DIR / "background.js").read_text(encoding="utf-8")
-    for path in re.findall(r'"/(icons/[\w.-]+\.png)"', background):
+    toolbar = (EXTENSION_DIR / "toolbar.js").read_text(encoding="utf-8")
+    for path in re.findall(r'"/(icons/[\w.-]+\.png)"', toolbar):
         assert (EXTENSION_DIR / path).is_file(), path
 
 
