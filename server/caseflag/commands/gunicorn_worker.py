@@ -14,6 +14,7 @@ import select
 import socket
 import threading
 import time
+from typing import NoReturn
 
 from gunicorn import util as gunicorn_util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine, ParseException, UnsupportedTransferCoding
@@ -76,7 +77,7 @@ class BodyGuard:
         poller.register(self.sock, select.POLLIN)
         return bool(poller.poll(seconds * 1000))
 
-    def fail(self, error: Exception) -> None:
+    def fail(self, error: Exception) -> NoReturn:
         self.failure = error
         raise error
 

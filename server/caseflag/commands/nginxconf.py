@@ -102,6 +102,9 @@ http {{
             proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $remote_addr;
             proxy_read_timeout 60s;
+            # Only a connection lost or refused goes to the next entry (see _upstream): a GET that
+            # timed out is not sent to two more threads, each waiting the 60 s again.
+            proxy_next_upstream error;
             proxy_intercept_errors off;
         }}
 {chr(10).join(locations)}
@@ -114,7 +117,8 @@ def _upstream(socket: str) -> str:
     """gunicorn's socket as nginx's upstream. Idle connections end here before gunicorn's keepalive
     (30 s) ends them: a POST sent on one gunicorn was closing would fail, unretried. The socket is
     listed three times because nginx retries an idempotent request only on another entry: a GET
-    lost with a dying worker goes again to another (or the next one gunicorn starts).
+    lost with a dying worker goes again to another (or the next one gunicorn starts); only such a
+    connection error is retried (proxy_next_upstream error), never a timeout.
     max_fails=0: an entry is never marked down."""
     return f"""    upstream caseflag {{
         server unix:{socket} max_fails=0;

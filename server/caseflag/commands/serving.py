@@ -198,7 +198,9 @@ def unprivileged_workers(settings: dict, workdir: Path) -> dict:
         needs[redis.path] = f"connect to Redis's socket {redis.path}"
     try:
         found = subprocess.run([sys.executable, "-c", _ACCESS_CHECK, *list(needs)[1:]], user=account.pw_uid,
-                               group=account.pw_gid, extra_groups=[], cwd="/", capture_output=True, text=True,
+                               group=account.pw_gid,
+                               extra_groups=os.getgrouplist(account.pw_name, account.pw_gid), cwd="/",
+                               capture_output=True, text=True,
                                check=False, timeout=60)
         missing = [line for line in found.stdout.splitlines() if line] if found.returncode in (0, 3) else ["python"]
     except OSError:

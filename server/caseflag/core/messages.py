@@ -31,6 +31,11 @@ def catalogues() -> dict[str, dict[str, str]]:
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(CATALOGUE_DIR.glob("*.json"))}
 
 
+def languages() -> tuple[str, ...]:
+    """The catalogue's languages, the default first (what Accept-Language is matched against)."""
+    return (DEFAULT_LANGUAGE, *sorted(set(catalogues()) - {DEFAULT_LANGUAGE}))
+
+
 def language_of(lang: str | None) -> str:
     """The catalogue language for a requested tag ("de-AT" -> "de"); English when there is none."""
     primary = (lang or "").replace("_", "-").split("-")[0].lower()

@@ -10,11 +10,10 @@ from ..core.domains import Hostname
 from ..data.model import Case, Entity
 from ..net.infrastructure import Infrastructure
 from ..core.messages import DEFAULT_LANGUAGE, catalogues, explain, language_of, render
-from .answer import (Answer, CaseInvolvement, EntitySummary, Explanation, Match, ProviderEntry, RelatedEntity,
+from .answer import (Answer, CaseInvolvement, EntitySummary, Explanation, Level, Match, ProviderEntry, RelatedEntity,
                      Relation, Role, SourceRef)
 
-TARGET, PARTY, RELATED, INFRASTRUCTURE, NONE = "target", "party", "related", "infrastructure", "none"
-# In order of precedence: the first level that applies is the verdict.
+TARGET, PARTY, RELATED, INFRASTRUCTURE, NONE = get_args(Level)
 BADGE_COLORS = {TARGET: "#c62828", PARTY: "#1565c0", RELATED: "#78909c", INFRASTRUCTURE: "#f9a825", NONE: "#757575"}
 BADGE_TEXTS = {TARGET: "!", PARTY: "i", RELATED: "~", INFRASTRUCTURE: "", NONE: ""}
 # Only mentioned in reporting about a case: listed under the match, never a party or a target.

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..exports.batchrecords import csv_text
 from . import limits, listing
 from ..core.errors import InvalidInput, TooLarge
+from ..core.messages import languages
 from ..exports.extension_index import cached_index
 from ..data.lint import schema_dir_for
 from ..service.lookup import LookupService
@@ -19,7 +20,7 @@ from ..service.verdict import case_dict, entity_summary, sources_for
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 health = Blueprint("health", __name__)
 
-SUPPORTED_LANGUAGES = ("en", "de")
+SUPPORTED_LANGUAGES = languages()
 
 
 def service() -> LookupService:

@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
     app.json.sort_keys = False
+    app.json.ensure_ascii = False  # UTF-8 as it is, like the answers msgspec encodes
     service = create_service(settings)
     service.guard = DnsGuard(slots=int(settings["DNS_SLOTS"]), failures=int(settings["DNS_BREAKER_FAILURES"]),
                              pause=float(settings["DNS_BREAKER_SECONDS"]),

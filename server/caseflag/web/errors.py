@@ -7,6 +7,7 @@ from flask import jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.errors import CaseflagError, error_body
+from ..core.messages import languages
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None):
@@ -28,7 +29,7 @@ def init_app(app) -> None:
 
     @app.errorhandler(CaseflagError)
     def _caseflag_error(err: CaseflagError):
-        lang = request.args.get("lang") or request.accept_languages.best_match(("en", "de"))
+        lang = request.args.get("lang") or request.accept_languages.best_match(languages())
         return jsonify(err.to_dict(lang)), err.status
 
     @app.errorhandler(HTTPException)
