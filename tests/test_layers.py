@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "server" / "caseflag"
 LAYERS = ["core", "data", "net", "service", "exports", "web", "commands"]
 MAX_MODULE_LINES = 400
 # Declarative tables the issue exempts from the length rule.
-LONG_TABLES = {"openapi.py", "nginx.conf"}
+LONG_TABLES = {"nginx.conf"}
 
 
 def modules():
@@ -122,7 +122,7 @@ def test_no_private_attributes_of_other_code(path):
 
 MAX_FUNCTION_LINES = 60
 # Declarative tables the issue exempts from the length rule (the OpenAPI document's components).
-LONG_FUNCTIONS = {("openapi.py", "_api_components")}
+LONG_FUNCTIONS = {("openapi_schemas.py", "api_components")}
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))

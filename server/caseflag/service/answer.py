@@ -4,7 +4,7 @@ carry) and `encode`, the one place where an answer becomes JSON.
 The model is TypedDicts: at run time an answer stays the plain dict the library has always
 returned (`caseflag.check(...)["verdict"]["level"]`) and the batch's CSV and compact records
 read. msgspec encodes them in C, writes their JSON Schemas for the OpenAPI document
-(web/openapi.py) and, in tests/test_answer.py, checks every answer against them.
+(web/openapi_schemas.py) and, in tests/test_answer.py, checks every answer against them.
 """
 
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
