@@ -126,7 +126,7 @@ def test_a_quiet_service_opens_the_circuit_after_a_few_failures_over_seconds():
     guard = DnsGuard(failures=100, pause=5.0, timer=lambda: now[0])
 
     async def lookup(status):
-        return Infrastructure(status, "the reason"), 10.0
+        return Infrastructure(status), 10.0
 
     def check(status="unavailable"):
         now[0] += QUIET_SECONDS / QUIET_FAILURES

@@ -12,7 +12,7 @@ from caseflag.net.providers import Evidence
 from caseflag.service.verdict import Infrastructure, build
 from conftest import DATA_DIR
 
-SKIPPED = Infrastructure(status="skipped", reason="offline")
+SKIPPED = Infrastructure(status="skipped", reason_code="offline")
 CLOUDFLARE = Infrastructure(status="resolved", addresses=("104.16.5.5",), providers={
     "cloudflare": (Evidence("ip_range", "104.16.5.5", "104.16.0.0/13"),)})
 

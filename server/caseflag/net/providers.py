@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from .asn import lookup_asns
 from ..core.messages import render
@@ -32,6 +32,10 @@ class Evidence(NamedTuple):  # immutable, and cheap to make: several per checked
         return {"kind": self.kind, "value": self.value, "detail": self.detail}
 
 
+# Why an address's origin AS is not known (Infrastructure.reason_code holds the lookup's own).
+AsnReasonCode = Literal["", "asn_budget_spent", "asn_no_answer", "asn_unreadable"]
+
+
 @dataclass(frozen=True)
 class AsnInfo:
     """Origin AS of one address, as Team Cymru announces it."""
@@ -42,8 +46,7 @@ class AsnInfo:
     prefix: str | None = None
     country: str | None = None
     registry: str | None = None
-    reason: str = ""  # words from before reasons had codes; a reason_code is worded by the catalogue
-    reason_code: str = ""
+    reason_code: AsnReasonCode = ""  # worded by the catalogue as reason.<code>
     reason_params: dict = field(default_factory=dict)
 
     def to_dict(self, lang: str | None = None) -> dict:
@@ -51,8 +54,7 @@ class AsnInfo:
         if self.status == "ok":
             data.update(asn=self.asn, prefix=self.prefix, country=self.country, registry=self.registry)
         else:
-            data["reason"] = render(f"reason.{self.reason_code}", self.reason_params, lang) if self.reason_code \
-                else self.reason
+            data["reason"] = render(f"reason.{self.reason_code}", self.reason_params, lang)
         return data
 
 

@@ -13,19 +13,12 @@ import msgspec
 from msgspec import Meta
 
 from ..data.model import CaseDates
+from ..net.infrastructure import ReasonCode
 
 # In order of precedence: the first level that applies is the verdict.
 Level = Literal["target", "party", "related", "infrastructure", "none"]
 # An entity's part in a case, the most telling first (a match's headline role is its first).
 Role = Literal["defendant", "subject", "plaintiff", "intermediary", "rights_holder", "named", "mentioned"]
-# Every reason caseflag gives, each worded by the catalogue as reason.<code> (tests/test_reasons.py
-# checks them against it): its skip reasons, what DNS answered, and the web service's bounds on waiting
-# (the asn_* reasons are an ASN lookup's, in infrastructure.asns[].reason).
-ReasonCode = Literal[
-    "", "offline", "never_resolved", "no_permission",
-    "no_resolver", "no_resolver_said", "budget_spent", "timeout", "timeout_strays", "unreachable", "query_failed",
-    "unusable", "too_many_records", "nxdomain", "refused", "servfail", "bad_answer", "nodata", "no_addresses",
-    "dns_busy", "dns_paused", "dns_deadline"]
 # What a related entity is to the matched one, in the order a match's `related` is sorted by.
 Relation = Literal["predecessor", "successor", "original", "mirror", "operator", "operates"]
 
@@ -152,7 +145,7 @@ class InfrastructureReport(TypedDict):
     reason_code: Annotated[ReasonCode, Meta(
         description="Why, as data: the catalogue words it as reason.<code> in the answer's language (its "
                     "parameters, e.g. the name asked, are in the infrastructure explanation's params; "
-                    "no_permission only from the extension's built-in list); empty for a reason with no code.")]
+                    "no_permission only from the extension's built-in list); empty when there is no reason.")]
     addresses: list[str]
     nameservers: list[str]
     cnames: list[str]

@@ -208,6 +208,7 @@ def make_cache(config: dict):
 # The shared cache's keys name the form of what they hold. Since reasons are codes (reason_params),
 # a version before them would read a new value's code with no words for it in its catalogue, and
 # this one would show an old value's English words: in a rolling upgrade each keeps to its own keys.
+# A code added by a later version is a miss without a new prefix (Infrastructure.reason_code is typed).
 SHARED_PREFIX = "caseflag:r2:"
 
 

@@ -232,14 +232,14 @@ def infrastructure_explanation(infrastructure: Infrastructure) -> Explanation:
     if code:
         return explain("infrastructure_reason", **infrastructure.reason_params, status=infrastructure.status,
                        reason_code=code)
-    return explain("infrastructure_status", status=infrastructure.status, reason=infrastructure.reason)
+    return explain("infrastructure_status", status=infrastructure.status, reason="")
 
 
 def infrastructure_reason(infrastructure: Infrastructure, lang: str | None) -> str:
     """The infrastructure's reason in the answer's language: the catalogue's words for its code."""
     if infrastructure.reason_code:
         return render(f"reason.{infrastructure.reason_code}", infrastructure.reason_params, lang)
-    return infrastructure.reason
+    return ""
 
 
 def reasons_for(explanations: list[Explanation], lang: str | None) -> list[str]:
